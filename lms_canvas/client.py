@@ -1,0 +1,274 @@
+"""The Canvas REST API client: the only module that knows Canvas's API URLs and JSON.
+
+Results are Canvas's JSON objects as plain dicts (`CanvasObject`), with the field names of
+CANVAS_API.md §5. Every failure is a `lms_canvas.errors.CanvasError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
+from lms_canvas.http import RetryPolicy, TokenSource, Transport, build_session, decode_json
+from lms_canvas.throttle import Gate, ThrottleGate, fetch_concurrently
+
+__all__ = ["CanvasClient", "CanvasObject", "StaticToken", "TokenSource", "fetch_concurrently"]
+
+CanvasObject = dict[str, Any]
+Params = Mapping[str, Any]
+
+# Every course state, deleted included: the catalogue shows unpublished and deleted courses with the
+# reason they cannot be synced instead of letting them vanish (issue 5). Canvas's default omits
+# deleted ones, so the list is explicit.
+ALL_COURSE_STATES = ("created", "claimed", "available", "completed", "deleted")
+# Explicit because Canvas's default depends on who authorized (admins also get inactive), and the
+# sync must see the same roster whoever clicked Generate Key; pending ones are reported, not synced.
+ENROLLMENT_STATES = ("active", "invited", "creation_pending", "inactive", "completed")
+COURSE_USER_ENROLLMENT_STATES = ("active", "invited", "inactive", "completed")
+
+
+class StaticToken:
+    """A pasted access token (the "Canvas Access Token" LMS type), also handy in tests."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticToken(<redacted>)"
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refreshed_after_rejection(self, rejected_token: str) -> str:
+        raise TokenInvalid(
+            "Canvas rejected the pasted access token (expired, revoked or mistyped); it cannot be refreshed.",
+            refresh_may_help=False,
+            fix="Create a new access token in Canvas and paste it in LMS Settings.",
+        )
+
+
+class CanvasClient:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5, 30),
+        max_pages: int = 10_000,
+        throttle: Gate | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_pages = max_pages
+        self.throttle = throttle or ThrottleGate()
+        self._transport = Transport(
+            tokens,
+            session or build_session(),
+            self.throttle,
+            timeout=timeout,
+            policy=retry or RetryPolicy(),
+            sleep=sleep,
+        )
+
+    # --- generic verbs -------------------------------------------------------------------------
+
+    def get(self, path: str, params: Params | None = None) -> Any:
+        return self._call("GET", self.base_url + path, params=params)
+
+    def post(self, path: str, data: Params) -> Any:
+        return self._call("POST", self.base_url + path, data=data)
+
+    def put(self, path: str, data: Params) -> Any:
+        return self._call("PUT", self.base_url + path, data=data)
+
+    def paginate(self, path: str, params: Params | None = None) -> Iterator[CanvasObject]:
+        """Yield every item of a paginated list, one page in memory at a time.
+
+        Follows `rel="next"` Link URLs exactly as Canvas gives them (they can be opaque bookmarks)
+        until there is none. Never stops early in silence: more than `max_pages` pages, a page that
+        is not a list, or a next link already visited raise UnexpectedResponse.
+        """
+        url: str | None = self.base_url + path
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        visited: set[str] = set()
+        pages = 0
+        while url is not None:
+            if pages >= self.max_pages:
+                raise UnexpectedResponse(
+                    f"GET {path} has more than {self.max_pages} pages (the safety cap max_pages); "
+                    "stopped rather than return a partial list."
+                )
+            visited.add(url)
+            response = self._transport.request("GET", url, params=query)
+            page = decode_json("GET", _path_of(url), response)
+            if not isinstance(page, list):
+                raise UnexpectedResponse(f"Canvas answered GET {_path_of(url)} with an object, not a list.")
+            yield from page
+            pages += 1
+            url, query = self._next_url(response, visited, path), None
+
+    def _next_url(self, response: requests.Response, visited: set[str], path: str) -> str | None:
+        links = {rel.lower(): link for rel, link in response.links.items()}
+        url = links.get("next", {}).get("url")
+        if url is None:
+            return None
+        if url in visited:
+            raise UnexpectedResponse(f"Canvas's pagination of GET {path} links back to a page already read.")
+        # The bearer token goes with every request, so never follow a link off this Canvas host.
+        if urlsplit(url)[:2] != urlsplit(self.base_url)[:2]:
+            raise UnexpectedResponse(f"Canvas's pagination of GET {path} points to another host.")
+        return url
+
+    def _call(
+        self, method: str, url: str, *, params: Params | None = None, data: Params | None = None
+    ) -> Any:
+        response = self._transport.request(method, url, params=params, data=data)
+        return decode_json(method, _path_of(url), response)
+
+    # --- accounts --------------------------------------------------------------------------------
+
+    def get_account(self, account_id: str | int = "self") -> CanvasObject:
+        # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts/:id ("self" is the domain root account)
+        return self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}"))
+
+    def list_accounts(self) -> list[CanvasObject]:
+        # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts (accounts the user can view or manage)
+        return list(self.paginate("/api/v1/accounts"))
+
+    def get_help_links(self, account_id: str | int = "self") -> CanvasObject:
+        # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts/:account_id/help_links (cheap token check)
+        return self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}/help_links"))
+
+    def list_roles(self, account_id: str | int = "self") -> list[CanvasObject]:
+        # Canvas: CANVAS_API.md §5.6, GET /api/v1/accounts/:account_id/roles (built-in roles included)
+        params = {"state[]": ["active"], "show_inherited": "true"}
+        return list(self.paginate(f"/api/v1/accounts/{_segment(account_id)}/roles", params))
+
+    # --- courses and sections -------------------------------------------------------------------
+
+    def iter_account_courses(
+        self,
+        account_id: str | int = "self",
+        *,
+        include: Iterable[str] = ("term", "total_students"),
+        state: Iterable[str] = ALL_COURSE_STATES,
+    ) -> Iterator[CanvasObject]:
+        # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses (sub-accounts included)
+        params = {"include[]": list(include), "state[]": list(state)}
+        return self.paginate(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
+
+    def get_course(
+        self,
+        course_id_or_sis: str | int,
+        *,
+        account_id: str | int = "self",
+        include: Iterable[str] = ("term", "total_students", "all_courses"),
+    ) -> CanvasObject:
+        """One course by Canvas id or `sis_course_id:<value>`; `all_courses` finds deleted ones too."""
+        # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses/:id (the seed's scope;
+        # /api/v1/courses/:id is not in it)
+        path = f"/api/v1/accounts/{_segment(account_id)}/courses/{_segment(course_id_or_sis)}"
+        return self._object(self.get(path, {"include[]": list(include)}))
+
+    def iter_sections(self, course_id: str | int, include: Iterable[str] = ()) -> Iterator[CanvasObject]:
+        # Canvas: CANVAS_API.md §5.5, GET /api/v1/courses/:course_id/sections (active sections only)
+        params = {"include[]": list(include)} if include else None
+        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/sections", params)
+
+    def get_section(self, section_id: str | int) -> CanvasObject:
+        # Canvas: CANVAS_API.md §5.5, GET /api/v1/sections/:id (404 when it or its course is deleted)
+        return self._object(self.get(f"/api/v1/sections/{_segment(section_id)}"))
+
+    # --- people ------------------------------------------------------------------------------------
+
+    def iter_enrollments(
+        self,
+        course_id: str | int,
+        *,
+        states: Iterable[str] = ENROLLMENT_STATES,
+        types: Iterable[str] = (),
+    ) -> Iterator[CanvasObject]:
+        """Each enrollment embeds its `user`; `types` are e.g. StudentEnrollment (all when empty)."""
+        # Canvas: CANVAS_API.md §5.4, GET /api/v1/courses/:course_id/enrollments (bookmark pages)
+        params: dict[str, Any] = {"state[]": list(states)}
+        if types:
+            params["type[]"] = list(types)
+        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/enrollments", params)
+
+    def iter_course_users(
+        self,
+        course_id: str | int,
+        *,
+        enrollment_states: Iterable[str] = COURSE_USER_ENROLLMENT_STATES,
+        include: Iterable[str] = ("enrollments",),
+    ) -> Iterator[CanvasObject]:
+        # Canvas: CANVAS_API.md §5.3, GET /api/v1/courses/:course_id/users (sis_user_id, email added)
+        params = {"enrollment_state[]": list(enrollment_states), "include[]": list(include)}
+        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/users", params)
+
+    # --- grades --------------------------------------------------------------------------------
+
+    def create_assignment(self, course_id: str | int, **fields: Any) -> CanvasObject:
+        """Create an assignment; `fields` are Canvas's (`name`, `points_possible`, `published`...)."""
+        # Canvas: CANVAS_API.md §5.7, POST /api/v1/courses/:course_id/assignments (201; unpublished
+        # unless published=True)
+        data = _nested_form("assignment", fields)
+        return self._object(self.post(f"/api/v1/courses/{_segment(course_id)}/assignments", data))
+
+    def get_submission(
+        self, course_id: str | int, assignment_id: str | int, user_id: str | int
+    ) -> CanvasObject:
+        # Canvas: CANVAS_API.md §5.8, GET .../assignments/:assignment_id/submissions/:user_id
+        return self._object(self.get(_submission_path(course_id, assignment_id, user_id)))
+
+    def grade_submission(
+        self, course_id: str | int, assignment_id: str | int, user_id: str | int, posted_grade: str
+    ) -> CanvasObject:
+        """Set a student's grade: points "13.5", "40%", a letter, or pass/fail (idempotent PUT)."""
+        # Canvas: CANVAS_API.md §5.8, PUT .../submissions/:user_id with submission[posted_grade]
+        data = {"submission[posted_grade]": posted_grade}
+        return self._object(self.put(_submission_path(course_id, assignment_id, user_id), data))
+
+    @staticmethod
+    def _object(body: Any) -> CanvasObject:
+        if not isinstance(body, dict):
+            raise UnexpectedResponse(
+                f"Canvas answered with a {type(body).__name__} where an object was expected."
+            )
+        return body
+
+
+def _segment(value: str | int) -> str:
+    """One path segment: SIS ids like `sis_course_id:CS/101` keep their colon, escape the rest."""
+    return quote(str(value), safe=":")
+
+
+def _submission_path(course_id: str | int, assignment_id: str | int, user_id: str | int) -> str:
+    return (
+        f"/api/v1/courses/{_segment(course_id)}/assignments/{_segment(assignment_id)}"
+        f"/submissions/{_segment(user_id)}"
+    )
+
+
+def _nested_form(prefix: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Rails-style form fields: {"name": "X", "submission_types": [...]} -> assignment[name], ..."""
+    form: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, bool):
+            form[f"{prefix}[{key}]"] = "true" if value else "false"
+        elif isinstance(value, list | tuple):
+            form[f"{prefix}[{key}][]"] = list(value)
+        else:
+            form[f"{prefix}[{key}]"] = value
+    return form
+
+
+def _path_of(url: str) -> str:
+    return redact(urlsplit(url).path)

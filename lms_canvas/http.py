@@ -1,0 +1,256 @@
+"""One Canvas API call: authentication, the throttle gate, retries, and turning answers into errors.
+
+The retry policy lives here and nowhere else (STYLE rule 9): transient failures (5xx, timeouts,
+connection errors) back off exponentially with full jitter; throttled answers back off more
+patiently; permanent errors raise at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from lms_canvas.errors import (
+    CanvasError,
+    CanvasUnavailable,
+    Forbidden,
+    NotFound,
+    RequestRejected,
+    ScopeMissing,
+    Throttled,
+    TokenInvalid,
+    UnexpectedResponse,
+    redact,
+)
+from lms_canvas.scopes import scope_for
+from lms_canvas.throttle import Gate
+
+logger = logging.getLogger("lms_canvas.client")
+
+# POST is not idempotent: after a 5xx or a read timeout Canvas may already have created the object.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+
+class TokenSource(Protocol):
+    def access_token(self) -> str: ...
+
+    def refreshed_after_rejection(self, rejected_token: str) -> str:
+        """Called once when Canvas rejects `rejected_token`; returns a new token or raises TokenInvalid."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    throttled_attempts: int = 8
+    throttled_base_delay: float = 2.0
+    throttled_max_delay: float = 30.0
+
+    def delay(self, retry: int) -> float:
+        """Full jitter: anywhere from 0 to the exponential step, so retrying workers spread out."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**retry))
+
+    def throttled_delay(self, retry: int, retry_after: float | None) -> float:
+        """Equal jitter: at least half the step, because the bucket needs time to drain."""
+        step = min(self.throttled_max_delay, self.throttled_base_delay * 2**retry)
+        return max(retry_after or 0.0, step / 2 + random.uniform(0, step / 2))
+
+
+def user_agent() -> str:
+    try:
+        release = version("lms-sync-portal")
+    except PackageNotFoundError:
+        release = "dev"
+    return f"LMS-Sync-Portal/{release} (+python-requests)"
+
+
+def build_session() -> requests.Session:
+    session = requests.Session()
+    session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
+    # Enough pooled connections for every worker of fetch_concurrently to keep its own.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class Transport:
+    def __init__(
+        self,
+        tokens: TokenSource,
+        session: requests.Session,
+        gate: Gate,
+        *,
+        timeout: tuple[float, float],
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.tokens = tokens
+        self.session = session
+        self.gate = gate
+        self.timeout = timeout
+        self.policy = policy
+        self.sleep = sleep
+
+    def request(self, method: str, url: str, *, params: Any = None, data: Any = None) -> requests.Response:
+        """Send until Canvas answers 2xx, retrying what can be retried; raise a CanvasError otherwise."""
+        path = redact(urlsplit(url).path)
+        token = self.tokens.access_token()
+        refreshed = False
+        failures = throttled = 0
+        while True:
+            try:
+                response = self._send(method, url, params, data, token)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not self._may_retry_failure(method, failures):
+                    raise CanvasUnavailable(_network_message(method, path, exc)) from exc
+                self.sleep(self.policy.delay(failures))
+                failures += 1
+                continue
+            if response.ok:
+                return response
+            if _is_throttled(response):
+                if throttled + 1 >= self.policy.throttled_attempts:
+                    raise Throttled(
+                        f"Canvas kept throttling {method} {path} (Rate Limit Exceeded) "
+                        f"after {throttled + 1} attempts.",
+                        status=response.status_code,
+                    )
+                self.sleep(self.policy.throttled_delay(throttled, _retry_after(response)))
+                throttled += 1
+                continue
+            if response.status_code == 401 and "WWW-Authenticate" in response.headers and not refreshed:
+                token = self.tokens.refreshed_after_rejection(token)
+                refreshed = True
+                continue
+            error = error_for(method, path, response, after_refresh=refreshed)
+            if error.permanent or not self._may_retry_failure(method, failures):
+                raise error
+            self.sleep(self.policy.delay(failures))
+            failures += 1
+
+    def _send(self, method: str, url: str, params: Any, data: Any, token: str) -> requests.Response:
+        remaining: float | None = None
+        throttled = False
+        self.gate.acquire()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            remaining = _remaining(response)
+            throttled = _is_throttled(response)
+        finally:
+            self.gate.release(remaining, throttled)
+        logger.debug(
+            "Canvas %s %s -> %s (rate limit remaining %s)",
+            method,
+            redact(urlsplit(url).path),
+            response.status_code,
+            remaining,
+        )
+        return response
+
+    def _may_retry_failure(self, method: str, failures: int) -> bool:
+        return method in _IDEMPOTENT and failures + 1 < self.policy.attempts
+
+
+def error_for(method: str, path: str, response: requests.Response, *, after_refresh: bool) -> CanvasError:
+    """The CanvasError for a non-2xx, non-throttled answer (CANVAS_API.md §6)."""
+    status = response.status_code
+    said = _canvas_message(response)
+    where = f"{method} {path}"
+    if status == 401 and "WWW-Authenticate" in response.headers:
+        return TokenInvalid(
+            f"Canvas rejected the access token for {where}: {said or 'Invalid access token.'}",
+            refresh_may_help=not after_refresh and "revoked" not in said.lower(),
+        )
+    if status in (401, 403) and "not authorized" in said.lower():
+        return Forbidden(f"Canvas says the authorizing user may not {where}: {said}", status=status)
+    if status == 401:
+        scope = scope_for(method, path)
+        return ScopeMissing(
+            f"The developer key does not grant {scope or 'a scope for this endpoint'}, needed for {where}.",
+            scope=scope,
+        )
+    if status == 403:
+        return Forbidden(f"Canvas refused {where} (403): {said or 'forbidden'}", status=status)
+    if status == 404:
+        return NotFound(f"Canvas has no such object: {where} (404).", status=status)
+    if status in (400, 409, 422):
+        return RequestRejected(f"Canvas refused {where} ({status}): {said or 'bad request'}", status=status)
+    if status >= 500:
+        return CanvasUnavailable(f"Canvas failed on {where} with HTTP {status}.", status=status)
+    return UnexpectedResponse(f"Canvas answered {where} with unexpected HTTP {status}.", status=status)
+
+
+def decode_json(method: str, path: str, response: requests.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        content_type = response.headers.get("Content-Type", "no content type")
+        raise UnexpectedResponse(
+            f"Canvas answered {method} {path} with HTTP {response.status_code} but the body is not JSON "
+            f"({content_type}, {len(response.content)} bytes); is the server URL Canvas's?",
+            status=response.status_code,
+        ) from None
+
+
+def _is_throttled(response: requests.Response) -> bool:
+    return response.status_code == 429 or (
+        response.status_code == 403 and "Rate Limit Exceeded" in response.text
+    )
+
+
+def _remaining(response: requests.Response) -> float | None:
+    try:
+        return float(response.headers["X-Rate-Limit-Remaining"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _canvas_message(response: requests.Response) -> str:
+    """Canvas's own error text, e.g. {"errors": [{"message": "..."}]}, shortened and redacted."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    messages: list[str] = []
+    if isinstance(body, dict):
+        errors = body.get("errors", body.get("message", body.get("error", "")))
+        if isinstance(errors, list):
+            messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
+        elif isinstance(errors, dict):
+            messages = [f"{field}: {problems}" for field, problems in errors.items()]
+        elif errors:
+            messages = [str(errors)]
+    return redact("; ".join(messages))[:300]
+
+
+def _network_message(method: str, path: str, exc: Exception) -> str:
+    kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+    return f"Canvas {kind} on {method} {path}: {type(exc).__name__}."

@@ -1,0 +1,123 @@
+"""Keeping many Canvas requests in flight without being throttled into failure.
+
+Canvas throttles each access token with a leaky bucket (CANVAS_API.md §4): every request in flight
+holds `up_front_cost` units, finished requests leave their cost, the bucket drains `outflow` units a
+second, and a request arriving when the bucket is at its high-water mark is refused. Every answer
+reports what is left as `X-Rate-Limit-Remaining`. The gate turns that reading into a concurrency
+limit, AIMD style: grow by about one request per round trip while there is room, never above what
+the bucket can still hold, and halve on a throttled answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol, TypeVar
+
+from lms_canvas.errors import CanvasError
+
+# Canvas production: hwm 700, up_front_cost 50 (community post "API Rate Limiting").
+CANVAS_HWM = 700.0
+CANVAS_UP_FRONT_COST = 50.0
+
+
+class Gate(Protocol):
+    """What the client needs from a gate; a Redis-backed gate can share one budget across processes."""
+
+    def acquire(self) -> None: ...
+
+    def release(self, remaining: float | None, throttled: bool) -> None: ...
+
+
+class ThrottleGate:
+    """A thread-safe concurrency limit for one access token, driven by X-Rate-Limit-Remaining."""
+
+    def __init__(
+        self,
+        *,
+        hwm: float = CANVAS_HWM,
+        up_front_cost: float = CANVAS_UP_FRONT_COST,
+        initial_limit: float = 4.0,
+        min_limit: float = 1.0,
+    ) -> None:
+        self.up_front_cost = up_front_cost
+        self.min_limit = min_limit
+        self.max_limit = max(min_limit, hwm / up_front_cost)
+        self._limit = min(max(initial_limit, min_limit), self.max_limit)
+        self._in_flight = 0
+        self._changed = threading.Condition()
+
+    @property
+    def limit(self) -> float:
+        with self._changed:
+            return self._limit
+
+    @property
+    def in_flight(self) -> int:
+        with self._changed:
+            return self._in_flight
+
+    def acquire(self) -> None:
+        """Block until one more request may be sent."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._in_flight < max(1, int(self._limit)))
+            self._in_flight += 1
+
+    def release(self, remaining: float | None, throttled: bool) -> None:
+        """Record the end of a request and what Canvas said about the bucket (None: no answer)."""
+        with self._changed:
+            self._in_flight -= 1
+            if throttled:
+                self._limit = max(self.min_limit, self._limit / 2)
+            elif remaining is not None:
+                self._limit = min(self._limit + 1 / self._limit, self._ceiling(remaining), self.max_limit)
+                self._limit = max(self.min_limit, self._limit)
+            self._changed.notify_all()
+
+    def _ceiling(self, remaining: float) -> float:
+        # `remaining` already has the up-front cost of the other requests in flight taken out, so
+        # the bucket can hold those plus as many new ones as the remaining units pay for.
+        return self._in_flight + max(0.0, remaining) / self.up_front_cost
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def fetch_concurrently(
+    func: Callable[[T], R], items: Iterable[T], *, max_workers: int = 16
+) -> Iterator[tuple[T, R | CanvasError]]:
+    """Call `func(item)` on a thread pool and yield `(item, result or CanvasError)` as each finishes.
+
+    Items are read lazily and at most `2 * max_workers` calls are pending, so 100,000 courses never
+    sit in memory at once. How many requests actually reach Canvas at a time is the client's gate's
+    decision; `max_workers` only has to be above the gate's maximum. A CanvasError is yielded for
+    the caller to record against its item; any other exception is a bug and propagates.
+    """
+    pending: dict[Future[R], T] = {}
+    source = iter(items)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="canvas") as pool:
+        try:
+            while True:
+                for item in source:
+                    pending[pool.submit(func, item)] = item
+                    if len(pending) >= 2 * max_workers:
+                        break
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), _outcome(future)
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _outcome(future: Future[R]) -> R | CanvasError:
+    error = future.exception()
+    if error is None:
+        return future.result()
+    if isinstance(error, CanvasError):
+        return error
+    raise error
