@@ -1,0 +1,146 @@
+"""Support staff find any institution's data here: every model is searchable and filterable by institution."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from portal.models import (
+    Course,
+    CourseAdmin,
+    CourseAdminEnrollment,
+    Department,
+    Enrollment,
+    Exam,
+    ExamScore,
+    ExamTaker,
+    Institution,
+    InstitutionAdmin,
+    Section,
+)
+
+admin.site.site_header = "LMS Sync Portal support"
+admin.site.site_title = "LMS Sync Portal support"
+
+
+def _changelist_link(model: str, institution_id: int, label: str) -> str:
+    url = reverse(f"admin:portal_{model}_changelist") + f"?institution__id__exact={institution_id}"
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+class InstitutionAdminInline(admin.TabularInline):
+    model = InstitutionAdmin
+    raw_id_fields = ["user"]
+    extra = 0
+
+
+@admin.register(Institution)
+class InstitutionModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "timezone", "nightly_sync_hour", "data_links"]
+    search_fields = ["name", "slug"]
+    list_filter = ["timezone"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [InstitutionAdminInline]
+
+    @admin.display(description="Data")
+    def data_links(self, obj: Institution) -> str:
+        links = [
+            _changelist_link("department", obj.id, "departments"),
+            _changelist_link("course", obj.id, "courses"),
+            _changelist_link("examtaker", obj.id, "exam-takers"),
+            _changelist_link("courseadmin", obj.id, "course admins"),
+        ]
+        return format_html(" · ".join(["{}"] * len(links)), *links)
+
+
+@admin.register(InstitutionAdmin)
+class InstitutionAdminModelAdmin(admin.ModelAdmin):
+    list_display = ["user", "institution"]
+    list_filter = ["institution"]
+    search_fields = ["user__email", "user__username", "institution__name"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user", "institution"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "institution"]
+    list_filter = ["institution"]
+    search_fields = ["name", "institution__name"]
+    list_select_related = ["institution"]
+
+
+class SectionInline(admin.TabularInline):
+    model = Section
+    extra = 0
+
+
+@admin.register(Course)
+class CourseModelAdmin(admin.ModelAdmin):
+    list_display = ["course_id", "name", "institution", "department", "start_date", "end_date", "lms_id"]
+    list_filter = ["institution", "department"]
+    search_fields = ["course_id", "name", "=lms_id"]
+    list_select_related = ["institution", "department"]
+    raw_id_fields = ["department"]
+    inlines = [SectionInline]
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ["section_id", "name", "course", "lms_id"]
+    list_filter = ["course__institution"]
+    search_fields = ["section_id", "name", "course__course_id", "=lms_id"]
+    raw_id_fields = ["course"]
+    list_select_related = ["course"]
+
+
+class PersonAdmin(admin.ModelAdmin):
+    list_filter = ["institution", "active"]
+    list_select_related = ["institution"]
+
+
+@admin.register(ExamTaker)
+class ExamTakerAdmin(PersonAdmin):
+    list_display = ["student_id", "first_name", "last_name", "email", "institution", "active", "lms_id"]
+    search_fields = ["student_id", "first_name", "last_name", "email", "=lms_id"]
+
+
+@admin.register(CourseAdmin)
+class CourseAdminAdmin(PersonAdmin):
+    list_display = ["admin_id", "first_name", "last_name", "email", "institution", "active", "lms_id"]
+    search_fields = ["admin_id", "first_name", "last_name", "email", "=lms_id"]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["exam_taker", "course", "section", "status", "updated_at"]
+    list_filter = ["status", "course__institution"]
+    search_fields = ["exam_taker__student_id", "exam_taker__email", "course__course_id"]
+    raw_id_fields = ["course", "section", "exam_taker"]
+    list_select_related = ["exam_taker", "course", "section"]
+
+
+@admin.register(CourseAdminEnrollment)
+class CourseAdminEnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["course_admin", "course", "status", "updated_at"]
+    list_filter = ["status", "course__institution"]
+    search_fields = ["course_admin__admin_id", "course_admin__email", "course__course_id"]
+    raw_id_fields = ["course", "course_admin"]
+    list_select_related = ["course_admin", "course"]
+
+
+@admin.register(Exam)
+class ExamAdmin(admin.ModelAdmin):
+    list_display = ["title", "course", "points_possible", "created_at"]
+    list_filter = ["course__institution"]
+    search_fields = ["title", "course__course_id"]
+    raw_id_fields = ["course"]
+
+
+@admin.register(ExamScore)
+class ExamScoreAdmin(admin.ModelAdmin):
+    list_display = ["exam", "exam_taker", "score", "updated_at"]
+    list_filter = ["exam__course__institution"]
+    search_fields = ["exam__title", "exam_taker__student_id"]
+    raw_id_fields = ["exam", "exam_taker"]

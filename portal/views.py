@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from portal.access import get_course_for, get_department_for, get_institution_for
+from portal.models import CourseAdminEnrollment, Enrollment, EnrollmentStatus
+
+PAGE_SIZE = 50
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Institution admins land on their dashboard; support staff on Django admin."""
+    if request.user.is_staff and not hasattr(request.user, "institution_membership"):
+        return redirect("admin:index")
+    return redirect("dashboard")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    departments = institution.departments.annotate(
+        course_count=Count("courses", distinct=True),
+    )
+    ctx = {
+        "institution": institution,
+        "departments": departments,
+        "course_count": institution.courses.count(),
+        "exam_taker_count": institution.examtakers.filter(active=True).count(),
+    }
+    return render(request, "portal/dashboard.html", ctx)
+
+
+@login_required
+def global_settings(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    return render(request, "portal/global_settings.html", {"institution": institution})
+
+
+@login_required
+def department(request: HttpRequest, department_id: int) -> HttpResponse:
+    dept = get_department_for(request, department_id)
+    q = request.GET.get("q", "").strip()
+    courses = dept.courses.annotate(
+        exam_taker_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.ACTIVE), distinct=True),
+        section_count=Count("sections", distinct=True),
+    ).order_by("course_id")
+    if q:
+        courses = courses.filter(Q(course_id__icontains=q) | Q(name__icontains=q))
+    page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
+    ctx = {"department": dept, "page": page, "q": q}
+    return render(request, "portal/department.html", ctx)
+
+
+@login_required
+def course(request: HttpRequest, course_id: int) -> HttpResponse:
+    c = get_course_for(request, course_id)
+    enrollments = (
+        Enrollment.objects.filter(course=c)
+        .select_related("exam_taker", "section")
+        .order_by("status", "exam_taker__last_name", "exam_taker__first_name")
+    )
+    admins = CourseAdminEnrollment.objects.filter(course=c).select_related("course_admin").order_by("status")
+    ctx = {"course": c, "sections": c.sections.all(), "enrollments": enrollments, "admins": admins}
+    return render(request, "portal/course.html", ctx)

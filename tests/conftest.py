@@ -1,0 +1,129 @@
+"""Named personas (an admin of institution A, an admin of B, support), and the browser harness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from portal.models import Department, Institution, InstitutionAdmin
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery staple"
+
+
+def chromium_available() -> bool:
+    return os.path.exists(CHROMIUM) or shutil.which(CHROMIUM) is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if chromium_available():
+        return
+    skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+    config._e2e_skipped = True  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if getattr(config, "_e2e_skipped", False):
+        terminalreporter.write_line(
+            f"Browser tests skipped: no Chromium at {CHROMIUM}. Install it with "
+            "`sudo apt-get install -y chromium` (CI's .ci/run does) and run `make test` again."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_admin(institution: Institution, email: str):
+    user = get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+    InstitutionAdmin.objects.create(user=user, institution=institution)
+    return user
+
+
+@pytest.fixture
+def institution_a(db) -> Institution:
+    inst = Institution.objects.create(name="Alpha University", slug="alpha", timezone="America/New_York")
+    Department.objects.create(institution=inst, name="Law")
+    return inst
+
+
+@pytest.fixture
+def institution_b(db) -> Institution:
+    inst = Institution.objects.create(name="Beta College", slug="beta", timezone="Europe/London")
+    Department.objects.create(institution=inst, name="Medicine")
+    return inst
+
+
+@pytest.fixture
+def admin_a(institution_a):
+    return make_admin(institution_a, "alice@alpha.test")
+
+
+@pytest.fixture
+def admin_b(institution_b):
+    return make_admin(institution_b, "bob@beta.test")
+
+
+@pytest.fixture
+def support_user(db):
+    return get_user_model().objects.create_user(
+        username="sam@support.test", email="sam@support.test", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def client_a(client, admin_a):
+    client.force_login(admin_a)
+    return client
+
+
+@pytest.fixture
+def client_b(client, admin_b):
+    client.force_login(admin_b)
+    return client
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not chromium_available():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM in the same test is safe here.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def login(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
