@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.utils import parse_header_links
 
 from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
 from lms_canvas.http import RetryPolicy, TokenSource, Transport, build_session, decode_json
@@ -115,8 +116,7 @@ class CanvasClient:
             url, query = self._next_url(response, visited, path), None
 
     def _next_url(self, response: requests.Response, visited: set[str], path: str) -> str | None:
-        links = {rel.lower(): link for rel, link in response.links.items()}
-        url = links.get("next", {}).get("url")
+        url = _next_link(response)
         if url is None:
             return None
         if url in visited:
@@ -126,9 +126,7 @@ class CanvasClient:
             raise UnexpectedResponse(f"Canvas's pagination of GET {path} points to another host.")
         return url
 
-    def _call(
-        self, method: str, url: str, *, params: Params | None = None, data: Params | None = None
-    ) -> Any:
+    def _call(self, method: str, url: str, *, params: Params | None = None, data: Params | None = None) -> Any:
         response = self._transport.request(method, url, params=params, data=data)
         return decode_json(method, _path_of(url), response)
 
@@ -222,9 +220,7 @@ class CanvasClient:
         data = _nested_form("assignment", fields)
         return self._object(self.post(f"/api/v1/courses/{_segment(course_id)}/assignments", data))
 
-    def get_submission(
-        self, course_id: str | int, assignment_id: str | int, user_id: str | int
-    ) -> CanvasObject:
+    def get_submission(self, course_id: str | int, assignment_id: str | int, user_id: str | int) -> CanvasObject:
         # Canvas: CANVAS_API.md §5.8, GET .../assignments/:assignment_id/submissions/:user_id
         return self._object(self.get(_submission_path(course_id, assignment_id, user_id)))
 
@@ -239,9 +235,7 @@ class CanvasClient:
     @staticmethod
     def _object(body: Any) -> CanvasObject:
         if not isinstance(body, dict):
-            raise UnexpectedResponse(
-                f"Canvas answered with a {type(body).__name__} where an object was expected."
-            )
+            raise UnexpectedResponse(f"Canvas answered with a {type(body).__name__} where an object was expected.")
         return body
 
 
@@ -252,8 +246,7 @@ def _segment(value: str | int) -> str:
 
 def _submission_path(course_id: str | int, assignment_id: str | int, user_id: str | int) -> str:
     return (
-        f"/api/v1/courses/{_segment(course_id)}/assignments/{_segment(assignment_id)}"
-        f"/submissions/{_segment(user_id)}"
+        f"/api/v1/courses/{_segment(course_id)}/assignments/{_segment(assignment_id)}/submissions/{_segment(user_id)}"
     )
 
 
@@ -268,6 +261,15 @@ def _nested_form(prefix: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         else:
             form[f"{prefix}[{key}]"] = value
     return form
+
+
+def _next_link(response: requests.Response) -> str | None:
+    """The rel="next" URL; RFC 8288 makes the header name, `rel` and its value case-insensitive."""
+    for link in parse_header_links(response.headers.get("Link", "")):
+        params = {key.lower(): value for key, value in link.items()}
+        if "next" in params.get("rel", "").lower().split():
+            return link["url"]
+    return None
 
 
 def _path_of(url: str) -> str:

@@ -122,8 +122,7 @@ class Transport:
             if _is_throttled(response):
                 if throttled + 1 >= self.policy.throttled_attempts:
                     raise Throttled(
-                        f"Canvas kept throttling {method} {path} (Rate Limit Exceeded) "
-                        f"after {throttled + 1} attempts.",
+                        f"Canvas kept throttling {method} {path} (Rate Limit Exceeded) after {throttled + 1} attempts.",
                         status=response.status_code,
                     )
                 self.sleep(self.policy.throttled_delay(throttled, _retry_after(response)))
@@ -214,9 +213,7 @@ def decode_json(method: str, path: str, response: requests.Response) -> Any:
 
 
 def _is_throttled(response: requests.Response) -> bool:
-    return response.status_code == 429 or (
-        response.status_code == 403 and "Rate Limit Exceeded" in response.text
-    )
+    return response.status_code == 429 or (response.status_code == 403 and "Rate Limit Exceeded" in response.text)
 
 
 def _remaining(response: requests.Response) -> float | None:
