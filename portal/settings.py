@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -124,6 +125,9 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["ZGV2LW9ubHkt
 # The Canvas server URL may point at private or loopback addresses only where this says so
 # (the local simulator); production Canvas is always a public https host.
 CANVAS_ALLOW_PRIVATE_URLS = env.bool("CANVAS_ALLOW_PRIVATE_URLS", default=DEBUG)
+if CANVAS_ALLOW_PRIVATE_URLS:
+    # The local simulator speaks plain http; oauthlib refuses that unless told it is deliberate.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 CANVAS_SIMULATOR_URL = env.str("CANVAS_SIMULATOR_URL", default="http://127.0.0.1:8001")
 
 # Celery: the default broker is kombu's filesystem transport under var/, so the demo needs no server.

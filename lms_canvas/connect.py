@@ -1,0 +1,109 @@
+"""Connection workflows that views, admin actions and commands share: verify, check, disconnect."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from lms_canvas.client import CanvasClient
+from lms_canvas.errors import CanvasError
+from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
+from lms_canvas.oauth import ConnectionTokens, Finding, revoke
+
+logger = logging.getLogger(__name__)
+
+INCLUDES_OFF = Finding(
+    "Canvas ignored the include parameters the portal sent, so section enrollments will not sync.",
+    "In Canvas, go to Admin > Developer Keys, edit the portal's key, tick Allow Include Parameters and Save.",
+)
+
+
+def client_for(conn: CanvasConnection, **kwargs: Any) -> CanvasClient:
+    return CanvasClient(conn.server_url, ConnectionTokens(conn.id), **kwargs)
+
+
+def verify(conn: CanvasConnection, user=None) -> list[Finding]:
+    """Verified means a live call with the stored token worked; then see what else works."""
+    client = client_for(conn)
+    try:
+        account = client.get_account("self")
+    except CanvasError as exc:
+        conn.refresh_from_db()
+        if conn.status != ConnectionStatus.NEEDS_REAUTH:
+            conn.status = ConnectionStatus.NOT_VERIFIED
+            conn.status_reason = exc.message
+            conn.save(update_fields=["status", "status_reason", "updated_at"])
+        return [Finding(exc.message, exc.fix)]
+    conn.refresh_from_db()
+    conn.status = ConnectionStatus.VERIFIED
+    conn.status_reason = ""
+    conn.verified_at = timezone.now()
+    conn.verified_by = user
+    conn.root_account_id = account.get("id")
+    conn.reauth_notified_at = None
+    conn.capabilities = check_capabilities(client, conn.root_account_id)
+    conn.save()
+    load_roles(conn, client)
+    return [Finding(c["message"], c["fix"]) for c in conn.capabilities.values() if not c["ok"]]
+
+
+def check_capabilities(client: CanvasClient, account_id: int | None) -> dict[str, dict]:
+    """Cheap per_page=1 calls, one per thing the portal does, so a missing scope shows up now."""
+    results: dict[str, dict] = {}
+    account = account_id or "self"
+
+    def probe(name: str, label: str, path: str, params: dict | None = None) -> Any:
+        try:
+            body = client.get(path, {"per_page": 1, **(params or {})})
+        except CanvasError as exc:
+            results[name] = {"label": label, "ok": False, "message": exc.message, "fix": exc.fix}
+            return None
+        results[name] = {"label": label, "ok": True, "message": "", "fix": ""}
+        return body
+
+    probe("accounts", "Accounts", "/api/v1/accounts")
+    probe("roles", "Roles", f"/api/v1/accounts/{account}/roles")
+    courses = probe("courses", "Courses", f"/api/v1/accounts/{account}/courses", {"include[]": ["term"]})
+    course = courses[0] if isinstance(courses, list) and courses else None
+    if course is not None:
+        results["includes"] = (
+            {"label": "Include parameters", "ok": True, "message": "", "fix": ""}
+            if "term" in course
+            else {"label": "Include parameters", "ok": False, "message": INCLUDES_OFF.message, "fix": INCLUDES_OFF.fix}
+        )
+        cid = course["id"]
+        probe("sections", "Sections", f"/api/v1/courses/{cid}/sections")
+        probe("enrollments", "Enrollments", f"/api/v1/courses/{cid}/enrollments")
+        probe("users", "Users", f"/api/v1/courses/{cid}/users")
+        probe("passback", "Grade passback", f"/api/v1/courses/{cid}/assignments")
+    return results
+
+
+def load_roles(conn: CanvasConnection, client: CanvasClient | None = None) -> CanvasConfig:
+    """Read the account's roles for Configure; keep the admin's choices, fill defaults the first time."""
+    config, _ = CanvasConfig.objects.get_or_create(institution=conn.institution)
+    client = client or client_for(conn)
+    roles = client.list_roles(conn.root_account_id or "self")
+    config.available_roles = [
+        {"id": r["id"], "label": r.get("label") or r.get("role"), "base_role_type": r.get("base_role_type", "")}
+        for r in roles
+        if r.get("base_role_type", "").endswith("Enrollment")
+    ]
+    config.roles_loaded_at = timezone.now()
+    config.apply_default_roles()
+    config.save()
+    return config
+
+
+def disconnect(conn: CanvasConnection) -> bool:
+    """Revoke at Canvas and forget the tokens; mappings and the sync list stay. True if Canvas confirmed."""
+    confirmed = revoke(conn)
+    conn.clear_tokens()
+    conn.status = conn.status_after_settings_change()
+    conn.status_reason = "Disconnected by an admin."
+    conn.verified_at = None
+    conn.capabilities = {}
+    conn.save()
+    return confirmed

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from django import forms
+
+from lms_canvas.models import CanvasConfig, CourseIdType, LmsType, SectionIdType, StudentIdType
+from lms_canvas.urlguard import normalize_canvas_url
+
+
+class LmsSettingsForm(forms.Form):
+    lms_type = forms.ChoiceField(label="LMS Type", choices=LmsType.choices)
+    server_url = forms.CharField(
+        label="Canvas Server",
+        max_length=200,
+        help_text="Your Canvas address, such as https://yourschool.instructure.com.",
+    )
+    client_id = forms.CharField(label="Client ID", max_length=40, required=False)
+    # Write-only: never rendered back, so an empty field means "keep the saved one".
+    client_secret = forms.CharField(
+        label="Client Secret", max_length=200, required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    access_token = forms.CharField(
+        label="Access Token", max_length=500, required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    def __init__(self, *args, has_secret: bool = False, has_token: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.has_secret = has_secret
+        self.has_token = has_token
+
+    def clean_server_url(self) -> str:
+        return normalize_canvas_url(self.cleaned_data["server_url"])
+
+    def clean_client_id(self) -> str:
+        value = self.cleaned_data["client_id"].strip()
+        if value and not value.isdigit():
+            raise forms.ValidationError(
+                "The Client ID is the number shown above the Show Key button in Canvas's Details column."
+            )
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("lms_type") == LmsType.DEV_KEY:
+            if not data.get("client_id"):
+                self.add_error("client_id", "Enter the Client ID from Canvas's Developer Keys page.")
+            if not data.get("client_secret", "").strip() and not self.has_secret:
+                self.add_error("client_secret", "Enter the Client Secret shown by Show Key in Canvas.")
+        elif data.get("lms_type") == LmsType.ACCESS_TOKEN:
+            if not data.get("access_token", "").strip() and not self.has_token:
+                self.add_error("access_token", "Paste the scoped access token you generated in Canvas.")
+        return data
+
+
+class ConfigureForm(forms.Form):
+    course_id_type = forms.ChoiceField(label="Course ID Type", choices=CourseIdType.choices)
+    section_id_type = forms.ChoiceField(label="Section ID Type", choices=SectionIdType.choices)
+    student_id_type = forms.ChoiceField(label="Student ID Type", choices=StudentIdType.choices)
+    course_admin_role_ids = forms.TypedMultipleChoiceField(label="Course Admin Roles", coerce=int)
+    student_role_ids = forms.TypedMultipleChoiceField(label="Student Roles", coerce=int)
+
+    def __init__(self, *args, config: CanvasConfig, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(r["id"], _role_label(r)) for r in config.available_roles]
+        self.fields["course_admin_role_ids"].choices = choices
+        self.fields["student_role_ids"].choices = choices
+
+    def clean(self) -> dict:
+        data = super().clean()
+        overlap = set(data.get("course_admin_role_ids", [])) & set(data.get("student_role_ids", []))
+        if overlap:
+            self.add_error(
+                "student_role_ids", "A role cannot be both a Course Admin role and a Student role; choose one."
+            )
+        return data
+
+
+def _role_label(role: dict) -> str:
+    if role["label"] == role["base_role_type"]:
+        return role["label"].removesuffix("Enrollment")
+    return f"{role['label']} (based on {role['base_role_type'].removesuffix('Enrollment')})"

@@ -1,0 +1,344 @@
+"""Canvas's OAuth2 endpoints: key preflight, authorize URL, code exchange, refresh, revoke.
+
+Together with client.py, the only code that speaks to Canvas over HTTP. Every failure comes back
+as a `Finding` (one sentence of what happened, one of what to do) or a typed CanvasError.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from oauthlib.oauth2 import OAuth2Error
+from requests_oauthlib import OAuth2Session
+
+from lms_canvas.errors import CanvasUnavailable, TokenInvalid, UnexpectedResponse
+from lms_canvas.http import build_session
+from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
+from lms_canvas.scopes import REQUIRED_SCOPES
+from portal.notify import email_admins
+
+logger = logging.getLogger(__name__)
+
+PURPOSE = "LMS Sync Portal"
+TIMEOUT = (5, 15)
+# Canvas's invalid_scope description ends with the missing scopes as a Ruby to_sentence list.
+_NOT_GRANTED = re.compile(r"requested, but not granted:\s*(?P<list>.+?)\.?\s*$", re.S)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing that stops the connection from working: what happened, and what to do."""
+
+    message: str
+    fix: str
+
+
+def redirect_uri() -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("canvas-callback")
+
+
+def auth_url(conn: CanvasConnection) -> str:
+    return conn.server_url.rstrip("/") + "/login/oauth2/auth"
+
+
+def token_url(conn: CanvasConnection) -> str:
+    return conn.server_url.rstrip("/") + "/login/oauth2/token"
+
+
+def missing_scopes_from(description: str) -> list[str]:
+    """The scopes named in Canvas's invalid_scope description ("a", "a and b", "a, b, and c")."""
+    match = _NOT_GRANTED.search(description or "")
+    if not match:
+        return []
+    text = match.group("list").replace(", and ", ", ").replace(" and ", ", ")
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def finding_for_oauth_error(error: str, description: str = "") -> Finding:
+    """Canvas's OAuth error codes, as an admin needs to read them."""
+    if error == "invalid_scope":
+        scopes = missing_scopes_from(description)
+        named = ", ".join(scopes) if scopes else "one or more of the required scopes"
+        return Finding(
+            f"The developer key does not grant {len(scopes) or 'some'} required scope"
+            f"{'s' if len(scopes) != 1 else ''}: {named}.",
+            "In Canvas, go to Admin > Developer Keys, edit the portal's key, tick the missing scope"
+            f"{'s' if len(scopes) != 1 else ''} under Enforce Scopes, select Save, then try Generate Key again.",
+        )
+    if error == "unauthorized_client":
+        return Finding(
+            "The developer key is switched OFF, or is not enabled for this Canvas account.",
+            "In Canvas, go to Admin > Developer Keys and set the key's State to ON, then try again.",
+        )
+    if error == "access_denied":
+        return Finding(
+            "Canvas says the authorization was cancelled, so the portal was not connected.",
+            "Choose Generate Key again, and select Authorize (not Cancel) on the Canvas page.",
+        )
+    if error == "invalid_client":
+        return Finding(
+            "Canvas does not recognise this Client ID and Client Secret pair.",
+            "Copy the Client ID (the number above Show Key) and the key shown by Show Key from Canvas again.",
+        )
+    if error in {"invalid_grant", "invalid_request"}:
+        return Finding(
+            f"Canvas refused the authorization code ({description or error}); it may have expired or been used.",
+            "Choose Generate Key again and finish the Canvas steps within ten minutes.",
+        )
+    return Finding(
+        f"Canvas answered the authorization with the error “{error}”{': ' + description if description else ''}.",
+        "Check the developer key in Canvas, then try Generate Key again; contact support if it persists.",
+    )
+
+
+def preflight(conn: CanvasConnection) -> list[Finding]:
+    """Everything Canvas checks before its login page, asked before the admin leaves the portal."""
+    session = build_session()
+    base = conn.server_url.rstrip("/")
+    params = {
+        "client_id": conn.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri(),
+        "scope": " ".join(REQUIRED_SCOPES),
+        "state": "preflight",
+    }
+    try:
+        r = session.get(auth_url(conn), params=params, allow_redirects=False, timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        return [_unreachable(base, exc)]
+    finding = _authorize_answer(conn, r)
+    if finding is not None:
+        return [finding]
+    return _secret_check(conn, session)
+
+
+def _unreachable(base: str, exc: Exception) -> Finding:
+    reason = "it timed out" if isinstance(exc, requests.Timeout) else "the connection failed"
+    return Finding(
+        f"The portal could not reach the Canvas Server {base} ({reason}).",
+        "Check the Canvas Server address (for example https://yourschool.instructure.com) and try again.",
+    )
+
+
+def _json_error(r: requests.Response) -> tuple[str, str]:
+    try:
+        body = r.json()
+    except ValueError:
+        return "", ""
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("error", "")), str(body.get("error_description", ""))
+
+
+def _authorize_answer(conn: CanvasConnection, r: requests.Response) -> Finding | None:
+    error, description = _json_error(r)
+    if r.status_code == 401 and error == "invalid_client":
+        return Finding(
+            f"Canvas has no active developer key with Client ID {conn.client_id}.",
+            "In Canvas, Admin > Developer Keys, copy the number above the Show Key button into Client ID.",
+        )
+    if r.status_code == 400 and "redirect_uri" in description:
+        return Finding(
+            "The developer key does not list the portal's redirect URI.",
+            f"In Canvas, edit the key and add {redirect_uri()} under Redirect URIs, then select Save.",
+        )
+    if r.status_code in (301, 302, 303, 307):
+        location = r.headers.get("Location", "")
+        if location.startswith(redirect_uri()):
+            query = parse_qs(urlsplit(location).query)
+            error = query.get("error", [""])[0]
+            if error:
+                return finding_for_oauth_error(error, query.get("error_description", [""])[0])
+        return None  # on to Canvas's login page: every pre-login check passed
+    return Finding(
+        f"The server at {conn.server_url} answered (HTTP {r.status_code}), but not the way Canvas does.",
+        "Check that Canvas Server is your Canvas address itself, such as https://yourschool.instructure.com.",
+    )
+
+
+def _secret_check(conn: CanvasConnection, session: requests.Session) -> list[Finding]:
+    # A made-up code tells a wrong secret (invalid_client) apart from a right one (invalid_grant).
+    data = {
+        "grant_type": "authorization_code",
+        "code": "preflight-check",
+        "client_id": conn.client_id,
+        "client_secret": conn.client_secret,
+        "redirect_uri": redirect_uri(),
+    }
+    try:
+        r = session.post(token_url(conn), data=data, timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        return [_unreachable(conn.server_url, exc)]
+    error, _ = _json_error(r)
+    if error == "invalid_client":
+        return [
+            Finding(
+                "Canvas refused the Client Secret for this Client ID.",
+                "In Canvas, select Show Key on the developer key and paste that value into Client Secret, then Save.",
+            )
+        ]
+    if error in {"invalid_grant", "invalid_request"}:
+        return []
+    return [
+        Finding(
+            f"Canvas's token endpoint answered unexpectedly (HTTP {r.status_code}).",
+            "Check the Canvas Server address; if it is right, contact support.",
+        )
+    ]
+
+
+def _oauth_session(conn: CanvasConnection, **kwargs) -> OAuth2Session:
+    session = OAuth2Session(conn.client_id, redirect_uri=redirect_uri(), **kwargs)
+    session.headers.update(build_session().headers)
+    return session
+
+
+def authorization_url(conn: CanvasConnection, state: str) -> str:
+    url, _ = _oauth_session(conn, scope=list(REQUIRED_SCOPES), state=state).authorization_url(
+        auth_url(conn), purpose=PURPOSE
+    )
+    return url
+
+
+def exchange_code(conn: CanvasConnection, code: str) -> dict:
+    """Trade the callback's code for tokens; raises OAuth2Error or CanvasUnavailable."""
+    try:
+        return _oauth_session(conn).fetch_token(
+            token_url(conn), code=code, client_secret=conn.client_secret, include_client_id=True, timeout=TIMEOUT
+        )
+    except requests.RequestException as exc:
+        raise CanvasUnavailable(f"POST /login/oauth2/token failed: {type(exc).__name__}") from exc
+
+
+def store_tokens(conn: CanvasConnection, token: dict) -> None:
+    conn.access_token = token["access_token"]
+    if token.get("refresh_token"):
+        conn.refresh_token = token["refresh_token"]
+    expires_in = token.get("expires_in")
+    conn.token_expires_at = timezone.now() + timezone.timedelta(seconds=int(expires_in)) if expires_in else None
+    user = token.get("user") or {}
+    if user:
+        conn.canvas_user_name = str(user.get("name", ""))[:255]
+        conn.canvas_user_id = user.get("id")
+
+
+def refresh_access_token(connection_id: int, rejected_token: str | None = None) -> str:
+    """Single-flight refresh: Canvas invalidates the old access token on every refresh, so only one
+    process may refresh at a time; the row lock makes the others wait and then reuse the new token."""
+    failure: TokenInvalid | None = None
+    with transaction.atomic():
+        conn = CanvasConnection.objects.select_for_update().select_related("institution").get(id=connection_id)
+        if conn.token_is_fresh() and conn.access_token != rejected_token:
+            return conn.access_token
+        if conn.lms_type == LmsType.ACCESS_TOKEN or not conn.refresh_token:
+            failure = _needs_reauth(conn, "The access token was refused or has expired, and it cannot be renewed.")
+        else:
+            try:
+                token = _refresh_call(conn)
+            except OAuth2Error as exc:
+                failure = _needs_reauth(
+                    conn, f"Canvas refused to renew the portal's access ({exc.description or exc.error})."
+                )
+            else:
+                store_tokens(conn, token)
+                conn.save(update_fields=["access_token", "refresh_token", "token_expires_at", "updated_at"])
+                return conn.access_token
+    _notify_reauth(connection_id)
+    raise failure
+
+
+def _refresh_call(conn: CanvasConnection) -> dict:
+    try:
+        return _oauth_session(conn).refresh_token(
+            token_url(conn),
+            refresh_token=conn.refresh_token,
+            client_id=conn.client_id,
+            client_secret=conn.client_secret,
+            timeout=TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise CanvasUnavailable(f"POST /login/oauth2/token (refresh) failed: {type(exc).__name__}") from exc
+    except (ValueError, KeyError) as exc:
+        raise UnexpectedResponse("Canvas answered the token refresh with something that is not a token.") from exc
+
+
+def _needs_reauth(conn: CanvasConnection, reason: str) -> TokenInvalid:
+    conn.status = ConnectionStatus.NEEDS_REAUTH
+    conn.status_reason = reason
+    conn.clear_tokens()
+    conn.save(update_fields=["status", "status_reason", "access_token", "refresh_token", "token_expires_at"])
+    fix = (
+        "Paste a new access token in LMS Settings."
+        if conn.lms_type == LmsType.ACCESS_TOKEN
+        else "Open LMS Settings and choose Generate Key to authorize the portal again."
+    )
+    return TokenInvalid(reason, refresh_may_help=False, fix=fix)
+
+
+def _notify_reauth(connection_id: int) -> None:
+    """Tell the admins once per loss of access, not once per failed request."""
+    claimed = CanvasConnection.objects.filter(id=connection_id, reauth_notified_at__isnull=True).update(
+        reauth_notified_at=timezone.now()
+    )
+    if not claimed:
+        return
+    conn = CanvasConnection.objects.select_related("institution").get(id=connection_id)
+    email_admins(
+        conn.institution,
+        "Canvas needs re-authorization",
+        f"The portal can no longer read {conn.server_url} for {conn.institution.name}.\n\n"
+        f"What happened: {conn.status_reason}\n"
+        "What to do: sign in to the portal, open Admin > Global Settings > LMS Settings and choose Generate Key.\n"
+        "Nightly syncs are paused until then; nothing already synced has been changed.\n",
+    )
+
+
+def revoke(conn: CanvasConnection) -> bool:
+    """Ask Canvas to delete the token; True when Canvas confirmed it."""
+    if not conn.access_token:
+        return True
+    session = build_session()
+    try:
+        r = session.delete(token_url(conn), headers={"Authorization": f"Bearer {conn.access_token}"}, timeout=TIMEOUT)
+    except requests.RequestException:
+        return False
+    return r.status_code == 200
+
+
+class ConnectionTokens:
+    """The TokenSource for a stored connection: refreshes before expiry and after a rejection."""
+
+    def __init__(self, connection_id: int) -> None:
+        self.connection_id = connection_id
+        self._token = ""
+        self._conn: CanvasConnection | None = None
+
+    def __repr__(self) -> str:
+        return f"ConnectionTokens(connection_id={self.connection_id})"
+
+    def access_token(self) -> str:
+        if self._conn is None or not self._conn.token_is_fresh():
+            self._conn = CanvasConnection.objects.get(id=self.connection_id)
+            if not self._conn.has_token:
+                raise TokenInvalid(
+                    "The portal holds no Canvas access token for this institution.",
+                    refresh_may_help=False,
+                    fix="Open LMS Settings and choose Generate Key to authorize the portal.",
+                )
+            if not self._conn.token_is_fresh():
+                refresh_access_token(self.connection_id)
+                self._conn = CanvasConnection.objects.get(id=self.connection_id)
+        return self._conn.access_token
+
+    def refreshed_after_rejection(self, rejected_token: str) -> str:
+        token = refresh_access_token(self.connection_id, rejected_token=rejected_token)
+        self._conn = CanvasConnection.objects.get(id=self.connection_id)
+        return token

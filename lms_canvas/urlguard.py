@@ -1,0 +1,45 @@
+"""The Canvas Server URL guard: https in production, and no private or loopback hosts unless allowed."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+
+def normalize_canvas_url(value: str) -> str:
+    """Reduce what an admin pastes (often a page address) to the server origin, or explain why not."""
+    value = (value or "").strip()
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    allow_private = settings.CANVAS_ALLOW_PRIVATE_URLS
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError("Enter your Canvas address, such as https://yourschool.instructure.com.")
+    if parts.scheme != "https" and not allow_private:
+        raise ValidationError("The Canvas Server must use https:// so keys and tokens travel encrypted.")
+    if parts.username or parts.password:
+        raise ValidationError("Leave user names and passwords out of the Canvas Server address.")
+    if not allow_private and _is_private(parts.hostname):
+        raise ValidationError(
+            "That address points to a private or local network, which the portal does not connect to. "
+            "Use your Canvas instance's public address."
+        )
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def _is_private(host: str) -> bool:
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        # An unresolvable name is caught by the key preflight with a clearer message.
+        return False
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return True
+    return False

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import secrets
+import time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from oauthlib.oauth2 import OAuth2Error
+
+from lms_canvas import connect, oauth
+from lms_canvas.errors import CanvasError
+from lms_canvas.forms import ConfigureForm, LmsSettingsForm
+from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus, LmsType
+from lms_canvas.scopes import REQUIRED_SCOPES, SCOPE_GROUPS
+from portal.access import get_institution_for
+
+STATE_KEY = "canvas_oauth"
+STATE_TTL_S = 600
+
+
+def _connection(request: HttpRequest) -> CanvasConnection:
+    institution = get_institution_for(request)
+    conn, _ = CanvasConnection.objects.get_or_create(institution=institution)
+    return conn
+
+
+def _report(request: HttpRequest, findings: list[oauth.Finding]) -> None:
+    for f in findings:
+        messages.error(request, f"{f.message} What to do: {f.fix}")
+
+
+@login_required
+def lms_settings(request: HttpRequest) -> HttpResponse:
+    conn = _connection(request)
+    form_kwargs = {"has_secret": conn.has_secret, "has_token": conn.lms_type == LmsType.ACCESS_TOKEN and conn.has_token}
+    if request.method == "POST":
+        form = LmsSettingsForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            _save_settings(request, conn, form.cleaned_data)
+            return redirect("lms-settings")
+    else:
+        form = LmsSettingsForm(
+            initial={"lms_type": conn.lms_type, "server_url": conn.server_url, "client_id": conn.client_id},
+            **form_kwargs,
+        )
+    ctx = {
+        "conn": conn,
+        "form": form,
+        "scope_groups": SCOPE_GROUPS,
+        "scopes_text": "\n".join(REQUIRED_SCOPES),
+        "redirect_uri": oauth.redirect_uri(),
+    }
+    return render(request, "lms_canvas/lms_settings.html", ctx)
+
+
+def _save_settings(request: HttpRequest, conn: CanvasConnection, data: dict) -> None:
+    changed = (
+        data["lms_type"] != conn.lms_type
+        or data["server_url"] != conn.server_url
+        or data["client_id"] != conn.client_id
+        or bool(data["client_secret"])
+        or bool(data["access_token"])
+    )
+    conn.lms_type = data["lms_type"]
+    conn.server_url = data["server_url"]
+    conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
+    if data["client_secret"]:
+        conn.client_secret = data["client_secret"].strip()
+    if changed:
+        # New key details mean the old tokens no longer speak for this configuration.
+        conn.clear_tokens()
+        conn.status = conn.status_after_settings_change()
+        conn.status_reason = ""
+        conn.verified_at = None
+    if conn.lms_type == LmsType.ACCESS_TOKEN and data["access_token"]:
+        conn.access_token = data["access_token"].strip()
+    conn.save()
+    if conn.lms_type == LmsType.ACCESS_TOKEN:
+        if conn.has_token and changed:
+            findings = connect.verify(conn, request.user)
+            _after_verify(request, conn, findings)
+        else:
+            messages.success(request, "Saved.")
+        return
+    findings = oauth.preflight(conn) if changed or conn.status != ConnectionStatus.VERIFIED else []
+    if findings:
+        conn.status_reason = findings[0].message
+        conn.save(update_fields=["status_reason", "updated_at"])
+        _report(request, findings)
+    elif conn.is_verified:
+        messages.success(request, "Saved.")
+    else:
+        messages.success(
+            request, "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal."
+        )
+
+
+def _after_verify(request: HttpRequest, conn: CanvasConnection, findings: list[oauth.Finding]) -> None:
+    conn.refresh_from_db()
+    if conn.is_verified:
+        messages.success(request, "Verified: the portal can read Canvas.")
+        if findings:
+            messages.warning(request, "Some things the portal needs do not work yet; see the checks below.")
+    else:
+        _report(request, findings)
+
+
+@login_required
+@require_POST
+def generate_key(request: HttpRequest) -> HttpResponse:
+    conn = _connection(request)
+    if conn.lms_type != LmsType.DEV_KEY or not (conn.server_url and conn.client_id and conn.has_secret):
+        messages.error(request, "Enter and Save the Canvas Server, Client ID and Client Secret first.")
+        return redirect("lms-settings")
+    findings = oauth.preflight(conn)
+    if findings:
+        conn.status_reason = findings[0].message
+        conn.save(update_fields=["status_reason", "updated_at"])
+        _report(request, findings)
+        return redirect("lms-settings")
+    state = secrets.token_urlsafe(32)
+    request.session[STATE_KEY] = {"state": state, "institution": conn.institution_id, "at": time.time()}
+    return redirect(oauth.authorization_url(conn, state))
+
+
+@login_required
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    conn = _connection(request)
+    saved = request.session.pop(STATE_KEY, None)
+    state = request.GET.get("state", "")
+    if not saved or not state or not secrets.compare_digest(saved["state"], state):
+        messages.error(
+            request,
+            "This Canvas answer does not belong to a Generate Key started here (or it was already used), "
+            "so it was ignored. What to do: choose Generate Key again.",
+        )
+        return redirect("lms-settings")
+    if saved["institution"] != conn.institution_id or time.time() - saved["at"] > STATE_TTL_S:
+        messages.error(
+            request, "The Canvas authorization took too long and expired. What to do: choose Generate Key again."
+        )
+        return redirect("lms-settings")
+    if error := request.GET.get("error"):
+        finding = oauth.finding_for_oauth_error(error, request.GET.get("error_description", ""))
+        _fail(conn, finding)
+        _report(request, [finding])
+        return redirect("lms-settings")
+    try:
+        token = oauth.exchange_code(conn, request.GET.get("code", ""))
+    except OAuth2Error as exc:
+        finding = oauth.finding_for_oauth_error(exc.error, exc.description or "")
+        _fail(conn, finding)
+        _report(request, [finding])
+        return redirect("lms-settings")
+    except CanvasError as exc:
+        _fail(conn, oauth.Finding(exc.message, exc.fix))
+        _report(request, [oauth.Finding(exc.message, exc.fix)])
+        return redirect("lms-settings")
+    oauth.store_tokens(conn, token)
+    conn.save()
+    _after_verify(request, conn, connect.verify(conn, request.user))
+    return redirect("lms-settings")
+
+
+def _fail(conn: CanvasConnection, finding: oauth.Finding) -> None:
+    """A failed authorization never leaves a connection looking Verified (the FAQ's false positive)."""
+    conn.clear_tokens()
+    conn.status = conn.status_after_settings_change()
+    conn.status_reason = finding.message
+    conn.verified_at = None
+    conn.save()
+
+
+@login_required
+@require_POST
+def reverify(request: HttpRequest) -> HttpResponse:
+    conn = _connection(request)
+    if not conn.has_token:
+        messages.error(request, "There is no token to check yet. What to do: choose Generate Key.")
+        return redirect("lms-settings")
+    _after_verify(request, conn, connect.verify(conn, request.user))
+    return redirect("lms-settings")
+
+
+@login_required
+@require_POST
+def disconnect(request: HttpRequest) -> HttpResponse:
+    conn = _connection(request)
+    if connect.disconnect(conn):
+        messages.success(
+            request, "Disconnected. Canvas revoked the portal's token; your mapping and sync list are kept."
+        )
+    else:
+        messages.warning(
+            request,
+            "Disconnected here, but Canvas could not be reached to revoke the token; it expires within an hour. "
+            "Your mapping and sync list are kept.",
+        )
+    return redirect("lms-settings")
+
+
+@login_required
+def configure(request: HttpRequest) -> HttpResponse:
+    conn = _connection(request)
+    config, _ = CanvasConfig.objects.get_or_create(institution=conn.institution)
+    form = None
+    if conn.is_verified:
+        if request.method == "POST" and "reload_roles" in request.POST:
+            try:
+                connect.load_roles(conn)
+                messages.success(request, "Roles reloaded from Canvas.")
+            except CanvasError as exc:
+                messages.error(request, f"{exc.message} What to do: {exc.fix}")
+            return redirect("canvas-configure")
+        if request.method == "POST":
+            form = ConfigureForm(request.POST, config=config)
+            if form.is_valid():
+                for field, value in form.cleaned_data.items():
+                    setattr(config, field, value)
+                config.saved_at = timezone.now()
+                config.save()
+                messages.success(request, "Configuration saved.")
+                return redirect("canvas-configure")
+        else:
+            form = ConfigureForm(
+                config=config,
+                initial={
+                    "course_id_type": config.course_id_type,
+                    "section_id_type": config.section_id_type,
+                    "student_id_type": config.student_id_type,
+                    "course_admin_role_ids": config.course_admin_role_ids,
+                    "student_role_ids": config.student_role_ids,
+                },
+            )
+    ctx = {"conn": conn, "config": config, "form": form}
+    return render(request, "lms_canvas/configure.html", ctx)
