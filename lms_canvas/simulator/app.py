@@ -1,0 +1,325 @@
+"""The simulator's WSGI application: routing and Canvas's cross-cutting API behaviour
+(authentication, scopes, includes, throttle, latency, faults, statistics)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from . import api, api_grading, oauth, pages
+from . import control as control_endpoints
+from .generator import GeneratedRosters, generate_base
+from .oauth import AuthState, Clock, bearer_token, invalid_token, json_response
+from .scopes import scope_allows
+from .store import Store
+from .throttle import Throttle
+from .web import Sessions
+
+API_ROUTES: tuple[tuple[str, str, Any], ...] = (
+    ("/api/v1/accounts", "GET", api.list_accounts),
+    ("/api/v1/course_accounts", "GET", api.course_accounts),
+    ("/api/v1/accounts/:id", "GET", api.get_account),
+    ("/api/v1/accounts/:account_id/help_links", "GET", api.help_links),
+    ("/api/v1/accounts/:account_id/courses", "GET", api.account_courses),
+    ("/api/v1/accounts/:account_id/courses/:id", "GET", api.account_course),
+    ("/api/v1/accounts/:account_id/roles", "GET", api.account_roles),
+    ("/api/v1/courses/:id", "GET", api.get_course),
+    ("/api/v1/courses/:course_id/users", "GET", api.course_users),
+    ("/api/v1/courses/:course_id/search_users", "GET", api.course_users),
+    ("/api/v1/courses/:course_id/enrollments", "GET", api.course_enrollments),
+    ("/api/v1/courses/:course_id/sections", "GET", api.course_sections),
+    ("/api/v1/courses/:course_id/sections/:id", "GET", api.course_section),
+    ("/api/v1/sections/:id", "GET", api.section),
+    ("/api/v1/courses/:course_id/assignments", "GET", api_grading.list_assignments),
+    ("/api/v1/courses/:course_id/assignments", "POST", api_grading.create_assignment),
+    ("/api/v1/courses/:course_id/assignments/:id", "GET", api_grading.get_assignment),
+    (
+        "/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
+        "GET",
+        api_grading.get_submission,
+    ),
+    (
+        "/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
+        "PUT",
+        api_grading.grade_submission,
+    ),
+    (
+        "/api/v1/courses/:course_id/live_assessments/:assessment_id/results",
+        "GET",
+        api_grading.live_assessment_results,
+    ),
+)
+WEB_ROUTES: tuple[tuple[str, tuple[str, ...], Any], ...] = (
+    ("/login/oauth2/auth", ("GET",), oauth.authorize),
+    ("/login/oauth2/confirm", ("GET",), oauth.confirm),
+    ("/login/oauth2/accept", ("POST",), oauth.accept),
+    ("/login/oauth2/deny", ("GET", "POST"), oauth.deny),
+    ("/login/oauth2/token", ("POST",), oauth.token),
+    ("/login/oauth2/token", ("DELETE",), oauth.revoke),
+    ("/login", ("GET",), lambda app, request: pages.redirect("/login/canvas")),
+    ("/login/canvas", ("GET", "POST"), pages.login),
+    ("/logout", ("GET", "POST"), pages.logout),
+    ("/", ("GET",), pages.dashboard),
+    ("/accounts", ("GET",), pages.accounts),
+    ("/accounts/<int:account_id>", ("GET",), pages.account_page),
+    ("/accounts/<int:account_id>/developer_keys", ("GET",), pages.developer_keys),
+    ("/accounts/<int:account_id>/developer_keys", ("POST",), pages.create_developer_key),
+    ("/accounts/<int:account_id>/developer_keys/new", ("GET",), pages.new_developer_key),
+    ("/accounts/<int:account_id>/developer_keys/<int:key_id>/state", ("POST",), pages.set_key_state),
+)
+UNAUTHENTICATED = {"status": "unauthenticated", "errors": [{"message": "user authorization required"}]}
+INSUFFICIENT_SCOPES = {"errors": [{"message": "Insufficient scopes on access token."}]}
+USER_AGENT_REQUIRED = {"errors": [{"message": "A User-Agent header is required for API requests."}]}
+SERVER_ERROR = {"errors": [{"message": "An error occurred.", "error_code": "internal_server_error"}]}
+
+
+def build_store(dataset: dict | None = None, *, generate: int | None = None, seed: int = 1) -> Store:
+    if generate is None:
+        return Store(dataset or {})
+    store = Store(generate_base(generate, seed))
+    store.roster_source = GeneratedRosters(generate, seed, store.course_sections, store.tables["courses"].get)
+    return store
+
+
+def _werkzeug_path(template: str) -> str:
+    return re.sub(r":(\w+)", r"<\1>", template)
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.in_flight = 0
+        self.peak_concurrent = 0
+        self.throttled = 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak_concurrent = max(self.peak_concurrent, self.in_flight)
+
+    def leave(self, endpoint: str, status: int) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.requests[endpoint][str(status)] += 1
+
+
+class SimApp:
+    def __init__(self, store: Store, *, control: bool = False, latency_ms: int | None = None) -> None:
+        self.control_enabled = control
+        self.cli_latency_ms = latency_ms
+        self.url_map = Map(
+            [Rule(_werkzeug_path(path), methods=[method], endpoint=("api", path)) for path, method, _ in API_ROUTES]
+            + [Rule(path, methods=list(methods), endpoint=("web", view)) for path, methods, view in WEB_ROUTES]
+            + [
+                Rule(path, methods=list(methods), endpoint=("control", view))
+                for path, methods, view in control_endpoints.ROUTES
+            ],
+            strict_slashes=False,
+        )
+        self.api_handlers = {(path, method): handler for path, method, handler in API_ROUTES}
+        self.faults: dict[str, Any] = {}
+        self.fault_rng = random.Random()
+        self.replace_store(store)
+
+    def replace_store(self, store: Store) -> None:
+        if self.cli_latency_ms is not None:
+            store.settings["latency_ms"] = self.cli_latency_ms
+        self.store = store
+        self.clock = Clock()
+        self.auth = AuthState(self.clock)
+        self.sessions = Sessions()
+        self.throttle = Throttle(store.settings["throttle"])
+        self.stats = Stats()
+        self.faults = {}
+
+    def update_key(self, key_id: int, changes: dict[str, Any]) -> dict:
+        """Change a developer key; removing scopes (or starting to enforce them) kills its tokens."""
+        with self.store.lock:
+            key = self.store.developer_key(key_id)
+            if key is None:
+                raise KeyError(key_id)
+            old_scopes, old_required = set(key.get("scopes", [])), bool(key.get("require_scopes"))
+            key.update(changes)
+            removed = old_required and bool(old_scopes - set(key.get("scopes", [])))
+            if removed or (not old_required and key.get("require_scopes")):
+                self.auth.revoke_where(lambda record: record.key_id == key["id"])
+            return key
+
+    # -- WSGI --------------------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        request = Request(environ)
+        self.stats.enter()
+        endpoint, status = "unmatched", 500
+        try:
+            response, endpoint = self.dispatch(request)
+            status = response.status_code
+        finally:
+            self.stats.leave(endpoint, status)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> tuple[Response, str]:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            rule, values = adapter.match(return_rule=True)
+        except HTTPException as error:
+            if request.path.startswith("/api/"):
+                return self.api_request(request, None, {}), f"{request.method} unmatched"
+            return error.get_response(), f"{request.method} unmatched"
+        kind, target = rule.endpoint
+        label = f"{request.method} {target if kind == 'api' else rule.rule}"
+        if kind == "control":
+            if not self.control_enabled:
+                return NotFound().get_response(), f"{request.method} unmatched"
+            return target(self, request, **values), label
+        fault = self.inject_fault(request)
+        if fault is not None:
+            return fault, label
+        if kind == "api":
+            return self.api_request(request, target, values), label
+        self.sleep_latency(request)
+        try:
+            return target(self, request, **values), label
+        except HTTPException as error:
+            return error.get_response(), label
+
+    # -- faults and latency ------------------------------------------------------------------
+    def _fault_applies(self, request: Request) -> bool:
+        pattern = self.faults.get("paths")
+        return not pattern or re.search(pattern, request.path) is not None
+
+    def sleep_latency(self, request: Request) -> None:
+        latency = self.store.settings.get("latency_ms") or 0
+        if "latency_ms" in self.faults and self._fault_applies(request):
+            latency = self.faults["latency_ms"]
+        if latency:
+            time.sleep(float(latency) / 1000)
+
+    def inject_fault(self, request: Request) -> Response | None:
+        if not self.faults or not self._fault_applies(request):
+            return None
+        roll = self.fault_rng.random()
+        if roll < float(self.faults.get("error_rate", 0)):
+            return json_response(SERVER_ERROR, int(self.faults.get("error_status", 500)))
+        if self.fault_rng.random() < float(self.faults.get("timeout_rate", 0)):
+            return self._timeout(request)
+        return None
+
+    def _timeout(self, request: Request) -> Response:
+        """Hold the request past a client's read timeout, or drop the connection."""
+        if self.faults.get("timeout_mode") == "drop":
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            return Response(b"", status=502)
+        time.sleep(float(self.faults.get("timeout_s", 30)))
+        return json_response(SERVER_ERROR, 504)
+
+    def _garble(self, request: Request, response: Response) -> None:
+        if not self.faults or not self._fault_applies(request) or response.status_code != 200:
+            return
+        if self.fault_rng.random() < float(self.faults.get("malformed_json_rate", 0)):
+            data = response.get_data()
+            response.set_data(data[: max(1, len(data) // 2)])
+        link = response.headers.get("Link")
+        if self.faults.get("loop_pagination") and link and 'rel="next"' in link:
+            current = re.search(r'<([^>]*)>; rel="current"', link)
+            if current:
+                response.headers["Link"] = re.sub(r'<[^>]*>; rel="next"', f'<{current.group(1)}>; rel="next"', link)
+
+    # -- the API pipeline --------------------------------------------------------------------
+    def api_request(self, request: Request, template: str | None, values: dict[str, str]) -> Response:
+        if not request.headers.get("User-Agent"):
+            return json_response(USER_AGENT_REQUIRED, 403)
+        raw_token = bearer_token(request)
+        bucket = f"token:{raw_token}" if raw_token else f"ip:{request.remote_addr}"
+        if self.throttle.begin(bucket) is None:
+            with self.stats.lock:
+                self.stats.throttled += 1
+            return self._throttled()
+        items = 0
+        try:
+            self.sleep_latency(request)
+            response, items = self._authorized_call(request, raw_token, template, values)
+            self._garble(request, response)
+        finally:
+            cost, remaining = self.throttle.end(bucket, items)
+        response.headers["X-Request-Cost"] = f"{cost:.4f}".rstrip("0").rstrip(".")
+        response.headers["X-Rate-Limit-Remaining"] = f"{remaining:.1f}"
+        return response
+
+    def _throttled(self) -> Response:
+        status = int(self.store.settings["throttle"].get("status", 403))
+        return Response(
+            f"{status} Forbidden (Rate Limit Exceeded)\n",
+            status=status,
+            content_type="text/plain; charset=utf-8",
+            headers={"X-Rate-Limit-Remaining": "0.0"},
+        )
+
+    def _authorized_call(
+        self, request: Request, raw_token: str | None, template: str | None, values: dict[str, str]
+    ) -> tuple[Response, int]:
+        if not raw_token:
+            return json_response(UNAUTHENTICATED, 401, {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}), 0
+        record = self.auth.lookup(raw_token)
+        key = self.store.developer_key(record.key_id) if record else None
+        if record is None or key is None or key.get("workflow_state", "active") != "active":
+            return invalid_token(), 0
+        if key.get("state", "on") != "on":
+            return invalid_token(), 0
+        if key.get("require_scopes") and not scope_allows(record.scopes, request.method, request.path):
+            return json_response(INSUFFICIENT_SCOPES, 401), 0
+        handler = self.api_handlers.get((template, "GET" if request.method == "HEAD" else request.method))
+        if handler is None:
+            return json_response(api.NOT_FOUND, 404), 0
+        ctx = api.Ctx(
+            request,
+            self.store,
+            request.host_url.rstrip("/"),
+            record.user_id,
+            self._includes(request, key),
+            self.clock.now(),
+        )
+        try:
+            reply = handler(ctx, **values)
+        except api.ApiError as error:
+            return json_response(error.body, error.status), 0
+        return json_response(reply.body, reply.status, reply.headers), reply.items
+
+    @staticmethod
+    def _includes(request: Request, key: dict) -> list[str]:
+        names = [
+            n
+            for name in ("include", "includes")
+            for n in (*request.args.getlist(f"{name}[]"), *request.args.getlist(name))
+        ]
+        if not key.get("allow_includes"):
+            return [n for n in names if n == "uuid"]
+        return names
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log line per request: at hundreds of requests a second it costs real time."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+def make_sim_server(app: SimApp, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+    return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+
+
+def as_json(response: Response) -> Any:
+    return json.loads(response.get_data())
