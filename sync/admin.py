@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from sync.models import CatalogCourse, CatalogSection, SyncIssue, SyncListEntry, SyncRun
+
+
+@admin.register(CatalogCourse)
+class CatalogCourseAdmin(admin.ModelAdmin):
+    list_display = ["name", "canvas_id", "sis_course_id", "integration_id", "workflow_state", "institution", "gone_at"]
+    list_filter = ["institution", "workflow_state"]
+    search_fields = ["name", "sis_course_id", "integration_id", "course_code", "=canvas_id"]
+    list_select_related = ["institution"]
+
+
+@admin.register(CatalogSection)
+class CatalogSectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "canvas_id", "sis_section_id", "course", "institution", "gone_at"]
+    list_filter = ["institution"]
+    search_fields = ["name", "sis_section_id", "=canvas_id", "course__name"]
+    raw_id_fields = ["course"]
+    list_select_related = ["institution", "course"]
+
+
+@admin.register(SyncListEntry)
+class SyncListEntryAdmin(admin.ModelAdmin):
+    list_display = ["course", "section", "department", "start_date", "end_date", "institution"]
+    list_filter = ["institution"]
+    search_fields = ["course__name", "course__sis_course_id", "section__name"]
+    raw_id_fields = ["course", "section", "department", "added_by"]
+    list_select_related = ["institution", "course", "section", "department"]
+
+
+class SyncIssueInline(admin.TabularInline):
+    model = SyncIssue
+    extra = 0
+    can_delete = False
+    fields = ["severity", "code", "object_type", "label", "message", "fix"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "institution", "kind", "trigger", "status", "created_at", "finished_at", "done", "total"]
+    list_filter = ["status", "kind", "trigger", "institution"]
+    search_fields = ["institution__name", "message", "=id"]
+    list_select_related = ["institution"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+    inlines = [SyncIssueInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SyncIssue)
+class SyncIssueAdmin(admin.ModelAdmin):
+    list_display = ["run", "severity", "code", "object_type", "label", "created_at"]
+    list_filter = ["severity", "code", "object_type", "run__institution"]
+    search_fields = ["label", "message", "=canvas_id", "=run__id"]
+    raw_id_fields = ["run"]
+    readonly_fields = [f.name for f in SyncIssue._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

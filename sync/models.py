@@ -1,0 +1,221 @@
+"""What Refresh saw (the catalogue), what the admin chose (the sync list), and every run with its issues."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.models import Department, Institution
+
+
+class CatalogCourse(models.Model):
+    """A Canvas course as the last refresh saw it. Never deleted when it vanishes from Canvas: marked gone."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="catalog_courses")
+    canvas_id = models.BigIntegerField("Canvas id")
+    name = models.CharField(max_length=255)
+    course_code = models.CharField(max_length=255, blank=True)
+    sis_course_id = models.CharField("SIS ID", max_length=255, blank=True)
+    integration_id = models.CharField("Reference ID", max_length=255, blank=True)
+    workflow_state = models.CharField(max_length=20, blank=True)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    term_name = models.CharField(max_length=255, blank=True)
+    start_at = models.DateTimeField(null=True, blank=True)
+    end_at = models.DateTimeField(null=True, blank=True)
+    term_start_at = models.DateTimeField(null=True, blank=True)
+    term_end_at = models.DateTimeField(null=True, blank=True)
+    total_students = models.IntegerField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+    gone_at = models.DateTimeField(null=True, blank=True, help_text="When a refresh no longer found it in Canvas.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "canvas_id"], name="catalog_course_once"),
+        ]
+        indexes = [
+            models.Index(fields=["institution", "sis_course_id"], name="catalog_course_sis"),
+            models.Index(fields=["institution", "integration_id"], name="catalog_course_integration"),
+            models.Index(fields=["institution", "name"], name="catalog_course_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.canvas_id})"
+
+
+class CatalogSection(models.Model):
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="catalog_sections")
+    course = models.ForeignKey(CatalogCourse, on_delete=models.CASCADE, related_name="sections")
+    canvas_id = models.BigIntegerField("Canvas id")
+    name = models.CharField(max_length=255)
+    sis_section_id = models.CharField("SIS ID", max_length=255, blank=True)
+    integration_id = models.CharField("Reference ID", max_length=255, blank=True)
+    nonxlist_course_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Original course of a cross-listed section."
+    )
+    refreshed_at = models.DateTimeField(default=timezone.now)
+    gone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "canvas_id"], name="catalog_section_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.canvas_id})"
+
+
+class SyncListEntry(models.Model):
+    """A course (all its sections) or one section chosen for sync, with its dates and department."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="sync_entries")
+    course = models.ForeignKey(CatalogCourse, on_delete=models.PROTECT, related_name="sync_entries")
+    section = models.ForeignKey(
+        CatalogSection, on_delete=models.PROTECT, null=True, blank=True, related_name="sync_entries"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course__name", "section__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "course"], condition=Q(section__isnull=True), name="sync_entry_course_once"
+            ),
+            models.UniqueConstraint(
+                fields=["institution", "section"], condition=Q(section__isnull=False), name="sync_entry_section_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="sync_entry_end_after_start",
+            ),
+        ]
+        verbose_name_plural = "sync list entries"
+
+    def __str__(self) -> str:
+        return f"{self.course}{' / ' + str(self.section) if self.section_id else ''}"
+
+    def is_current(self, today: dt.date | None = None) -> bool:
+        """Only entries whose end date has not passed are synced."""
+        return self.end_date is None or self.end_date >= (today or timezone.localdate())
+
+
+class RunKind(models.TextChoices):
+    REFRESH = "refresh", "Refresh courses"
+    COURSE_REFRESH = "course_refresh", "Course refresh"
+    SYNC = "sync", "Sync"
+    GRADE_POST = "grade_post", "Grade post"
+
+
+class RunTrigger(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    NIGHTLY = "nightly", "Nightly"
+    SUPPORT = "support", "Support"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    WITH_ISSUES = "with_issues", "Finished with issues"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    SKIPPED = "skipped", "Skipped"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+COUNT_NAMES = ("created", "updated", "deactivated", "unchanged", "skipped", "held")
+
+
+def empty_counts() -> dict[str, int]:
+    return dict.fromkeys(COUNT_NAMES, 0)
+
+
+class SyncRun(models.Model):
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=20, choices=RunKind.choices)
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.ADMIN)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    phase = models.CharField(max_length=100, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    counts = models.JSONField(default=empty_counts, blank=True)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="What the run was asked to do (course id, preview...)."
+    )
+    message = models.TextField(
+        blank=True, help_text="How it ended, in words for the admin: what happened and what to do."
+    )
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One active run of a kind per institution, whatever the number of clicks or workers.
+            models.UniqueConstraint(
+                fields=["institution", "kind"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["institution", "-created_at"], name="run_history")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.id} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class IssueSeverity(models.TextChoices):
+    ERROR = "error", "Error"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+
+
+class SyncIssue(models.Model):
+    """One thing a run could not do, or chose not to: what, why, and how to fix it."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="issues")
+    severity = models.CharField(max_length=10, choices=IssueSeverity.choices, default=IssueSeverity.WARNING)
+    code = models.CharField(
+        max_length=50, db_index=True, help_text="Reason code; explained on the LMS Sync Errors page."
+    )
+    object_type = models.CharField(max_length=20, help_text="course, section, person, enrollment, run")
+    canvas_id = models.BigIntegerField(null=True, blank=True)
+    canvas_course_id = models.BigIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=255, blank=True, help_text="The object as the admin knows it.")
+    message = models.TextField()
+    fix = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "code"], name="issue_by_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.label}"
