@@ -20,4 +20,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("support/", admin.site.urls),
     path("", include("lms_canvas.urls")),
+    path("", include("sync.urls")),
 ]

@@ -8,6 +8,11 @@ import shutil
 import pytest
 from django.contrib.auth import get_user_model
 
+from django.utils import timezone
+
+from lms_canvas import connect
+from lms_canvas.models import CanvasConnection, ConnectionStatus
+from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
 from portal.models import Department, Institution, InstitutionAdmin
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -21,6 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery staple"
+
+pytest_plugins = ["tests.fixtures_simulator"]
 
 
 def chromium_available() -> bool:
@@ -127,3 +134,31 @@ def login(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def connect_to(institution: Institution, running_sim) -> CanvasConnection:
+    """A Verified connection of `institution` to a running simulator, through a real OAuth round trip,
+    with the Configure mapping read from the simulator's roles (defaults: SIS IDs, Teacher+TA, Student)."""
+    token = running_sim.issue_token()
+    conn = CanvasConnection.objects.create(
+        institution=institution,
+        server_url=running_sim.url,
+        client_id=str(DEMO_KEY_ID),
+        client_secret=DEMO_SECRET,
+        access_token=token["access_token"],
+        refresh_token=token["refresh_token"],
+        token_expires_at=timezone.now() + timezone.timedelta(seconds=token["expires_in"]),
+        status=ConnectionStatus.VERIFIED,
+        verified_at=timezone.now(),
+        canvas_user_name=token["user"]["name"],
+    )
+    conn.root_account_id = connect.client_for(conn).get_account("self")["id"]
+    conn.save()
+    connect.load_roles(conn)
+    return conn
+
+
+@pytest.fixture
+def connected(institution_a, sim) -> CanvasConnection:
+    """Institution A, Verified against the `sim` simulator (small_dataset), ready to refresh and sync."""
+    return connect_to(institution_a, sim)
