@@ -13,7 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from .app import SimApp, build_store, make_sim_server
-from .generator import ADMIN_LOGIN, ADMIN_PASSWORD, DEMO_KEY_ID, DEMO_REDIRECT_URIS, DEMO_SECRET
+from .generator import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    DEMO_KEY_ID,
+    DEMO_REDIRECT_URIS,
+    DEMO_SECRET,
+    demo_developer_key,
+)
 from .scopes import SEED_SCOPES
 from .store import Store
 
@@ -139,7 +146,9 @@ def run_simulator(
     store = build_store(dataset, generate=generate, seed=seed)
     app = SimApp(store, control=control, latency_ms=latency_ms or None)
     server = make_sim_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, name="canvas-simulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="canvas-simulator", daemon=True
+    )
     thread.start()
     try:
         yield RunningSimulator(url=f"http://127.0.0.1:{server.server_port}", app=app)
@@ -147,3 +156,111 @@ def run_simulator(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def small_dataset() -> dict[str, Any]:
+    """A small institution with the awkward cases: a sub-sub-account, courses without SIS ids,
+    unpublished and deleted courses, a cross-listed section, a custom role, users without SIS id
+    or email, an invited-only user, an inactive and a completed enrollment, accented and
+    apostrophe names, and the demo developer key and admin login."""
+    users = [
+        (1, "Canvas Admin", "Admin, Canvas", None, "canvas-admin", "canvas-admin@demo.edu"),
+        (101, "Ada Lovelace", "Lovelace, Ada", "S0001", "ada", "ada@demo.edu"),
+        (102, "Seán O'Brien", "O'Brien, Seán", "S0002", "sobrien", "sobrien@demo.edu"),
+        (103, "Zoë Müller", "Müller, Zoë", None, "zmuller", "zmuller@demo.edu"),
+        (104, "José García", "García, José", "S0004", "jgarcia", None),
+        (105, "Ngozi N'Diaye", "N'Diaye, Ngozi", "S0005", "nndiaye", "nndiaye@demo.edu"),
+        (106, "Priya Patel", "Patel, Priya", "S0006", "ppatel", "ppatel@demo.edu"),
+        (201, "Grace Hopper", "Hopper, Grace", "E0001", "ghopper", "ghopper@demo.edu"),
+        (202, "Alan Turing", "Turing, Alan", "E0002", "aturing", "aturing@demo.edu"),
+        (900, "Test Student", "Student, Test", None, None, None),
+    ]
+    enrollments = [
+        (9001, 101, 501, 801, "StudentEnrollment", 3, "active"),
+        (9002, 102, 501, 801, "StudentEnrollment", 3, "active"),
+        (9003, 103, 501, 802, "StudentEnrollment", 20, "active"),
+        (9004, 104, 501, 802, "StudentEnrollment", 3, "invited"),
+        (9005, 105, 501, 801, "StudentEnrollment", 3, "inactive"),
+        (9006, 106, 501, 802, "StudentEnrollment", 3, "completed"),
+        (9007, 201, 501, 801, "TeacherEnrollment", 4, "active"),
+        (9008, 202, 501, 802, "TaEnrollment", 5, "active"),
+        (9009, 900, 501, 801, "StudentViewEnrollment", 3, "active"),
+        (9010, 101, 502, 803, "StudentEnrollment", 3, "active"),
+        (9011, 105, 502, 803, "StudentEnrollment", 3, "active"),
+        (9012, 202, 502, 803, "TeacherEnrollment", 4, "active"),
+        (9013, 106, 502, 804, "StudentEnrollment", 3, "active"),
+        (9014, 102, 503, 805, "StudentEnrollment", 3, "active"),
+        (9015, 201, 503, 805, "TeacherEnrollment", 4, "active"),
+    ]
+    return {
+        "root_account": {"id": 1, "name": "Demo University", "default_time_zone": "America/New_York"},
+        "accounts": [
+            {"id": 2, "name": "School of Law", "parent_account_id": 1, "sis_account_id": "LAW"},
+            {"id": 3, "name": "College of Arts & Sciences", "parent_account_id": 1, "sis_account_id": "CAS"},
+            {"id": 4, "name": "Department of History", "parent_account_id": 3, "sis_account_id": None},
+        ],
+        "terms": [
+            {"id": 1, "name": "Default Term", "sis_term_id": None, "start_at": None, "end_at": None},
+            {
+                "id": 2,
+                "name": "Fall 2026",
+                "sis_term_id": "2026FA",
+                "start_at": "2026-08-24T00:00:00Z",
+                "end_at": "2026-12-18T00:00:00Z",
+            },
+        ],
+        "roles": [
+            {"id": 20, "label": "Auditor", "base_role_type": "StudentEnrollment", "workflow_state": "active", "account_id": 1},
+            {"id": 21, "label": "Course Director", "base_role_type": "TeacherEnrollment", "workflow_state": "active", "account_id": 1},
+        ],
+        "users": [
+            {"id": uid, "name": name, "sortable_name": sortable, "short_name": name.split()[0],
+             "sis_user_id": sis, "integration_id": None, "login_id": login, "email": email}
+            for uid, name, sortable, sis, login, email in users
+        ],
+        "courses": [
+            _course(501, 2, "Contracts I", "LAW-101", "LAW-101-F26", "available", 2),
+            _course(502, 4, "History of Science", "HIST-210", None, "available", 2),
+            _course(503, 3, "Philosophy II", "PHIL-202", "PHIL-202-F26", "unpublished", 2),
+            _course(504, 2, "Torts (old)", "LAW-102", "LAW-102-F25", "deleted", 1),
+            _course(505, 3, "Statistics I", "STAT-101", "STAT-101-F26", "completed", 1),
+        ],
+        "sections": [
+            {"id": 801, "course_id": 501, "name": "Section A", "sis_section_id": "LAW-101-F26-A", "integration_id": None, "nonxlist_course_id": None},
+            {"id": 802, "course_id": 501, "name": "Section B", "sis_section_id": None, "integration_id": None, "nonxlist_course_id": None},
+            {"id": 803, "course_id": 502, "name": "History of Science", "sis_section_id": None, "integration_id": None, "nonxlist_course_id": None},
+            {"id": 804, "course_id": 502, "name": "Philosophy II (cross-listed)", "sis_section_id": "PHIL-202-F26-X", "integration_id": None, "nonxlist_course_id": 503},
+            {"id": 805, "course_id": 503, "name": "Philosophy II", "sis_section_id": "PHIL-202-F26-A", "integration_id": None, "nonxlist_course_id": None},
+        ],
+        "enrollments": [
+            {"id": eid, "user_id": uid, "course_id": cid, "course_section_id": sid, "type": kind,
+             "role_id": role, "enrollment_state": state}
+            for eid, uid, cid, sid, kind, role, state in enrollments
+        ],
+        "admins": [{"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD, "user_id": 1}],
+        "developer_keys": [demo_developer_key()],
+        "assignments": [],
+        "submissions": [],
+        "live_assessments": [{"id": 61, "course_id": 501, "key": "osce-1", "title": "OSCE station 1"}],
+        "live_assessment_results": [
+            {"id": 71, "assessment_id": 61, "user_id": 101, "assessor_id": 201, "passed": True,
+             "assessed_at": "2026-09-01T10:00:00Z"},
+            {"id": 72, "assessment_id": 61, "user_id": 102, "assessor_id": 201, "passed": False,
+             "assessed_at": "2026-09-01T10:05:00Z"},
+        ],
+    }  # fmt: skip
+
+
+def _course(course_id: int, account_id: int, name: str, code: str, sis: str | None, state: str, term: int) -> dict:
+    return {
+        "id": course_id,
+        "account_id": account_id,
+        "name": name,
+        "course_code": code,
+        "sis_course_id": sis,
+        "integration_id": None,
+        "workflow_state": state,
+        "enrollment_term_id": term,
+        "start_at": None,
+        "end_at": None,
+    }

@@ -1,0 +1,1 @@
+from tests.fixtures_simulator import *  # noqa: F403
