@@ -83,5 +83,6 @@ def test_throttled_request_raises_canvasapi_rate_limit_errors(sim, canvas):
     with pytest.raises(Forbidden, match="Rate Limit Exceeded"):
         canvas.get_account(1)
     sim.control("faults", {"throttle": {"status": 429}})
+    canvas.get_account(1)
     with pytest.raises(RateLimitExceeded):
         canvas.get_account(1)
