@@ -27,6 +27,17 @@ class Institution(models.Model):
     notification_emails = models.TextField(
         blank=True, help_text="Extra addresses, one per line, told about failed or held syncs."
     )
+    sync_hold_percent = models.PositiveSmallIntegerField(
+        "Hold a course when its roster shrinks by more than (%)",
+        default=50,
+        help_text="The wipe guard: a sync that would deactivate more than this share of a course's "
+        "exam-takers at once is held for an admin to approve instead of being applied.",
+    )
+    sync_hold_min_people = models.PositiveSmallIntegerField(
+        "…for courses of at least (people)",
+        default=10,
+        help_text="Smaller courses are held only when a sync would empty them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -35,7 +46,8 @@ class Institution(models.Model):
             models.CheckConstraint(
                 condition=Q(nightly_sync_hour__gte=0, nightly_sync_hour__lte=23),
                 name="institution_sync_hour_0_23",
-            )
+            ),
+            models.CheckConstraint(condition=Q(sync_hold_percent__lte=100), name="institution_hold_percent_0_100"),
         ]
 
     def __str__(self) -> str:

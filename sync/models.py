@@ -219,3 +219,49 @@ class SyncIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.label}"
+
+
+class CourseResultStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Syncing"
+    APPLIED = "applied", "Synced"
+    PREVIEWED = "previewed", "Previewed"
+    HELD = "held", "Held for approval"
+    APPROVED = "approved", "Approved and synced"
+    SKIPPED = "skipped", "Not synced"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_RESULT_STATUSES = (CourseResultStatus.PENDING, CourseResultStatus.RUNNING)
+
+
+class SyncCourseResult(models.Model):
+    """One sync-list entry within one sync run: the unit of fan-out, and the run's completion counter.
+
+    The run finishes when none of its results is pending or running, whichever worker gets there last.
+    """
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="course_results")
+    entry = models.ForeignKey(SyncListEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    canvas_course_id = models.BigIntegerField()
+    canvas_section_id = models.BigIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=20, choices=CourseResultStatus.choices, default=CourseResultStatus.PENDING, db_index=True
+    )
+    counts = models.JSONField(default=empty_counts, blank=True)
+    message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="The preview, or the changes held for approval.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["label", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "entry"], name="one_result_per_run_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.get_status_display()}"
