@@ -192,12 +192,18 @@ class CanvasClient:
         *,
         states: Iterable[str] = ENROLLMENT_STATES,
         types: Iterable[str] = (),
+        include: Iterable[str] = (),
     ) -> Iterator[CanvasObject]:
-        """Each enrollment embeds its `user`; `types` are e.g. StudentEnrollment (all when empty)."""
+        """Each enrollment embeds its `user`; `types` are e.g. StudentEnrollment (all when empty).
+
+        `include=("email",)` adds the embedded user's email (Canvas drops it, like every include,
+        when the developer key does not Allow Include Parameters)."""
         # Canvas: CANVAS_API.md §5.4, GET /api/v1/courses/:course_id/enrollments (bookmark pages)
         params: dict[str, Any] = {"state[]": list(states)}
         if types:
             params["type[]"] = list(types)
+        if include:
+            params["include[]"] = list(include)
         return self.paginate(f"/api/v1/courses/{_segment(course_id)}/enrollments", params)
 
     def iter_course_users(
