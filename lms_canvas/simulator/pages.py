@@ -77,7 +77,7 @@ def dashboard(app: SimApp, request: Request) -> Response:
     sid, _, user = _current_user(app, request)
     if user is None:
         return _login_redirect(app, request, sid)
-    body = '<h1>Dashboard</h1><p>Select <a href="/accounts">Admin</a> to manage your accounts.</p>'
+    body = "<h1>Dashboard</h1><p>Select Admin in the header to manage your accounts.</p>"
     return with_session(page("Dashboard", body, user=user), sid)
 
 

@@ -234,9 +234,13 @@ def test_create_assignment_with_form_and_json(sim, sim_token):
     http = sim.api(sim_token)
     form = http.post(
         f"{sim.url}/api/v1/courses/501/assignments",
-        data={"assignment[name]": "Exam 1", "assignment[points_possible]": "10",
-              "assignment[integration_id]": "exam-42", "assignment[submission_types][]": "none",
-              "assignment[published]": "true"},
+        data={
+            "assignment[name]": "Exam 1",
+            "assignment[points_possible]": "10",
+            "assignment[integration_id]": "exam-42",
+            "assignment[submission_types][]": "none",
+            "assignment[published]": "true",
+        },
     )
     assert form.status_code == 201
     assert form.json()["integration_id"] == "exam-42" and form.json()["published"] is True
@@ -251,7 +255,8 @@ def test_create_assignment_with_form_and_json(sim, sim_token):
 def test_grade_submission_creates_it(sim, sim_token):
     http = sim.api(sim_token)
     assignment = http.post(
-        f"{sim.url}/api/v1/courses/501/assignments", data={"assignment[name]": "Exam", "assignment[points_possible]": "20"}
+        f"{sim.url}/api/v1/courses/501/assignments",
+        data={"assignment[name]": "Exam", "assignment[points_possible]": "20"},
     ).json()
     url = f"{sim.url}/api/v1/courses/501/assignments/{assignment['id']}/submissions/sis_user_id:S0001"
     before = http.get(url).json()
@@ -267,7 +272,9 @@ def test_grade_submission_creates_it(sim, sim_token):
 def test_live_assessment_results_use_jsonapi_meta(sim, sim_token):
     body = get(sim, sim_token, "/courses/501/live_assessments/61/results", per_page=1).json()
     assert body["results"][0] == {
-        "id": "71", "passed": True, "assessed_at": "2026-09-01T10:00:00Z",
+        "id": "71",
+        "passed": True,
+        "assessed_at": "2026-09-01T10:00:00Z",
         "links": {"user": "101", "assessor": "201", "assessment": "61"},
     }
     assert body["meta"]["pagination"]["page_count"] == 2 and "next" in body["meta"]["pagination"]
@@ -278,11 +285,24 @@ def test_live_assessment_results_use_jsonapi_meta(sim, sim_token):
 def test_every_seed_scope_endpoint_answers(sim):
     sim.control(f"keys/{DEMO_KEY_ID}", {"scopes": list(ALL_SCOPES)})
     token = sim.issue_token(list(ALL_SCOPES))["access_token"]
-    paths = ["/accounts", "/course_accounts", "/accounts/1", "/accounts/1/help_links", "/accounts/1/courses",
-             "/courses/501/assignments", "/accounts/1/courses/501", "/courses/501/users",
-             "/courses/501/enrollments", "/courses/501/live_assessments/61/results", "/accounts/1/roles",
-             "/courses/501/sections", "/courses/501/sections/801", "/sections/801", "/courses/501",
-             "/courses/501/search_users"]
+    paths = [
+        "/accounts",
+        "/course_accounts",
+        "/accounts/1",
+        "/accounts/1/help_links",
+        "/accounts/1/courses",
+        "/courses/501/assignments",
+        "/accounts/1/courses/501",
+        "/courses/501/users",
+        "/courses/501/enrollments",
+        "/courses/501/live_assessments/61/results",
+        "/accounts/1/roles",
+        "/courses/501/sections",
+        "/courses/501/sections/801",
+        "/sections/801",
+        "/courses/501",
+        "/courses/501/search_users",
+    ]
     for path in paths:
         response = get(sim, token, path)
         assert response.status_code == 200, path

@@ -33,7 +33,8 @@ def test_account_and_sub_account_courses_across_many_pages(make_sim):
     sub = canvas.get_account(4)
     sub_ids = {c.id for c in sub.get_courses(per_page=5)}
     expected = {
-        c["id"] for c in sim.store.tables["courses"].values()
+        c["id"]
+        for c in sim.store.tables["courses"].values()
         if c["account_id"] in (4, 5, 6) and c["workflow_state"] != "deleted"
     }
     assert sub_ids == expected

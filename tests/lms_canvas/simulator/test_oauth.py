@@ -47,8 +47,10 @@ def test_requests_oauthlib_flow_gets_and_refreshes_tokens(sim):
     assert len(result["code"]) == 128
     callback = f"{REDIRECT}?code={result['code']}&state={state}"
     token = oauth.fetch_token(
-        f"{sim.url}/login/oauth2/token", authorization_response=callback.replace("http://", "https://"),
-        client_secret=DEMO_SECRET, include_client_id=True,
+        f"{sim.url}/login/oauth2/token",
+        authorization_response=callback.replace("http://", "https://"),
+        client_secret=DEMO_SECRET,
+        include_client_id=True,
     )
     assert set(token) >= {"access_token", "refresh_token", "user", "expires_in", "token_type", "canvas_region"}
     assert token["expires_in"] == 3600 and token["token_type"] == "Bearer"
@@ -105,8 +107,12 @@ def test_access_token_expires_after_an_hour_but_refresh_still_works(sim):
     assert response.json() == {"errors": [{"message": "Invalid access token."}]}
     refreshed = requests.post(
         f"{sim.url}/login/oauth2/token",
-        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-              "client_id": str(DEMO_KEY_ID), "client_secret": DEMO_SECRET},
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": str(DEMO_KEY_ID),
+            "client_secret": DEMO_SECRET,
+        },
     )
     assert refreshed.status_code == 200
 
@@ -117,14 +123,26 @@ def test_access_token_expires_after_an_hour_but_refresh_still_works(sim):
         ({"client_id": "999"}, 401, "invalid_client", "unknown client"),
         ({"client_id": "abc"}, 401, "invalid_client", "unknown client"),
         ({"client_secret": "wrong"}, 401, "invalid_client", "invalid client"),
-        ({"code": None}, 400, "invalid_request",
-         "You must provide the code parameter when using the authorization_code grant type"),
+        (
+            {"code": None},
+            400,
+            "invalid_request",
+            "You must provide the code parameter when using the authorization_code grant type",
+        ),
         ({"code": "nope"}, 400, "invalid_grant", "authorization_code not found"),
-        ({"grant_type": "refresh_token", "code": None}, 400, "invalid_request",
-         "You must provide the refresh_token parameter when using the refresh_token grant type"),
+        (
+            {"grant_type": "refresh_token", "code": None},
+            400,
+            "invalid_request",
+            "You must provide the refresh_token parameter when using the refresh_token grant type",
+        ),
         ({"grant_type": "refresh_token", "refresh_token": "nope"}, 400, "invalid_request", "refresh_token not found"),
-        ({"grant_type": "password"}, 400, "unsupported_grant_type",
-         "The grant_type you requested is not currently supported"),
+        (
+            {"grant_type": "password"},
+            400,
+            "unsupported_grant_type",
+            "The grant_type you requested is not currently supported",
+        ),
     ],
 )
 def test_token_endpoint_errors_match_canvas(sim, data, status, error, description):
@@ -196,8 +214,7 @@ def test_key_with_state_off_gives_unauthorized_client(sim):
 
 def test_response_type_other_than_code_is_refused(sim):
     params = redirect_params(requests.get(auth_url(sim, response_type="token"), allow_redirects=False))
-    assert params == {"error": "unsupported_response_type",
-                      "error_description": "Only response_type=code is permitted"}
+    assert params == {"error": "unsupported_response_type", "error_description": "Only response_type=code is permitted"}
 
 
 def test_cancel_redirects_access_denied_with_state(sim):

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import time
+
+import requests
+
+from lms_canvas.simulator.testing import run_simulator, small_dataset
+
+
+def test_control_endpoints_are_off_without_control():
+    with run_simulator(small_dataset(), control=False) as sim:
+        assert requests.post(f"{sim.url}/_sim/reset", json={}).status_code == 404
+        assert requests.get(f"{sim.url}/_sim/stats").status_code == 404
+
+
+def test_reset_with_generate_replaces_data(sim):
+    assert sim.control("reset", {"generate": 12, "seed": 2})["courses"] == 12
+    assert 1001 in sim.store.tables["courses"]
+
+
+def test_reset_rejects_a_bad_dataset(sim):
+    dataset = small_dataset()
+    dataset["sections"][0]["course_id"] = 1
+    response = requests.post(f"{sim.url}/_sim/reset", json=dataset)
+    assert response.status_code == 400
+    assert "sections id 801: field course_id refers to missing courses id 1" in response.json()["errors"]
+
+
+def test_error_faults_on_matching_paths(sim, sim_token):
+    sim.control("faults", {"error_rate": 1.0, "error_status": 503, "paths": "/sections"})
+    http = sim.api(sim_token)
+    assert http.get(f"{sim.url}/api/v1/courses/501/sections").status_code == 503
+    assert http.get(f"{sim.url}/api/v1/accounts").status_code == 200
+    sim.control("faults", {})
+    assert http.get(f"{sim.url}/api/v1/courses/501/sections").status_code == 200
+
+
+def test_latency_fault_delays_answers(sim, sim_token):
+    sim.control("faults", {"latency_ms": 200})
+    started = time.monotonic()
+    sim.api(sim_token).get(f"{sim.url}/api/v1/accounts")
+    assert time.monotonic() - started >= 0.2
+
+
+def test_timeout_fault_outlasts_the_client(sim, sim_token):
+    sim.control("faults", {"timeout_rate": 1.0, "timeout_s": 2})
+    try:
+        sim.api(sim_token).get(f"{sim.url}/api/v1/accounts", timeout=0.3)
+    except requests.Timeout:
+        pass
+    else:
+        raise AssertionError("expected a read timeout")
+
+
+def test_malformed_json_and_looping_pagination(sim, sim_token):
+    sim.control("faults", {"malformed_json_rate": 1.0})
+    response = sim.api(sim_token).get(f"{sim.url}/api/v1/accounts/1/courses")
+    try:
+        response.json()
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("expected a malformed body")
+    sim.control("faults", {"loop_pagination": True})
+    looped = sim.api(sim_token).get(f"{sim.url}/api/v1/accounts/1/courses", params={"per_page": 1})
+    assert looped.links["next"]["url"] == looped.links["current"]["url"]
+
+
+def test_mutate_changes_what_the_api_returns(sim, sim_token):
+    sim.control(
+        "mutate",
+        {
+            "upsert": {
+                "enrollments": [
+                    {"id": 9001, "enrollment_state": "completed"},
+                    {
+                        "id": 9100,
+                        "user_id": 103,
+                        "course_id": 502,
+                        "course_section_id": 803,
+                        "type": "StudentEnrollment",
+                        "enrollment_state": "active",
+                    },
+                ],
+                "users": [{"id": 101, "name": "Ada King"}],
+            },
+            "delete": {"enrollments": [9002]},
+        },
+    )
+    users = sim.api(sim_token).get(f"{sim.url}/api/v1/courses/501/users").json()
+    assert 101 not in [u["id"] for u in users] and 102 not in [u["id"] for u in users]
+    enrollments = sim.api(sim_token).get(f"{sim.url}/api/v1/courses/502/enrollments").json()
+    added = next(e for e in enrollments if e["id"] == 9100)
+    assert added["role_id"] == 3
+    assert sim.store.user(101)["name"] == "Ada King" and sim.store.user(101)["sis_user_id"] == "S0001"
+
+
+def test_stats_count_requests_by_endpoint_and_status(sim, sim_token):
+    sim.api(sim_token).get(f"{sim.url}/api/v1/courses/501/sections")
+    sim.api(sim_token).get(f"{sim.url}/api/v1/courses/999/sections")
+    stats = sim.control("stats")
+    assert stats["requests"]["GET /api/v1/courses/:course_id/sections"] == {"200": 1, "404": 1}
+    assert stats["tokens_issued"] == 1 and stats["tokens_refreshed"] == 0
