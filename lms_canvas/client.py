@@ -162,6 +162,27 @@ class CanvasClient:
         params = {"include[]": list(include), "state[]": list(state)}
         return self.paginate(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
 
+    def get_account_courses_page(
+        self,
+        page: int,
+        account_id: str | int = "self",
+        *,
+        per_page: int = 100,
+        include: Iterable[str] = ("term", "total_students"),
+        state: Iterable[str] = ALL_COURSE_STATES,
+    ) -> list[CanvasObject]:
+        """One numbered page of the account's courses, so pages can be fetched concurrently.
+
+        This collection is paged by number (not bookmarks) and has no `last` link; a page past the
+        end is `[]` (CANVAS_API.md §3), and a page shorter than `per_page` is the last one.
+        """
+        # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses?page=N&per_page=100
+        params = {"include[]": list(include), "state[]": list(state), "page": page, "per_page": per_page}
+        body = self.get(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
+        if not isinstance(body, list):
+            raise UnexpectedResponse("Canvas answered the account's course list with an object, not a list.")
+        return body
+
     def get_course(
         self,
         course_id_or_sis: str | int,

@@ -1,0 +1,517 @@
+"""Refresh Courses: stream the account's courses, then every course's sections, into the catalogue.
+
+Courses land in bulk as their pages arrive (searchable at once), then sections are fetched many
+at a time, bounded by the client's throttle gate. A full refresh marks gone what Canvas no longer
+lists; it never deletes a catalogue row. Every failure ends the run with what happened and what to
+do, and what was already saved is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from lms_canvas.client import CanvasClient, CanvasObject, fetch_concurrently
+from lms_canvas.connect import client_for
+from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
+from lms_canvas.models import CanvasConnection
+from portal.models import Institution
+from sync import runs
+from sync.models import (
+    CatalogCourse,
+    CatalogSection,
+    IssueSeverity,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncListEntry,
+    SyncRun,
+)
+
+BATCH_SIZE = 1000
+PER_PAGE = 100
+# More threads than the gate's ceiling (hwm / up-front cost = 14 for Canvas), so the gate decides.
+MAX_WORKERS = 20
+BEAT_EVERY_S = 1.0
+# This many course section fetches failing in a row (after the client's retries) means Canvas is down.
+GIVE_UP_AFTER_FAILURES = 25
+
+PHASE_COURSES = "Fetching courses"
+PHASE_SECTIONS = "Fetching sections"
+PHASE_GONE = "Marking courses no longer in Canvas"
+
+COURSE_FIELDS = [
+    "name",
+    "course_code",
+    "sis_course_id",
+    "integration_id",
+    "workflow_state",
+    "account_id",
+    "term_name",
+    "start_at",
+    "end_at",
+    "term_start_at",
+    "term_end_at",
+    "total_students",
+    "refreshed_at",
+    "gone_at",
+]
+SECTION_FIELDS = ["course", "name", "sis_section_id", "integration_id", "nonxlist_course_id", "refreshed_at", "gone_at"]
+
+
+class RefreshCancelled(Exception):
+    pass
+
+
+class RefreshAborted(Exception):
+    """Canvas failed in a way that makes going on pointless (token, scope, Canvas down)."""
+
+    def __init__(self, error: CanvasError) -> None:
+        self.error = error
+        super().__init__(error.message)
+
+
+@dataclass
+class Progress:
+    """Counts for the run row, and throttled heartbeats that also notice a cancel request."""
+
+    run_id: int
+    courses: int = 0
+    sections: int = 0
+    created: int = 0
+    gone: int = 0
+    failed_courses: int = 0
+    last_beat: float = field(default_factory=time.monotonic)
+
+    def beat(self, *, phase: str | None = None, done: int | None = None, total: int | None = None, force=False):
+        if not force and time.monotonic() - self.last_beat < BEAT_EVERY_S:
+            return
+        self.last_beat = time.monotonic()
+        if not runs.beat(self.run_id, phase=phase, done=done, total=total):
+            raise RefreshCancelled
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "courses": self.courses,
+            "sections": self.sections,
+            "created": self.created,
+            "updated": max(0, self.courses + self.sections - self.created),
+            "deactivated": self.gone,
+            "skipped": self.failed_courses,
+        }
+
+
+# --- starting and running (what views, tasks, commands and admin actions call) -------------------
+
+NOT_CONNECTED = (
+    "Refresh could not start: the Canvas connection is not Verified. "
+    "What to do: open LMS Settings and choose Generate Key (or save a working access token), then refresh."
+)
+INTERNAL_ERROR = (
+    "The refresh stopped on an internal error (recorded for support). What was fetched is kept; "
+    "nothing was marked gone. What to do: try again; if it happens again, contact support."
+)
+
+
+def start_refresh(institution: Institution, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN) -> SyncRun:
+    """Write the queued run and enqueue the task after commit; raises runs.RunAlreadyActive."""
+    from sync.tasks import refresh_catalog_task
+
+    run = runs.create_run(institution, RunKind.REFRESH, trigger=trigger, user=user)
+    transaction.on_commit(lambda: refresh_catalog_task.delay(run.id))
+    return run
+
+
+def run_refresh(run_id: int) -> SyncRun | None:
+    """Claim the run and refresh; a task delivered twice does nothing the second time."""
+    return _run(run_id, lambda conn, run: refresh_catalog(conn, run))
+
+
+def start_course_refresh(
+    institution: Institution, canvas_id_or_sis: str, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN
+) -> SyncRun:
+    run = runs.create_run(
+        institution, RunKind.COURSE_REFRESH, trigger=trigger, user=user, params={"course": canvas_id_or_sis}
+    )
+    return run
+
+
+def run_course_refresh(run_id: int) -> SyncRun | None:
+    return _run(run_id, lambda conn, run: refresh_one_course(conn, run, run.params.get("course", "")))
+
+
+def _run(run_id: int, work: Callable[[CanvasConnection, SyncRun], SyncRun]) -> SyncRun | None:
+    if not runs.claim(run_id):
+        return None
+    run = SyncRun.objects.select_related("institution").get(id=run_id)
+    conn = CanvasConnection.objects.filter(institution_id=run.institution_id).first()
+    if conn is None or not conn.is_verified:
+        runs.finish(run_id, RunStatus.FAILED, NOT_CONNECTED)
+        return _reloaded(run)
+    try:
+        return work(conn, run)
+    except Exception:
+        runs.finish(run_id, RunStatus.FAILED, INTERNAL_ERROR)
+        raise
+
+
+# --- the full refresh -------------------------------------------------------------------------
+
+
+def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient | None = None) -> SyncRun:
+    """Refresh the institution's whole catalogue as `run` (already claimed, status running)."""
+    client = client or client_for(conn)
+    progress = Progress(run.id)
+    started = timezone.now()
+    before = _catalog_size(conn.institution_id)
+    try:
+        progress.beat(phase=PHASE_COURSES, done=0, total=None, force=True)
+        _fetch_courses(conn, client, progress, started)
+        _set_param(run.id, "sections_started_at", timezone.now().isoformat())
+        _fetch_all_sections(conn, client, progress, started)
+        progress.beat(phase=PHASE_GONE, force=True)
+        progress.gone = _mark_gone(conn.institution_id, started)
+        progress.created = _catalog_size(conn.institution_id) - before
+    except RefreshCancelled:
+        message = (
+            f"Cancelled by an admin after {progress.courses} courses and {progress.sections} sections. "
+            "What was fetched is kept; nothing was marked gone. What to do: choose Refresh Courses to finish it."
+        )
+        runs.finish(run.id, RunStatus.CANCELLED, message, progress.counts())
+        return _reloaded(run)
+    except RefreshAborted as exc:
+        runs.finish(run.id, RunStatus.FAILED, failure_message(exc.error, progress), progress.counts())
+        return _reloaded(run)
+    issues = _report_gone_sync_entries(conn.institution_id, run.id, started)
+    status = RunStatus.WITH_ISSUES if issues or progress.failed_courses else RunStatus.SUCCEEDED
+    runs.finish(run.id, status, summary(progress, issues), progress.counts())
+    return _reloaded(run)
+
+
+def failure_message(error: CanvasError, progress: Progress) -> str:
+    """What happened, what was kept, and what to do, for the admin; never a bare 'failed'."""
+    if isinstance(error, TokenInvalid):
+        cause = "Canvas refused the portal's access token"
+    elif isinstance(error, ScopeMissing):
+        cause = f"The developer key does not allow {error.scope or 'a request the refresh needs'}"
+    else:
+        cause = "Canvas could not be read"
+    kept = (
+        f"{progress.courses} courses and {progress.sections} sections fetched before it stopped are kept"
+        if progress.courses
+        else "No courses were fetched"
+    )
+    return f"Refresh failed: {cause}. {error.message} {kept}; nothing was marked gone. What to do: {error.fix}"
+
+
+def summary(progress: Progress, issues: int) -> str:
+    parts = [f"Fetched {progress.courses} courses and {progress.sections} sections."]
+    if progress.gone:
+        parts.append(f"{progress.gone} no longer in Canvas were marked gone.")
+    if progress.failed_courses:
+        parts.append(
+            f"The sections of {progress.failed_courses} courses could not be read (see the issues); "
+            "refresh again or refresh those courses one by one."
+        )
+    if issues:
+        parts.append(f"{issues} sync list entries point to courses or sections no longer in Canvas (see the issues).")
+    return " ".join(parts)
+
+
+def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progress, started: dt.datetime) -> None:
+    account = conn.root_account_id or "self"
+    for page in iter_course_pages(lambda n: client.get_account_courses_page(n, account, per_page=PER_PAGE)):
+        _save_courses(conn.institution_id, page, started)
+        progress.courses += len(page)
+        progress.beat(done=progress.courses)
+    progress.beat(done=progress.courses, force=True)
+
+
+def iter_course_pages(get_page: Callable[[int], list[CanvasObject]]) -> Iterator[list[CanvasObject]]:
+    """Every page of courses, many requests in flight: page 1 first, then numbered pages
+    concurrently until one comes back short (the end). Raises RefreshAborted on a Canvas error."""
+    first = _or_abort(get_page, 1)
+    yield first
+    if len(first) < PER_PAGE:
+        return
+    last_page: int | None = None
+    received: set[int] = set()
+    pages = fetch_concurrently(lambda n: get_page(n), itertools.count(2), max_workers=MAX_WORKERS // 2)
+    try:
+        for number, result in pages:
+            if last_page is not None and number > last_page:
+                continue  # a speculative page past the end
+            if isinstance(result, CanvasError):
+                raise RefreshAborted(result)
+            received.add(number)
+            if len(result) < PER_PAGE:
+                last_page = number if last_page is None else min(last_page, number)
+                received = {n for n in received if n <= last_page}
+            if result:
+                yield result
+            if last_page is not None and len(received) == last_page - 1:
+                break
+    finally:
+        pages.close()
+
+
+def _or_abort(func: Callable[[int], list[CanvasObject]], arg: int) -> list[CanvasObject]:
+    try:
+        return func(arg)
+    except CanvasError as exc:
+        raise RefreshAborted(exc) from exc
+
+
+def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: Progress, started) -> None:
+    live = CatalogCourse.objects.filter(institution_id=conn.institution_id, refreshed_at__gte=started).exclude(
+        workflow_state="deleted"
+    )
+    total = live.count()
+    progress.beat(phase=PHASE_SECTIONS, done=0, total=total, force=True)
+    batch: list[CatalogSection] = []
+    failed: set[int] = set()
+    in_a_row = 0
+    done = 0
+    results = fetch_concurrently(
+        lambda course: list(client.iter_sections(course[1])), _keyset(live), max_workers=MAX_WORKERS
+    )
+    try:
+        for (course_pk, canvas_id), result in results:
+            done += 1
+            if isinstance(result, CanvasError):
+                in_a_row = _course_failed(conn, progress, course_pk, canvas_id, result, in_a_row)
+                failed.add(course_pk)
+                continue
+            in_a_row = 0
+            batch.extend(_section_row(conn.institution_id, course_pk, s, started) for s in result)
+            if len(batch) >= BATCH_SIZE:
+                progress.sections += _save_sections(batch)
+                batch = []
+            progress.beat(done=done)
+    finally:
+        results.close()
+    progress.sections += _save_sections(batch)
+    progress.beat(done=done, force=True)
+    _mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
+
+
+def _course_failed(conn, progress: Progress, course_pk: int, canvas_id: int, error: CanvasError, in_a_row: int) -> int:
+    if error.permanent and not isinstance(error, NotFound):
+        raise RefreshAborted(error)  # a token or scope problem fails every course alike
+    if in_a_row + 1 >= GIVE_UP_AFTER_FAILURES:
+        raise RefreshAborted(error)
+    progress.failed_courses += 1
+    runs.record_issue(
+        progress.run_id,
+        "sections_unreadable",
+        f"The sections of this course could not be read: {error.message}",
+        error.fix,
+        object_type="course",
+        canvas_id=canvas_id,
+        canvas_course_id=canvas_id,
+        label=CatalogCourse.objects.filter(pk=course_pk).values_list("name", flat=True).first() or "",
+        severity=IssueSeverity.WARNING,
+    )
+    return in_a_row + 1
+
+
+def _keyset(courses) -> Iterator[tuple[int, int]]:
+    """(pk, canvas id) of every course, read in chunks so 100,000 courses never sit in memory."""
+    last = 0
+    while True:
+        chunk = list(courses.filter(pk__gt=last).order_by("pk").values_list("pk", "canvas_id")[:BATCH_SIZE])
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1][0]
+
+
+# --- one course -------------------------------------------------------------------------------
+
+
+def refresh_one_course(
+    conn: CanvasConnection, run: SyncRun, canvas_id_or_sis: str, client: CanvasClient | None = None
+) -> SyncRun:
+    """The FAQ's specific course refresh: one course (Canvas id or SIS id) and its sections, now."""
+    client = client or client_for(conn)
+    progress = Progress(run.id)
+    started = timezone.now()
+    key = course_key(canvas_id_or_sis)
+    try:
+        runs.beat(run.id, phase="Fetching the course", done=0, total=1)
+        course = client.get_course(key, account_id=conn.root_account_id or "self")
+        _save_courses(conn.institution_id, [course], started)
+        progress.courses = 1
+        saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course["id"])
+        if course.get("workflow_state") != "deleted":
+            sections = list(client.iter_sections(course["id"]))
+            progress.sections = _save_sections(
+                [_section_row(conn.institution_id, saved.pk, s, started) for s in sections]
+            )
+        CatalogSection.objects.filter(course=saved, gone_at__isnull=True, refreshed_at__lt=started).update(
+            gone_at=started
+        )
+    except NotFound:
+        message = (
+            f"Canvas has no course “{canvas_id_or_sis}” in this account (looked up as {key}). "
+            "What to do: check the Canvas course id, or the SIS ID exactly as Canvas shows it, and try again."
+        )
+        runs.finish(run.id, RunStatus.FAILED, message, progress.counts())
+        return _reloaded(run)
+    except CanvasError as exc:
+        runs.finish(run.id, RunStatus.FAILED, failure_message(exc, progress), progress.counts())
+        return _reloaded(run)
+    message = f"Refreshed “{saved.name}” (Canvas id {saved.canvas_id}) and its {progress.sections} sections."
+    runs.finish(run.id, RunStatus.SUCCEEDED, message, progress.counts())
+    run = _reloaded(run)
+    run.params = {**run.params, "catalog_course_id": saved.pk}
+    SyncRun.objects.filter(id=run.id).update(params=run.params)
+    return run
+
+
+def course_key(value: str) -> str:
+    """A bare number is a Canvas id; anything else is an SIS id (already prefixed ones pass through)."""
+    value = value.strip()
+    if value.isdigit() or value.startswith("sis_course_id:"):
+        return value
+    return f"sis_course_id:{value}"
+
+
+# --- writing the catalogue ----------------------------------------------------------------------
+
+
+def _save_courses(institution_id: int, page: Iterable[CanvasObject], now: dt.datetime) -> int:
+    rows = [_course_row(institution_id, c, now) for c in page]
+    CatalogCourse.objects.bulk_create(
+        rows,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["institution", "canvas_id"],
+        update_fields=COURSE_FIELDS,
+    )
+    return len(rows)
+
+
+def _course_row(institution_id: int, c: CanvasObject, now: dt.datetime) -> CatalogCourse:
+    term = c.get("term") or {}
+    return CatalogCourse(
+        institution_id=institution_id,
+        canvas_id=c["id"],
+        name=(c.get("name") or "")[:255],
+        course_code=(c.get("course_code") or "")[:255],
+        sis_course_id=(c.get("sis_course_id") or "")[:255],
+        integration_id=(c.get("integration_id") or "")[:255],
+        workflow_state=c.get("workflow_state") or "",
+        account_id=c.get("account_id"),
+        term_name=(term.get("name") or "")[:255],
+        start_at=_when(c.get("start_at")),
+        end_at=_when(c.get("end_at")),
+        term_start_at=_when(term.get("start_at")),
+        term_end_at=_when(term.get("end_at")),
+        total_students=c.get("total_students"),
+        refreshed_at=now,
+        gone_at=None,
+    )
+
+
+def _section_row(institution_id: int, course_pk: int, s: CanvasObject, now: dt.datetime) -> CatalogSection:
+    return CatalogSection(
+        institution_id=institution_id,
+        course_id=course_pk,
+        canvas_id=s["id"],
+        name=(s.get("name") or "")[:255],
+        sis_section_id=(s.get("sis_section_id") or "")[:255],
+        integration_id=(s.get("integration_id") or "")[:255],
+        nonxlist_course_id=s.get("nonxlist_course_id"),
+        refreshed_at=now,
+        gone_at=None,
+    )
+
+
+def _save_sections(rows: list[CatalogSection]) -> int:
+    if not rows:
+        return 0
+    CatalogSection.objects.bulk_create(
+        rows,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["institution", "canvas_id"],
+        update_fields=SECTION_FIELDS,
+    )
+    return len(rows)
+
+
+def _mark_gone(institution_id: int, started: dt.datetime) -> int:
+    """Courses the full listing did not return: gone, kept (a sync list may still point to them)."""
+    with transaction.atomic():
+        gone = CatalogCourse.objects.filter(
+            institution_id=institution_id, gone_at__isnull=True, refreshed_at__lt=started
+        )
+        count = gone.update(gone_at=timezone.now())
+        CatalogSection.objects.filter(
+            institution_id=institution_id, gone_at__isnull=True, course__gone_at__isnull=False
+        ).update(gone_at=timezone.now())
+    return count
+
+
+def _mark_sections_gone(institution_id: int, started: dt.datetime, *, exclude_courses: set[int]) -> None:
+    stale = CatalogSection.objects.filter(institution_id=institution_id, gone_at__isnull=True, refreshed_at__lt=started)
+    # Deleted courses have no readable sections; those whose read failed keep theirs until next time.
+    stale.exclude(course_id__in=exclude_courses).update(gone_at=timezone.now())
+
+
+def _report_gone_sync_entries(institution_id: int, run_id: int, started: dt.datetime) -> int:
+    """A course or section on the sync list that Canvas no longer has is the admin's to decide."""
+    entries = SyncListEntry.objects.filter(institution_id=institution_id).select_related("course", "section")
+    count = 0
+    for entry in entries.iterator():
+        gone = entry.course.gone_at or (entry.section and entry.section.gone_at)
+        deleted = entry.course.workflow_state == "deleted"
+        if not (gone or deleted):
+            continue
+        what = "section" if entry.section_id else "course"
+        obj = entry.section if entry.section_id else entry.course
+        runs.record_issue(
+            run_id,
+            f"{what}_gone",
+            f"This {what} is on the sync list but is {'deleted in' if deleted and not gone else 'no longer in'} Canvas.",
+            "Remove it from the sync list on Edit Sync List, or restore it in Canvas and refresh courses.",
+            object_type=what,
+            canvas_id=obj.canvas_id,
+            canvas_course_id=entry.course.canvas_id,
+            label=str(obj.name),
+            severity=IssueSeverity.WARNING,
+        )
+        count += 1
+    return count
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _catalog_size(institution_id: int) -> int:
+    return (
+        CatalogCourse.objects.filter(institution_id=institution_id).count()
+        + CatalogSection.objects.filter(institution_id=institution_id).count()
+    )
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def _set_param(run_id: int, name: str, value) -> None:
+    run = SyncRun.objects.get(id=run_id)
+    SyncRun.objects.filter(id=run_id).update(params={**run.params, name: value})
+
+
+def _reloaded(run: SyncRun) -> SyncRun:
+    run.refresh_from_db()
+    return run
