@@ -41,11 +41,6 @@ def decrypt(ciphertext: str) -> str:
         ) from exc
 
 
-def rotate(ciphertext: str) -> str:
-    """Re-encrypt under the first key of the ring."""
-    return keyring().rotate(ciphertext.encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code only ever sees the plaintext. Empty stays empty."""
 

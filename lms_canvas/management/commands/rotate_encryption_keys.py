@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from lms_canvas.fields import EncryptedTextField, rotate
+from lms_canvas.fields import EncryptedTextField
 from lms_canvas.models import CanvasConnection
 
 
@@ -17,18 +17,8 @@ class Command(BaseCommand):
         names = [f.name for f in CanvasConnection._meta.fields if isinstance(f, EncryptedTextField)]
         rotated = 0
         with transaction.atomic():
-            # Raw ciphertext, so nothing is decrypted into memory longer than MultiFernet.rotate needs.
-            for row in CanvasConnection.objects.select_for_update().values("id", *names):
-                updates = {n: rotate(row[n]) for n in names if row[n]}
-                if updates:
-                    CanvasConnection.objects.filter(id=row["id"]).update(**_raw(updates))
-                    rotated += 1
+            # Loading decrypts with whichever key of the ring fits; saving encrypts with the first.
+            for conn in CanvasConnection.objects.select_for_update():
+                conn.save(update_fields=names)
+                rotated += 1
         return f"Re-encrypted the secrets of {rotated} connection(s)."
-
-
-def _raw(updates: dict[str, str]) -> dict:
-    from django.db.models import Value
-    from django.db.models.fields import TextField
-
-    # Value(..., output_field=TextField()) stores the ciphertext as is instead of encrypting it again.
-    return {name: Value(text, output_field=TextField()) for name, text in updates.items()}

@@ -1,0 +1,284 @@
+"""The LMS Settings → Generate Key → callback flow against the simulator, over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import reverse
+
+from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
+from lms_canvas.scopes import REQUIRED_SCOPES
+from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
+from lms_canvas.simulator.testing import browser_authorize
+
+KEY = f"keys/{DEMO_KEY_ID}"
+
+
+def save_settings(client, sim, **overrides):
+    data = {
+        "lms_type": "dev_key",
+        "server_url": sim.url,
+        "client_id": str(DEMO_KEY_ID),
+        "client_secret": DEMO_SECRET,
+        **overrides,
+    }
+    return client.post(reverse("lms-settings"), data, follow=True)
+
+
+def generate_key_and_authorize(client, sim, *, cancel: bool = False):
+    r = client.post(reverse("canvas-generate-key"))
+    assert r.status_code == 302, r.content
+    assert r["Location"].startswith(sim.url + "/login/oauth2/auth"), r["Location"]
+    answer = browser_authorize(sim.url, r["Location"], cancel=cancel)
+    return client.get(reverse("canvas-callback") + "?" + urlencode(answer), follow=True)
+
+
+def page_text(r) -> str:
+    return r.content.decode()
+
+
+def conn_of(institution) -> CanvasConnection:
+    return CanvasConnection.objects.get(institution=institution)
+
+
+@pytest.fixture
+def admin_client(client_a, sim):
+    return client_a
+
+
+def test_the_guide_end_to_end_reaches_verified(admin_client, sim, institution_a, admin_a):
+    r = save_settings(admin_client, sim)
+    assert "Canvas accepts this developer key" in page_text(r)
+    assert conn_of(institution_a).status == ConnectionStatus.NOT_VERIFIED
+
+    r = generate_key_and_authorize(admin_client, sim)
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.VERIFIED, conn.status_reason
+    assert conn.verified_by == admin_a
+    assert conn.canvas_user_name == "Canvas Admin"
+    assert all(c["ok"] for c in conn.capabilities.values()), conn.capabilities
+    assert {"accounts", "courses", "sections", "enrollments", "users", "roles", "passback", "includes"} <= set(
+        conn.capabilities
+    )
+    body = page_text(r)
+    assert "Verified" in body and "as Canvas user Canvas Admin" in body
+    assert DEMO_SECRET not in body and conn.access_token not in body and conn.refresh_token not in body
+
+
+def test_secret_is_write_only_and_kept_when_left_blank(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    r = admin_client.get(reverse("lms-settings"))
+    assert DEMO_SECRET not in page_text(r)
+    assert "A client secret is saved" in page_text(r)
+    save_settings(admin_client, sim, client_secret="")
+    assert conn_of(institution_a).client_secret == DEMO_SECRET
+
+
+def test_secret_is_encrypted_at_rest(admin_client, sim, institution_a):
+    from django.db import connection
+
+    save_settings(admin_client, sim)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT client_secret FROM lms_canvas_canvasconnection")
+        (stored,) = cursor.fetchone()
+    assert stored and DEMO_SECRET not in stored
+
+
+def test_preflight_names_each_missing_scope(admin_client, sim, institution_a):
+    missing = [REQUIRED_SCOPES[3], REQUIRED_SCOPES[7]]
+    sim.control(KEY, {"scopes": [s for s in REQUIRED_SCOPES if s not in missing]})
+    r = save_settings(admin_client, sim)
+    body = page_text(r)
+    assert "does not grant 2 required scopes" in body
+    for scope in missing:
+        assert scope in body
+    assert "Enforce Scopes" in body
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.NOT_VERIFIED
+    assert missing[0] in conn.status_reason
+
+
+def test_preflight_explains_a_key_switched_off(admin_client, sim):
+    sim.control(KEY, {"state": "off"})
+    body = page_text(save_settings(admin_client, sim))
+    assert "switched OFF" in body and "set the key&#x27;s State to ON" in body
+
+
+def test_preflight_explains_a_wrong_secret(admin_client, sim):
+    body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
+    assert "Canvas refused the Client Secret" in body
+
+
+def test_preflight_explains_an_unknown_client_id(admin_client, sim):
+    body = page_text(save_settings(admin_client, sim, client_id="170000000000999"))
+    assert "no active developer key with Client ID 170000000000999" in body
+
+
+def test_preflight_explains_an_unregistered_redirect_uri(admin_client, sim, settings):
+    settings.SITE_URL = "http://127.0.0.1:8999"
+    body = page_text(save_settings(admin_client, sim))
+    assert "does not list the portal&#x27;s redirect URI" in body
+    assert "http://127.0.0.1:8999/lms/canvas/callback/" in body
+
+
+def test_generate_key_with_a_missing_scope_stays_in_the_portal_and_names_it(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    sim.control(KEY, {"scopes": [s for s in REQUIRED_SCOPES if s != REQUIRED_SCOPES[0]]})
+    r = admin_client.post(reverse("canvas-generate-key"), follow=True)
+    assert REQUIRED_SCOPES[0] in page_text(r)
+    assert conn_of(institution_a).status != ConnectionStatus.VERIFIED
+
+
+def test_cancel_at_canvas_is_explained_and_not_verified(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    r = generate_key_and_authorize(admin_client, sim, cancel=True)
+    assert "authorization was cancelled" in page_text(r)
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.NOT_VERIFIED and not conn.access_token
+
+
+def test_a_tampered_state_is_refused(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    r = admin_client.post(reverse("canvas-generate-key"))
+    answer = browser_authorize(sim.url, r["Location"])
+    answer["state"] = "forged"
+    r = admin_client.get(reverse("canvas-callback") + "?" + urlencode(answer), follow=True)
+    assert "does not belong to a Generate Key started here" in page_text(r)
+    assert conn_of(institution_a).status != ConnectionStatus.VERIFIED
+
+
+def test_a_state_is_single_use(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    r = admin_client.post(reverse("canvas-generate-key"))
+    answer = browser_authorize(sim.url, r["Location"])
+    admin_client.get(reverse("canvas-callback") + "?" + urlencode(answer))
+    r = admin_client.get(reverse("canvas-callback") + "?" + urlencode(answer), follow=True)
+    assert "already used" in page_text(r)
+
+
+def test_an_expired_state_is_refused(admin_client, sim, institution_a, time_machine):
+    save_settings(admin_client, sim)
+    r = admin_client.post(reverse("canvas-generate-key"))
+    answer = browser_authorize(sim.url, r["Location"])
+    time_machine.move_to(time.time() + 700, tick=True)
+    r = admin_client.get(reverse("canvas-callback") + "?" + urlencode(answer), follow=True)
+    assert "took too long and expired" in page_text(r)
+
+
+def test_includes_switched_off_are_detected_and_explained(admin_client, sim, institution_a):
+    sim.control(KEY, {"allow_includes": False})
+    save_settings(admin_client, sim)
+    r = generate_key_and_authorize(admin_client, sim)
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.VERIFIED
+    assert conn.capabilities["includes"]["ok"] is False
+    assert "tick Allow Include Parameters" in page_text(r)
+
+
+def test_configure_is_locked_with_the_reason_until_verified(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    body = page_text(admin_client.get(reverse("canvas-configure")))
+    assert "Configure is locked until the Canvas connection is Verified" in body
+    assert reverse("lms-settings") in body
+    assert 'name="course_id_type"' not in body
+    assert admin_client.post(reverse("canvas-configure"), {"course_id_type": "canvas"}).status_code == 200
+    assert not CanvasConfig.objects.filter(institution=institution_a, saved_at__isnull=False).exists()
+
+
+def test_configure_saves_id_types_and_roles_after_verifying(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    generate_key_and_authorize(admin_client, sim)
+    config = CanvasConfig.objects.get(institution=institution_a)
+    roles = {r["label"]: r["id"] for r in config.available_roles}
+    assert "Auditor" in roles  # the simulator's custom role, based on Student
+    body = page_text(admin_client.get(reverse("canvas-configure")))
+    assert "Auditor (based on Student)" in body
+    r = admin_client.post(
+        reverse("canvas-configure"),
+        {
+            "course_id_type": "canvas",
+            "section_id_type": "integration",
+            "student_id_type": "email",
+            "course_admin_role_ids": [roles["TeacherEnrollment"]],
+            "student_role_ids": [roles["StudentEnrollment"], roles["Auditor"]],
+        },
+        follow=True,
+    )
+    assert "Configuration saved" in page_text(r)
+    config.refresh_from_db()
+    assert (config.course_id_type, config.section_id_type, config.student_id_type) == ("canvas", "integration", "email")
+    assert set(config.student_role_ids) == {roles["StudentEnrollment"], roles["Auditor"]}
+
+
+def test_a_role_cannot_be_both_admin_and_student(admin_client, connected):
+    config = CanvasConfig.objects.get(institution=connected.institution)
+    teacher = config.course_admin_role_ids[0]
+    r = admin_client.post(
+        reverse("canvas-configure"),
+        {
+            "course_id_type": "sis",
+            "section_id_type": "sis",
+            "student_id_type": "sis",
+            "course_admin_role_ids": [teacher],
+            "student_role_ids": [teacher],
+        },
+    )
+    assert "cannot be both a Course Admin role and a Student role" in page_text(r)
+
+
+def test_disconnect_revokes_and_keeps_the_mapping(admin_client, connected, sim):
+    config = CanvasConfig.objects.get(institution=connected.institution)
+    config.course_id_type = "canvas"
+    config.save()
+    token = connected.access_token
+    r = admin_client.post(reverse("canvas-disconnect"), follow=True)
+    assert "Canvas revoked the portal&#x27;s token" in page_text(r)
+    conn = conn_of(connected.institution)
+    assert conn.status == ConnectionStatus.NOT_VERIFIED and not conn.access_token
+    assert sim.api(token).get(sim.url + "/api/v1/accounts/self").status_code == 401
+    assert CanvasConfig.objects.get(institution=connected.institution).course_id_type == "canvas"
+
+
+def test_a_pasted_access_token_is_verified_by_a_live_call(admin_client, sim, institution_a):
+    token = sim.issue_token()["access_token"]
+    r = admin_client.post(
+        reverse("lms-settings"),
+        {"lms_type": "access_token", "server_url": sim.url, "access_token": token},
+        follow=True,
+    )
+    assert "Verified" in page_text(r)
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.VERIFIED and conn.access_token == token
+    assert token not in page_text(r)
+
+
+def test_a_pasted_token_that_canvas_refuses_is_not_verified(admin_client, sim, institution_a):
+    r = admin_client.post(
+        reverse("lms-settings"),
+        {"lms_type": "access_token", "server_url": sim.url, "access_token": "x" * 64},
+        follow=True,
+    )
+    assert conn_of(institution_a).status != ConnectionStatus.VERIFIED
+    assert "What to do" in page_text(r)
+
+
+def test_admin_of_b_never_sees_or_changes_a_connection(client_b, connected):
+    body = page_text(client_b.get(reverse("lms-settings")))
+    assert connected.server_url not in body and "Not configured" in body
+    client_b.post(reverse("canvas-disconnect"))
+    assert conn_of(connected.institution).status == ConnectionStatus.VERIFIED
+
+
+def test_no_secret_reaches_the_admin_pages(client, support_user, connected):
+    client.force_login(support_user)
+    pages = [
+        reverse("admin:lms_canvas_canvasconnection_changelist"),
+        reverse("admin:lms_canvas_canvasconnection_change", args=[connected.id]),
+    ]
+    for url in pages:
+        body = client.get(url).content.decode()
+        assert connected.client_secret not in body
+        assert connected.access_token not in body and connected.refresh_token not in body
+    assert "••••" in body
