@@ -5,21 +5,25 @@ holds `up_front_cost` units, finished requests leave their cost, the bucket drai
 second, and a request arriving when the bucket is at its high-water mark is refused. Every answer
 reports what is left as `X-Rate-Limit-Remaining`. The gate turns that reading into a concurrency
 limit, AIMD style: grow by about one request per round trip while there is room, never above what
-the bucket can still hold, and halve on a throttled answer.
+the bucket can still hold, and halve on a throttled answer. When the bucket is nearly full, no
+concurrency limit helps (even one request at a time can outrun the drain), so the gate also pauses
+new requests until the drain has made a little room.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Protocol, TypeVar
 
 from lms_canvas.errors import CanvasError
 
-# Canvas production: hwm 700, up_front_cost 50 (community post "API Rate Limiting").
+# Canvas production: hwm 700, up_front_cost 50, outflow 10/s (community post "API Rate Limiting").
 CANVAS_HWM = 700.0
 CANVAS_UP_FRONT_COST = 50.0
+CANVAS_OUTFLOW = 10.0
 
 
 class Gate(Protocol):
@@ -38,14 +42,23 @@ class ThrottleGate:
         *,
         hwm: float = CANVAS_HWM,
         up_front_cost: float = CANVAS_UP_FRONT_COST,
+        outflow: float = CANVAS_OUTFLOW,
         initial_limit: float = 4.0,
         min_limit: float = 1.0,
+        room: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.up_front_cost = up_front_cost
+        self.outflow = outflow
+        # Canvas admits a request while the bucket is below its high-water mark; a few units of room
+        # absorb the cost of the requests that finish meanwhile.
+        self.room = room
         self.min_limit = min_limit
         self.max_limit = max(min_limit, hwm / up_front_cost)
         self._limit = min(max(initial_limit, min_limit), self.max_limit)
         self._in_flight = 0
+        self._resume_at = 0.0
+        self._clock = clock
         self._changed = threading.Condition()
 
     @property
@@ -58,10 +71,20 @@ class ThrottleGate:
         with self._changed:
             return self._in_flight
 
+    @property
+    def pause(self) -> float:
+        """Seconds until new requests may start again (0 when they may start now)."""
+        with self._changed:
+            return max(0.0, self._resume_at - self._clock())
+
     def acquire(self) -> None:
         """Block until one more request may be sent."""
         with self._changed:
-            self._changed.wait_for(lambda: self._in_flight < max(1, int(self._limit)))
+            while True:
+                wait = self._resume_at - self._clock()
+                if wait <= 0 and self._in_flight < max(1, int(self._limit)):
+                    break
+                self._changed.wait(timeout=wait if wait > 0 else None)
             self._in_flight += 1
 
     def release(self, remaining: float | None, throttled: bool) -> None:
@@ -70,15 +93,22 @@ class ThrottleGate:
             self._in_flight -= 1
             if throttled:
                 self._limit = max(self.min_limit, self._limit / 2)
+                self._pause_until_room(0.0)
             elif remaining is not None:
                 self._limit = min(self._limit + 1 / self._limit, self._ceiling(remaining), self.max_limit)
                 self._limit = max(self.min_limit, self._limit)
+                if remaining < self.room:
+                    self._pause_until_room(remaining)
             self._changed.notify_all()
 
     def _ceiling(self, remaining: float) -> float:
         # `remaining` already has the up-front cost of the other requests in flight taken out, so
         # the bucket can hold those plus as many new ones as the remaining units pay for.
         return self._in_flight + max(0.0, remaining) / self.up_front_cost
+
+    def _pause_until_room(self, remaining: float) -> None:
+        room_at = self._clock() + (self.room - max(0.0, remaining)) / self.outflow
+        self._resume_at = max(self._resume_at, room_at)
 
 
 T = TypeVar("T")

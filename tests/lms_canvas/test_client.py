@@ -21,6 +21,7 @@ from lms_canvas.errors import (
     UnexpectedResponse,
 )
 from lms_canvas.http import RetryPolicy
+from lms_canvas.throttle import ThrottleGate
 
 BASE = "https://canvas.example.edu"
 TOKEN = "7~SECRETtokenVALUE1234567890"
@@ -60,9 +61,14 @@ def sleeps():
     return []
 
 
+def instant_gate() -> ThrottleGate:
+    """A real gate whose pauses after throttled answers are too short to slow a test."""
+    return ThrottleGate(outflow=1e6)
+
+
 @pytest.fixture
 def client(sleeps):
-    return CanvasClient(BASE, StaticToken(TOKEN), sleep=sleeps.append)
+    return CanvasClient(BASE, StaticToken(TOKEN), throttle=instant_gate(), sleep=sleeps.append)
 
 
 def query(call) -> dict[str, list[str]]:
@@ -312,7 +318,9 @@ def test_throttled_answers_halve_the_gates_limit(client):
 
 @responses.activate
 def test_throttling_that_never_ends_raises_throttled(sleeps):
-    client = CanvasClient(BASE, StaticToken(TOKEN), retry=RetryPolicy(throttled_attempts=5), sleep=sleeps.append)
+    client = CanvasClient(
+        BASE, StaticToken(TOKEN), throttle=instant_gate(), retry=RetryPolicy(throttled_attempts=5), sleep=sleeps.append
+    )
     responses.get(f"{BASE}/api/v1/accounts/self", status=403, body=RATE_LIMITED)
 
     with pytest.raises(Throttled, match="Rate Limit Exceeded") as raised:

@@ -38,7 +38,7 @@ def test_a_throttled_answer_halves_the_limit():
 
 
 def test_limit_never_goes_below_one():
-    gate = ThrottleGate(initial_limit=2)
+    gate = ThrottleGate(initial_limit=2, outflow=1e6)
     for _ in range(10):
         gate.acquire()
         gate.release(0.0, throttled=True)
@@ -61,6 +61,48 @@ def test_remaining_counts_the_requests_still_in_flight_as_already_paid():
     # 9 others still hold their up-front cost, which Canvas already took out of `remaining`.
     gate.release(100.0, throttled=False)
     assert gate.limit == pytest.approx(11)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_throttled_answer_pauses_new_requests_until_the_bucket_drains():
+    clock = FakeClock()
+    gate = ThrottleGate(outflow=10, room=10, clock=clock)
+    gate.acquire()
+    gate.release(0.0, throttled=True)
+    assert gate.pause == pytest.approx(1.0)
+    clock.now += 0.6
+    assert gate.pause == pytest.approx(0.4)
+
+
+def test_a_nearly_full_bucket_pauses_new_requests_for_the_missing_room():
+    clock = FakeClock()
+    gate = ThrottleGate(outflow=10, room=10, clock=clock)
+    gate.acquire()
+    gate.release(4.0, throttled=False)
+    assert gate.pause == pytest.approx(0.6)
+
+
+def test_a_bucket_with_room_does_not_pause():
+    gate = ThrottleGate(room=10)
+    gate.acquire()
+    gate.release(10.0, throttled=False)
+    assert gate.pause == 0
+
+
+def test_acquire_waits_out_the_pause():
+    gate = ThrottleGate(outflow=100, room=10)
+    gate.acquire()
+    gate.release(0.0, throttled=True)
+    started = time.monotonic()
+    gate.acquire()
+    assert time.monotonic() - started >= 0.09
 
 
 def test_a_missing_reading_leaves_the_limit_alone():
@@ -141,3 +183,54 @@ def test_fetch_concurrently_reads_items_lazily():
     next(results)
     results.close()
     assert read <= 2 * 4 + 1
+
+
+class LeakyBucket:
+    """Canvas's throttle in miniature (CANVAS_API.md §4), fast enough for a unit test."""
+
+    def __init__(self, *, hwm=700.0, up_front_cost=50.0, outflow=3000.0, cost=30.0):
+        self.hwm, self.up_front_cost, self.outflow, self.cost = hwm, up_front_cost, outflow, cost
+        self.level = 0.0
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+        self.refused = 0
+
+    def _leak(self):
+        now = time.monotonic()
+        self.level = max(0.0, self.level - (now - self.updated) * self.outflow)
+        self.updated = now
+
+    def begin(self) -> bool:
+        with self.lock:
+            self._leak()
+            if self.level >= self.hwm:
+                self.refused += 1
+                return False
+            self.level += self.up_front_cost
+            return True
+
+    def end(self) -> float:
+        with self.lock:
+            self._leak()
+            self.level = max(0.0, self.level - self.up_front_cost) + self.cost
+            return self.hwm - self.level
+
+
+def test_a_gated_concurrent_run_against_a_leaky_bucket_is_almost_never_refused():
+    bucket = LeakyBucket()
+    gate = ThrottleGate(outflow=bucket.outflow)
+
+    def request(_):
+        while True:
+            gate.acquire()
+            if not bucket.begin():
+                gate.release(0.0, throttled=True)
+                continue
+            time.sleep(0.01)
+            gate.release(bucket.end(), throttled=False)
+            return True
+
+    results = list(fetch_concurrently(request, range(200), max_workers=16))
+
+    assert len(results) == 200
+    assert bucket.refused <= 10  # drain-bound all along: without the gate, hundreds are refused
