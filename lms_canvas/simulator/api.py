@@ -154,16 +154,30 @@ def _course_ids_under(store: Store, account_id: int) -> list[int]:
 
 
 def _filtered_courses(ctx: Ctx, account: dict, search: str | None) -> Iterator[dict]:
+    """The matching courses; the id list is cached per query until the data changes, so deep
+    pages of a large institution stay cheap."""
     states = set(ctx.arg_list("state"))
     states = COURSE_STATES if "all" in states else (states or COURSE_STATES - {"deleted"})
     if "unpublished" in states:
         states |= {"created", "claimed"}
-    published = ctx.flag("published")
-    term_id = _term_filter(ctx)
-    needle = (search or "").lower()
-    rows = (ctx.store.tables["courses"][cid] for cid in _course_ids_under(ctx.store, account["id"]))
+    args = ctx.request.args
+    query = (account["id"], frozenset(states), ctx.flag("published"), _term_filter(ctx), (search or "").lower(),
+             args.get("sort"), args.get("order"))  # fmt: skip
+    courses = ctx.store.tables["courses"]
+    ids = ctx.store.query_cache.get(query)
+    if ids is None:
+        ids = [c["id"] for c in _matching_courses(ctx, account, *query[1:5])]
+        ctx.store.query_cache[query] = ids
+    return (courses[cid] for cid in ids if cid in courses)
+
+
+def _matching_courses(
+    ctx: Ctx, account: dict, states: frozenset, published: bool | None, term_id: int | None, needle: str
+) -> list[dict]:
+    rows = [ctx.store.tables["courses"][cid] for cid in _course_ids_under(ctx.store, account["id"])]
     if ctx.request.args.get("sort") in ("course_name", "sis_course_id"):
-        rows = iter(_sorted_courses(ctx, list(rows)))
+        rows = _sorted_courses(ctx, rows)
+    found = []
     for course in rows:
         state = shapes.course_db_state(course)
         if state not in states or (published is True and state != "available"):
@@ -174,7 +188,8 @@ def _filtered_courses(ctx: Ctx, account: dict, search: str | None) -> Iterator[d
             continue
         if needle and not _course_matches(course, needle):
             continue
-        yield course
+        found.append(course)
+    return found
 
 
 def _sorted_courses(ctx: Ctx, rows: list[dict]) -> list[dict]:
@@ -237,7 +252,10 @@ def course_users(ctx: Ctx, course_id: str) -> Reply:
             by_user.setdefault(enrollment["user_id"], []).append(enrollment)
     rows = _users_sorted(ctx, by_user)
     items, headers = ctx.page(rows, with_last=False)
-    return reply_list([_course_user_json(ctx, course, user) for user in items], headers)
+    all_by_user: dict[int, list[dict]] = {}
+    for enrollment in ctx.store.course_enrollments(course["id"]):
+        all_by_user.setdefault(enrollment["user_id"], []).append(enrollment)
+    return reply_list([_course_user_json(ctx, user, all_by_user[user["id"]]) for user in items], headers)
 
 
 def _users_sorted(ctx: Ctx, by_user: dict[int, list[dict]]) -> list[dict]:
@@ -257,10 +275,9 @@ def _users_sorted(ctx: Ctx, by_user: dict[int, list[dict]]) -> list[dict]:
     return sorted(users, key=lambda u: ((u.get("sortable_name") or u.get("name") or "").lower(), u["id"]))
 
 
-def _course_user_json(ctx: Ctx, course: dict, user: dict) -> dict:
+def _course_user_json(ctx: Ctx, user: dict, enrollments: list[dict]) -> dict:
     # Canvas always adds sis_user_id and email here, and hides personal data of users whose only
     # enrollments are invitations.
-    enrollments = [e for e in ctx.store.course_enrollments(course["id"]) if e["user_id"] == user["id"]]
     states = {shapes.enrollment_state(ctx.store, e) for e in enrollments}
     personal = not states <= shapes.INVITED_ONLY
     body = shapes.user_json(user, [*ctx.includes, "email"], personal=personal)

@@ -228,6 +228,7 @@ class Store:
     def reindex(self, tables: Iterable[str]) -> None:
         tables = set(tables)
         with self.lock:
+            self.query_cache: dict[Any, list[int]] = {}
             if tables & {"accounts", "courses"}:
                 self._index_accounts_and_courses()
             if "sections" in tables:
