@@ -1,0 +1,192 @@
+"""Reading the catalogue: search, the reason a course or section cannot be synced, ID coverage.
+
+Reason codes (the words the pages show come from REASONS):
+- `gone`: the last full refresh no longer found it in Canvas.
+- `deleted`: deleted in Canvas.
+- `unpublished`: not published in Canvas.
+- `no_id`: no value for the ID type chosen on Configure.
+- `course_unsyncable` (sections only): its course cannot be synced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+
+from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType
+from portal.models import Institution
+from sync.models import CatalogCourse, CatalogSection
+
+PAGE_SIZE = 50
+SYNCABLE_STATES = ("available", "completed")
+
+REASONS = {
+    "gone": "No longer in Canvas: the last refresh did not find it.",
+    "deleted": "Deleted in Canvas.",
+    "unpublished": "Unpublished in Canvas: publish it in Canvas, then refresh courses.",
+    "no_id": "No {id_label} in Canvas, the ID type chosen on Configure: fill it in Canvas or choose another type.",
+    "course_unsyncable": "Its course cannot be synced.",
+}
+
+COURSE_ID_FIELDS = {CourseIdType.SIS: "sis_course_id", CourseIdType.REFERENCE: "integration_id"}
+SECTION_ID_FIELDS = {SectionIdType.SIS: "sis_section_id", SectionIdType.REFERENCE: "integration_id"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+
+
+def config_for(institution: Institution) -> CanvasConfig:
+    config, _ = CanvasConfig.objects.get_or_create(institution=institution)
+    return config
+
+
+# --- the portal IDs a course and a section get --------------------------------------------------
+
+
+def course_id_value(course: CatalogCourse, config: CanvasConfig) -> str:
+    """The Course ID the portal uses for this course (empty when Canvas has no value for the type)."""
+    field = COURSE_ID_FIELDS.get(config.course_id_type)
+    return getattr(course, field) if field else str(course.canvas_id)
+
+
+def section_id_value(section: CatalogSection, config: CanvasConfig) -> str:
+    field = SECTION_ID_FIELDS.get(config.section_id_type)
+    return getattr(section, field) if field else str(section.canvas_id)
+
+
+# --- why it cannot be synced --------------------------------------------------------------------
+
+
+def course_reason(course: CatalogCourse, config: CanvasConfig) -> Reason | None:
+    """None when the course can be synced; else the first reason, in the order an admin fixes them."""
+    if course.gone_at:
+        return _reason("gone")
+    if course.workflow_state == "deleted":
+        return _reason("deleted")
+    if course.workflow_state not in SYNCABLE_STATES:
+        return _reason("unpublished")
+    if not course_id_value(course, config):
+        return _reason("no_id", id_label=config.get_course_id_type_display())
+    return None
+
+
+def section_reason(section: CatalogSection, config: CanvasConfig) -> Reason | None:
+    if course_reason(section.course, config):
+        return _reason("course_unsyncable")
+    if section.gone_at:
+        return _reason("gone")
+    if not section_id_value(section, config):
+        return _reason("no_id", id_label=config.get_section_id_type_display())
+    return None
+
+
+def _reason(code: str, **words: str) -> Reason:
+    return Reason(code, REASONS[code].format(**words))
+
+
+def syncable_courses_q(config: CanvasConfig) -> Q:
+    q = Q(gone_at__isnull=True, workflow_state__in=SYNCABLE_STATES)
+    field = COURSE_ID_FIELDS.get(config.course_id_type)
+    return q & ~Q(**{field: ""}) if field else q
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+def search_courses(
+    institution: Institution,
+    config: CanvasConfig,
+    query: str = "",
+    *,
+    hide_unsyncable: bool = False,
+    page: int | str = 1,
+    page_size: int = PAGE_SIZE,
+) -> Page:
+    """Courses matching the configured Course ID (exact or prefix), the name, or the Canvas id.
+
+    Ordered by name, paginated on the server; each course carries `.reason` and `.course_id`.
+    """
+    courses = CatalogCourse.objects.filter(institution=institution)
+    query = query.strip()
+    if query:
+        courses = courses.filter(_match(query, config))
+    if hide_unsyncable:
+        courses = courses.filter(syncable_courses_q(config))
+    paginator = Paginator(courses.order_by("name", "id"), page_size)
+    result = paginator.get_page(page)
+    for course in result.object_list:
+        course.reason = course_reason(course, config)
+        course.course_id = course_id_value(course, config)
+    return result
+
+
+def _match(query: str, config: CanvasConfig) -> Q:
+    field = COURSE_ID_FIELDS.get(config.course_id_type)
+    q = Q(name__icontains=query)
+    if field:
+        q |= Q(**{field: query}) | Q(**{f"{field}__istartswith": query})
+    if query.isdigit():
+        q |= Q(canvas_id=int(query))
+    return q
+
+
+def sections_of(institution: Institution, config: CanvasConfig, course_id: int) -> tuple[CatalogCourse, list]:
+    """A course of this institution (404 otherwise, via DoesNotExist) and its sections with reasons."""
+    course = CatalogCourse.objects.get(institution=institution, id=course_id)
+    sections = list(CatalogSection.objects.filter(course=course).select_related("course").order_by("name", "id"))
+    for section in sections:
+        section.reason = section_reason(section, config)
+        section.section_id = section_id_value(section, config)
+    return course, sections
+
+
+def last_refreshed(institution: Institution):
+    return (
+        CatalogCourse.objects.filter(institution=institution)
+        .order_by("-refreshed_at")
+        .values_list("refreshed_at", flat=True)
+    ).first()
+
+
+# --- ID coverage for Configure ------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    label: str
+    with_value: int
+    total: int
+    examples: list[str]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.with_value / self.total) if self.total else 0
+
+
+def id_coverage(institution: Institution, examples: int = 3) -> dict[str, list[Coverage]]:
+    """For each Course and Section ID Type: how many current catalogue entries have a value, with a
+    few of those that do not, so an admin picks the type that covers their courses."""
+    courses = CatalogCourse.objects.filter(institution=institution, gone_at__isnull=True).exclude(
+        workflow_state="deleted"
+    )
+    sections = CatalogSection.objects.filter(institution=institution, gone_at__isnull=True)
+    return {
+        "courses": [_coverage(courses, CourseIdType(t).label, COURSE_ID_FIELDS.get(t), examples) for t in CourseIdType],
+        "sections": [
+            _coverage(sections, SectionIdType(t).label, SECTION_ID_FIELDS.get(t), examples) for t in SectionIdType
+        ],
+    }
+
+
+def _coverage(rows: QuerySet, label: str, field: str | None, examples: int) -> Coverage:
+    total = rows.count()
+    if field is None:  # the Canvas id: every entry has one
+        return Coverage(label, total, total, [])
+    missing = rows.filter(**{field: ""})
+    names = [f"{name} ({canvas_id})" for name, canvas_id in missing.values_list("name", "canvas_id")[:examples]]
+    return Coverage(label, total - missing.count(), total, names)

@@ -1,0 +1,208 @@
+"""Edit Sync Settings: Refresh Courses with live progress, Select Courses (search, "+", ">"), and the
+specific course refresh. The Edit Sync List tab is in sync/views/sync_list.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from lms_canvas.models import CanvasConnection
+from portal.access import get_institution_for
+from portal.models import Institution
+from sync import catalog, refresh, runs, synclist
+from sync.forms import CourseRefreshForm, CourseSearchForm
+from sync.models import CatalogCourse, RunKind, SyncRun
+from sync.views.sync_list import sync_list_context
+
+
+def _latest_refresh(institution: Institution) -> SyncRun | None:
+    runs.reap_dead_runs(institution)
+    return SyncRun.objects.filter(institution=institution, kind=RunKind.REFRESH).order_by("-created_at").first()
+
+
+def _get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
+    institution = get_institution_for(request)
+    return get_object_or_404(SyncRun, id=run_id, institution=institution)
+
+
+def _search_context(request: HttpRequest, institution: Institution) -> dict:
+    form = CourseSearchForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {"q": "", "hide": False, "page": 1}
+    config = catalog.config_for(institution)
+    results = catalog.search_courses(
+        institution, config, data.get("q") or "", hide_unsyncable=bool(data.get("hide")), page=data.get("page") or 1
+    )
+    listed = set(
+        institution.sync_entries.filter(section__isnull=True).values_list("course_id", flat=True)
+    )  # courses already on the list show as added
+    return {"search_form": form, "results": results, "listed": listed, "config": config, "q": data.get("q") or ""}
+
+
+def progress_context(run: SyncRun | None) -> dict:
+    return {"run": run, "eta": estimate_left(run), "percent": _percent(run)}
+
+
+def estimate_left(run: SyncRun | None, now: dt.datetime | None = None) -> str:
+    """Time left in the sections phase from its rate so far; courses have no known total."""
+    if run is None or not run.is_active or not run.total or not run.done:
+        return ""
+    started = parse_datetime(run.params.get("sections_started_at", "") or "")
+    if started is None:
+        return ""
+    elapsed = ((now or timezone.now()) - started).total_seconds()
+    left = max(0.0, elapsed / run.done * (run.total - run.done))
+    if left < 60:
+        return "less than a minute left"
+    minutes = round(left / 60)
+    return f"about {minutes} minute{'s' if minutes != 1 else ''} left"
+
+
+def _percent(run: SyncRun | None) -> int | None:
+    if run is None or not run.total:
+        return None
+    return min(100, round(100 * run.done / run.total))
+
+
+@login_required
+@require_GET
+def sync_settings(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    tab = "list" if request.GET.get("tab") == "list" else "select"
+    conn = CanvasConnection.objects.filter(institution=institution).first()
+    ctx = {
+        "tab": tab,
+        "conn": conn,
+        "last_refreshed": catalog.last_refreshed(institution),
+        "course_refresh_form": CourseRefreshForm(),
+        **progress_context(_latest_refresh(institution)),
+    }
+    if tab == "select":
+        ctx.update(_search_context(request, institution))
+    else:
+        ctx.update(sync_list_context(institution))
+    return render(request, "sync/sync_settings.html", ctx)
+
+
+@login_required
+@require_GET
+def course_search(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    return render(request, "sync/_course_results.html", _search_context(request, institution))
+
+
+@login_required
+@require_GET
+def course_sections(request: HttpRequest, course_id: int) -> HttpResponse:
+    institution = get_institution_for(request)
+    config = catalog.config_for(institution)
+    try:
+        course, sections = catalog.sections_of(institution, config, course_id)
+    except CatalogCourse.DoesNotExist:
+        raise Http404 from None
+    listed = set(institution.sync_entries.filter(course=course).values_list("section_id", flat=True))
+    ctx = {"course": course, "sections": sections, "listed": listed, "course_listed": None in listed}
+    return render(request, "sync/_sections.html", ctx)
+
+
+@login_required
+@require_POST
+def add_course(request: HttpRequest, course_id: int) -> HttpResponse:
+    institution = get_institution_for(request)
+    return _added(request, lambda config: synclist.add_course(institution, config, course_id, request.user))
+
+
+@login_required
+@require_POST
+def add_section(request: HttpRequest, section_id: int) -> HttpResponse:
+    institution = get_institution_for(request)
+    return _added(request, lambda config: synclist.add_section(institution, config, section_id, request.user))
+
+
+def _added(request: HttpRequest, add) -> HttpResponse:
+    config = catalog.config_for(get_institution_for(request))
+    try:
+        entry = add(config)
+    except synclist.SyncListError as exc:
+        if not _is_htmx(request):
+            messages.error(request, exc.message)
+            return redirect("sync-settings")
+        return render(request, "sync/_add_result.html", {"error": exc.message}, status=200)
+    if not _is_htmx(request):
+        messages.success(request, f"Added “{entry}” to the sync list.")
+        return redirect("sync-settings")
+    return render(request, "sync/_add_result.html", {"entry": entry})
+
+
+@login_required
+@require_POST
+def refresh_start(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    try:
+        run = refresh.start_refresh(institution, user=request.user)
+    except runs.RunAlreadyActive as exc:
+        run = exc.run
+        messages.info(request, "A refresh is already running; its progress is shown below.")
+    if _is_htmx(request):
+        return render(request, "sync/_refresh_progress.html", progress_context(run))
+    return redirect("sync-settings")
+
+
+@login_required
+@require_GET
+def refresh_progress(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    return render(request, "sync/_refresh_progress.html", progress_context(_latest_refresh(institution)))
+
+
+@login_required
+@require_POST
+def refresh_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _get_run_for(request, run_id)
+    runs.request_cancel(run)
+    run.refresh_from_db()
+    if _is_htmx(request):
+        return render(request, "sync/_refresh_progress.html", progress_context(run))
+    messages.info(request, "Cancelling: the refresh stops after the requests already in flight.")
+    return redirect("sync-settings")
+
+
+@login_required
+@require_POST
+def course_refresh(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    form = CourseRefreshForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("course", ["Enter a Canvas course id or SIS ID."])))
+        return redirect("sync-settings")
+    try:
+        run = refresh.start_course_refresh(institution, form.cleaned_data["course"], user=request.user)
+    except runs.RunAlreadyActive:
+        messages.error(request, "Another course refresh is running. What to do: wait a moment and try again.")
+        return redirect("sync-settings")
+    run = refresh.run_course_refresh(run.id)
+    if run is not None and run.status == "succeeded":
+        messages.success(request, run.message)
+        course = CatalogCourse.objects.get(id=run.params["catalog_course_id"])
+        return redirect(f"{reverse('sync-settings')}?q={course.canvas_id}")
+    messages.error(request, run.message if run else "The course refresh did not start.")
+    return redirect("sync-settings")
+
+
+@login_required
+@require_GET
+def id_coverage(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    ctx = {"coverage": catalog.id_coverage(institution), "last_refreshed": catalog.last_refreshed(institution)}
+    return render(request, "sync/_id_coverage.html", ctx)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
