@@ -17,3 +17,19 @@ def refresh_course_task(run_id: int) -> None:
     from sync.refresh import run_course_refresh
 
     run_course_refresh(run_id)
+
+
+@shared_task
+def sync_course_task(result_id: int) -> None:
+    """One sync-list entry of a sync run (Sync Now or nightly); the last one to finish ends the run."""
+    from sync.engine import sync_course_result
+
+    sync_course_result(result_id)
+
+
+@shared_task
+def dispatch_nightly_syncs_task() -> None:
+    """Celery beat, every few minutes: start each institution's nightly sync once its local hour comes."""
+    from sync.schedule import dispatch_nightly
+
+    dispatch_nightly()

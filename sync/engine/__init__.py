@@ -1,0 +1,27 @@
+"""The sync engine: plan (read Canvas for one sync-list entry), apply (write the difference), and the
+run that fans both out over every current entry of the sync list."""
+
+from __future__ import annotations
+
+from sync.engine.apply import ApplyOutcome, Changes, apply_plan, compute_changes, preview_details
+from sync.engine.plan import CoursePlan, Exclusion, plan_entry
+from sync.engine.reasons import REASONS, Reason
+from sync.engine.runner import approve_held, finalize_run, run_sync, start_sync, sync_course_result
+
+__all__ = [
+    "REASONS",
+    "ApplyOutcome",
+    "Changes",
+    "CoursePlan",
+    "Exclusion",
+    "Reason",
+    "apply_plan",
+    "approve_held",
+    "compute_changes",
+    "finalize_run",
+    "plan_entry",
+    "preview_details",
+    "run_sync",
+    "start_sync",
+    "sync_course_result",
+]

@@ -1,0 +1,287 @@
+"""Plan: read one sync-list entry from Canvas and decide what the portal should hold for it.
+
+Reads only Canvas, never writes. The result says what the course, its sections and its people
+should look like, keyed by Canvas id, and every Canvas enrollment it leaves out, with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils.dateparse import parse_datetime
+
+from lms_canvas.client import ENROLLMENT_STATES, CanvasClient, CanvasObject
+from lms_canvas.errors import NotFound
+from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType, StudentIdType
+from sync.models import SyncListEntry
+
+PENDING_STATES = {"invited", "creation_pending"}
+STATE_REASONS = {"inactive": "inactive_enrollment", "completed": "completed_enrollment"}
+TEST_STUDENT_TYPE = "StudentViewEnrollment"
+STUDENT_BASE_TYPE = "StudentEnrollment"
+PERSON_ID_FIELDS = {
+    StudentIdType.SIS: "sis_user_id",
+    StudentIdType.REFERENCE: "integration_id",
+    StudentIdType.EMAIL: "email",
+    StudentIdType.LOGIN: "login_id",
+}
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A Canvas object left out, with its reason code (see reasons.py) and what identifies it."""
+
+    code: str
+    object_type: str
+    canvas_id: int | None
+    label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedPerson:
+    lms_id: int
+    portal_id: str
+    first_name: str
+    last_name: str
+    email: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or f"Canvas user {self.lms_id}"
+
+
+@dataclass(frozen=True)
+class PlannedSection:
+    lms_id: int
+    section_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PlannedCourse:
+    lms_id: int
+    course_id: str
+    name: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    department_id: int | None
+    lms_url: str
+
+
+@dataclass
+class CoursePlan:
+    """What one sync-list entry should be in the portal. `blocked` means: change nothing in it."""
+
+    entry_id: int
+    canvas_course_id: int
+    canvas_section_id: int | None
+    label: str
+    course: PlannedCourse | None = None
+    sections: dict[int, PlannedSection] = field(default_factory=dict)
+    exam_takers: dict[int, PlannedPerson] = field(default_factory=dict)
+    course_admins: dict[int, PlannedPerson] = field(default_factory=dict)
+    # (Canvas user id, Canvas section id or None when the section has no portal ID)
+    student_enrollments: set[tuple[int, int | None]] = field(default_factory=set)
+    admin_enrollments: set[int] = field(default_factory=set)
+    exclusions: list[Exclusion] = field(default_factory=list)
+    blocked: Exclusion | None = None
+
+    @property
+    def is_section_entry(self) -> bool:
+        return self.canvas_section_id is not None
+
+
+def plan_entry(
+    client: CanvasClient,
+    config: CanvasConfig,
+    entry: SyncListEntry,
+    *,
+    account_id: int | str = "self",
+    server_url: str = "",
+    on_page: Callable[[], None] | None = None,
+) -> CoursePlan:
+    """Read the entry's course, sections and enrollments (every state, every page) and map them.
+
+    Canvas errors (CanvasError) propagate: the caller records them against the entry.
+    """
+    catalog = entry.course
+    section_id = entry.section.canvas_id if entry.section_id else None
+    plan = CoursePlan(entry.id, catalog.canvas_id, section_id, _entry_label(entry))
+    try:
+        course = client.get_course(catalog.canvas_id, account_id=account_id)
+    except NotFound:
+        course = {"id": catalog.canvas_id, "name": catalog.name, "workflow_state": "deleted"}
+    blocked = _course_block(course, config)
+    if blocked:
+        plan.blocked = Exclusion(blocked, "course", catalog.canvas_id, plan.label)
+        return plan
+    plan.course = _planned_course(course, config, entry, server_url)
+
+    canvas_sections = list(client.iter_sections(catalog.canvas_id))
+    if section_id is not None:
+        canvas_sections = [s for s in canvas_sections if s["id"] == section_id]
+        if not canvas_sections:
+            plan.blocked = Exclusion("section_gone", "section", section_id, plan.label)
+            return plan
+    for section in canvas_sections:
+        value = _section_id_value(section, config.section_id_type)
+        if value:
+            plan.sections[section["id"]] = PlannedSection(section["id"], value, section.get("name") or value)
+        else:
+            plan.exclusions.append(Exclusion("no_section_id", "section", section["id"], section.get("name", "")))
+
+    email_needed = config.student_id_type == StudentIdType.EMAIL
+    enrollments = client.iter_enrollments(
+        catalog.canvas_id, states=ENROLLMENT_STATES, include=("email",) if email_needed else ()
+    )
+    _map_enrollments(plan, config, enrollments, {s["id"] for s in canvas_sections}, email_needed, on_page)
+    return plan
+
+
+def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_page) -> None:
+    student_roles = set(config.student_role_ids)
+    admin_roles = set(config.course_admin_role_ids)
+    id_field = PERSON_ID_FIELDS[StudentIdType(config.student_id_type)]
+    role_bases = {r["id"]: r.get("base_role_type", "") for r in config.available_roles}
+    owners: dict[tuple[str, str], int] = {}  # (kind, normalized portal id) -> Canvas user id
+    duplicates: set[tuple[str, str]] = set()
+    staged: list[tuple[str, PlannedPerson, int | None]] = []
+    for count, enrollment in enumerate(enrollments, start=1):
+        if on_page and count % 100 == 0:
+            on_page()
+        if enrollment.get("course_section_id") not in section_ids:
+            continue  # a single-section entry: another section's enrollment
+        user = enrollment.get("user") or {"id": enrollment["user_id"]}
+        label = _person_label(user)
+        excluded = _exclusion_code(enrollment, student_roles, admin_roles)
+        if excluded:
+            detail = _role_detail(enrollment, role_bases) if excluded == "role_not_chosen" else ""
+            plan.exclusions.append(Exclusion(excluded, "enrollment", user["id"], label, detail))
+            continue
+        if email_needed and "email" not in user:
+            raise IncludesOff()
+        value = _clean(user.get(id_field))
+        if not value:
+            plan.exclusions.append(Exclusion("no_person_id", "person", user["id"], label))
+            continue
+        kind = "student" if enrollment.get("role_id") in student_roles else "admin"
+        person = _planned_person(user, value)
+        key = (kind, value.lower() if id_field in ("email", "login_id") else value)
+        if owners.setdefault(key, user["id"]) != user["id"]:
+            duplicates.add(key)
+        staged.append((kind, person, enrollment.get("course_section_id")))
+    for kind, person, canvas_section in staged:
+        key = (kind, person.portal_id.lower() if id_field in ("email", "login_id") else person.portal_id)
+        if key in duplicates:
+            detail = f"{person.portal_id} is also the ID of another Canvas user in this course."
+            plan.exclusions.append(Exclusion("duplicate_person_id", "person", person.lms_id, person.label, detail))
+        elif kind == "student":
+            plan.exam_takers[person.lms_id] = person
+            section = canvas_section if canvas_section in plan.sections else None
+            plan.student_enrollments.add((person.lms_id, section))
+        else:
+            plan.course_admins[person.lms_id] = person
+            plan.admin_enrollments.add(person.lms_id)
+
+
+class IncludesOff(Exception):
+    """Canvas dropped include[]=email: the developer key does not Allow Include Parameters."""
+
+
+def _exclusion_code(enrollment: CanvasObject, student_roles: set[int], admin_roles: set[int]) -> str | None:
+    if enrollment.get("type") == TEST_STUDENT_TYPE:
+        return "test_student"
+    role_id = enrollment.get("role_id")
+    if role_id not in student_roles and role_id not in admin_roles:
+        return "role_not_chosen"
+    state = enrollment.get("enrollment_state", "active")
+    if state in PENDING_STATES:
+        return "pending_invitation"
+    if state != "active":
+        return STATE_REASONS.get(state, "inactive_enrollment")
+    return None
+
+
+def _role_detail(enrollment: CanvasObject, role_bases: dict[int, str]) -> str:
+    role = enrollment.get("role") or enrollment.get("type", "")
+    base = role_bases.get(enrollment.get("role_id"), enrollment.get("type", ""))
+    return f"Canvas role: {role}" + (f" (based on {base})" if base and base != role else "")
+
+
+def _course_block(course: CanvasObject, config: CanvasConfig) -> str | None:
+    state = course.get("workflow_state")
+    if state == "deleted":
+        return "course_deleted"
+    if state == "unpublished":
+        return "course_unpublished"
+    if not _course_id_value(course, config.course_id_type):
+        return "no_course_id"
+    return None
+
+
+def _planned_course(course: CanvasObject, config: CanvasConfig, entry: SyncListEntry, server_url: str):
+    start = entry.start_date or _date(course.get("start_at"))
+    end = entry.end_date or _date(course.get("end_at"))
+    if start and end and end < start:
+        end = None
+    return PlannedCourse(
+        lms_id=course["id"],
+        course_id=_course_id_value(course, config.course_id_type),
+        name=(course.get("name") or entry.course.name)[:255],
+        start_date=start,
+        end_date=end,
+        department_id=entry.department_id,
+        lms_url=f"{server_url.rstrip('/')}/courses/{course['id']}" if server_url else "",
+    )
+
+
+def _course_id_value(course: CanvasObject, id_type: str) -> str:
+    if id_type == CourseIdType.CANVAS:
+        return str(course["id"])
+    return _clean(course.get("sis_course_id" if id_type == CourseIdType.SIS else "integration_id"))
+
+
+def _section_id_value(section: CanvasObject, id_type: str) -> str:
+    if id_type == SectionIdType.CANVAS:
+        return str(section["id"])
+    return _clean(section.get("sis_section_id" if id_type == SectionIdType.SIS else "integration_id"))
+
+
+def _planned_person(user: CanvasObject, portal_id: str) -> PlannedPerson:
+    first, last = split_name(user)
+    return PlannedPerson(user["id"], portal_id[:255], first[:150], last[:150], _clean(user.get("email"))[:254])
+
+
+def split_name(user: CanvasObject) -> tuple[str, str]:
+    """Canvas's sortable_name is "Last, First"; fall back to the last word of the name."""
+    sortable = user.get("sortable_name") or ""
+    if ", " in sortable:
+        last, first = sortable.split(", ", 1)
+        return first.strip(), last.strip()
+    parts = (user.get("name") or "").rsplit(" ", 1)
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+
+
+def _person_label(user: CanvasObject) -> str:
+    name = user.get("name") or f"Canvas user {user['id']}"
+    ids = [
+        f"{k} {user[f]}" for k, f in (("SIS", "sis_user_id"), ("login", "login_id"), ("email", "email")) if user.get(f)
+    ]
+    return (f"{name} ({', '.join(ids)})" if ids else name)[:255]
+
+
+def _entry_label(entry: SyncListEntry) -> str:
+    label = entry.course.name + (f" / {entry.section.name}" if entry.section_id else "")
+    return label[:255]
+
+
+def _clean(value) -> str:
+    return str(value).strip() if value not in (None, "") else ""
+
+
+def _date(value: str | None) -> dt.date | None:
+    parsed = parse_datetime(value) if value else None
+    return parsed.date() if parsed else None

@@ -1,0 +1,199 @@
+"""Every reason the sync can give for not syncing something: a code, a sentence and the fix.
+
+The codes are stored on `SyncIssue.code`; the LMS Sync Errors help page lists them in this order,
+and every code shown anywhere links to its entry there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.models import IssueSeverity
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    title: str
+    sentence: str
+    fix: str
+    severity: str = IssueSeverity.WARNING
+
+
+_REASONS = [
+    # People: the FAQ's "I was able to sync my course, but I cannot see my exam-taker(s)".
+    Reason(
+        "no_person_id",
+        "No value for the Student ID type",
+        "The person has no value in Canvas for the Student ID Type chosen on Configure (SIS ID, "
+        "Reference ID, Email or Login ID), so the portal has no ID to give them.",
+        "Fill in that field for the person in Canvas (usually through your SIS import), or choose a "
+        "Student ID Type on Configure that every person has; then Sync Now.",
+    ),
+    Reason(
+        "pending_invitation",
+        "Pending invitation",
+        "The person has been invited to the Canvas course but has not accepted yet (PENDING in Canvas). "
+        "Pending accounts are not synced.",
+        "Ask the person to accept the course invitation in Canvas, or have a Canvas admin accept it "
+        "for them; the next sync picks them up.",
+    ),
+    Reason(
+        "inactive_enrollment",
+        "Inactive enrollment",
+        "The person's enrollment is deactivated in the Canvas course, so they are not synced; if they "
+        "were synced before, they are now inactive in the portal course.",
+        "If they should take exams, re-activate the enrollment in Canvas (People > ... > Re-activate), then Sync Now.",
+        IssueSeverity.INFO,
+    ),
+    Reason(
+        "completed_enrollment",
+        "Completed enrollment",
+        "The person's enrollment in the Canvas course is concluded (completed), so they are not synced; "
+        "if they were synced before, they are now inactive in the portal course.",
+        "If they should still take exams, restore the enrollment in Canvas or extend the course or "
+        "term dates there, then Sync Now.",
+        IssueSeverity.INFO,
+    ),
+    Reason(
+        "role_not_chosen",
+        "Role not chosen on Configure",
+        "The person's role in the Canvas course is neither one of the Student roles nor one of the "
+        "Course Admin roles chosen on Configure.",
+        "If people with this role should be synced, open Configure and add the role to Student roles "
+        "or Course Admin roles, Save, then Sync Now.",
+        IssueSeverity.INFO,
+    ),
+    Reason(
+        "test_student",
+        "Canvas Test Student",
+        "This is Canvas's Test Student (Student View), a fake user Canvas creates for teachers; it is never synced.",
+        "Nothing to do.",
+        IssueSeverity.INFO,
+    ),
+    Reason(
+        "duplicate_person_id",
+        "Two Canvas users with one portal ID",
+        "Two different Canvas users have the same value for the chosen Student ID Type, so the portal "
+        "cannot tell them apart; neither is synced under that ID.",
+        "Correct the duplicated SIS ID, Reference ID, email or login in Canvas so each person has "
+        "their own, then Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    # Sections.
+    Reason(
+        "no_section_id",
+        "No value for the Section ID type",
+        "The section has no value in Canvas for the Section ID Type chosen on Configure, so it is not "
+        "created in the portal; its people are synced into the course without a section.",
+        "Fill in that ID for the section in Canvas, or choose another Section ID Type on Configure; then Sync Now.",
+    ),
+    Reason(
+        "section_gone",
+        "Section no longer in Canvas",
+        "The section on the sync list was deleted in Canvas or moved out of its course.",
+        "Refresh Courses, then remove the section from the sync list or add the course it moved to.",
+        IssueSeverity.ERROR,
+    ),
+    # Courses: the FAQ's "Why can't I see a specific course(s)".
+    Reason(
+        "no_course_id",
+        "No value for the Course ID type",
+        "The course has no value in Canvas for the Course ID Type chosen on Configure, so it cannot be "
+        "created in the portal.",
+        "Fill in that ID for the course in Canvas, or choose another Course ID Type on Configure; then Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "course_unpublished",
+        "Course unpublished",
+        "The course was unpublished in Canvas after it was added to the sync list; unpublished courses "
+        "are not synced. Records synced earlier are left as they were.",
+        "Publish the course in Canvas, then Sync Now; or remove it from the sync list.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "course_deleted",
+        "Course deleted in Canvas",
+        "The course was deleted in Canvas (or can no longer be found) after it was added to the sync "
+        "list. Records synced earlier are left as they were.",
+        "Restore the course in Canvas, or remove it from the sync list in Edit Sync Settings.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "duplicate_course_id",
+        "Course ID already used",
+        "Another portal course already has this Course ID but comes from a different Canvas course.",
+        "Give the two Canvas courses different IDs (or choose another Course ID Type on Configure), then Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "no_department",
+        "No department chosen",
+        "The sync list entry has no department, so the portal does not know where to create the course.",
+        "Open Edit Sync Settings > Edit Sync List, choose a department for the course, Save, then Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "roster_shrink_held",
+        "Large roster drop held for approval",
+        "This sync would have deactivated a large part of the course's exam-takers at once (more than "
+        "the share set on the institution, or all of them). Such drops are usually a Canvas-side "
+        "mistake, so nothing in this course was changed.",
+        "Check the course roster in Canvas. If the drop is real, choose Approve on the run page; if "
+        "not, fix Canvas and Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "includes_off",
+        "Include parameters not allowed",
+        "Canvas ignored the include parameters the portal sent, so it did not send the emails the "
+        "Student ID Type needs.",
+        "In Canvas, go to Admin > Developer Keys, edit the portal's key, tick Allow Include "
+        "Parameters and Save. Sync again after the box is checked.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "canvas_error",
+        "Canvas could not be read",
+        "Reading this course from Canvas failed, so nothing in it was changed; the other courses were "
+        "synced. The issue's message says what Canvas answered.",
+        "Follow the fix in the issue's message, then Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "internal_error",
+        "Unexpected error",
+        "The portal hit an unexpected error while syncing this course, so nothing in it was changed; "
+        "the other courses were synced.",
+        "Sync Now again; if it happens again, contact support with the run number.",
+        IssueSeverity.ERROR,
+    ),
+    # Runs.
+    Reason(
+        "sync_list_empty",
+        "Nothing to sync",
+        "The sync list has no course whose end date has not passed, so the sync had nothing to do.",
+        "Open Edit Sync Settings, add courses with + (or extend the end dates), then Sync Now.",
+    ),
+    Reason(
+        "connection_not_verified",
+        "Canvas connection not Verified",
+        "The sync did not start because the portal's connection to Canvas is not Verified.",
+        "Open LMS Settings and choose Generate Key (or paste a new access token); once it shows "
+        "Verified, Sync Now or wait for the nightly sync.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "already_running",
+        "A sync was already running",
+        "The nightly sync did not start because another sync of this institution was still running.",
+        "Nothing to do; View History shows the running sync. The next nightly sync runs as usual.",
+    ),
+]
+
+REASONS: dict[str, Reason] = {r.code: r for r in _REASONS}
+
+
+def reason(code: str) -> Reason:
+    return REASONS[code]

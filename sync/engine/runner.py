@@ -1,0 +1,364 @@
+"""A sync run: fan out one unit of work per sync-list entry, and finish when the last one is done.
+
+`start_sync` writes the run and one `SyncCourseResult` per current entry, then enqueues a task per
+result on commit. `sync_course_result` is that task's body: claim the result with a conditional
+UPDATE (a task delivered twice does nothing), plan and apply, record issues, then `finalize_run`,
+which ends the run once no result is open. A failing course never stops the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from lms_canvas.connect import client_for
+from lms_canvas.errors import CanvasError
+from lms_canvas.models import CanvasConfig, CanvasConnection
+from lms_canvas.throttle import ThrottleGate
+from portal.models import Institution
+from sync import runs
+from sync.engine import issues
+from sync.engine.apply import apply_plan, compute_changes, preview_details, should_hold
+from sync.engine.plan import CoursePlan, Exclusion, IncludesOff, plan_entry
+from sync.engine.reasons import reason
+from sync.models import (
+    ACTIVE_STATUSES,
+    COUNT_NAMES,
+    OPEN_RESULT_STATUSES,
+    CourseResultStatus,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncCourseResult,
+    SyncListEntry,
+    SyncRun,
+)
+
+logger = logging.getLogger(__name__)
+
+# A course task that has held its claim this long without finishing died with its worker.
+STALE_CLAIM = runs.HEARTBEAT_TIMEOUT
+_gates: dict[int, ThrottleGate] = {}
+_gates_lock = threading.Lock()
+
+
+def start_sync(
+    institution: Institution,
+    *,
+    trigger: RunTrigger = RunTrigger.ADMIN,
+    user=None,
+    preview: bool = False,
+    enqueue: bool = True,
+) -> SyncRun:
+    """Write the run and its per-course results; raises runs.RunAlreadyActive if one is running."""
+    run = runs.create_run(institution, RunKind.SYNC, trigger=trigger, user=user, params={"preview": preview})
+    conn = CanvasConnection.objects.filter(institution=institution).first()
+    if conn is None or not conn.is_verified:
+        status = conn.get_status_display() if conn else "Not configured"
+        issues.record_run_issue(run, "connection_not_verified", f"Connection status: {status}.")
+        end_run(
+            run,
+            RunStatus.SKIPPED,
+            f"Not started: the Canvas connection is not Verified ({status}). " + reason("connection_not_verified").fix,
+        )
+        return run
+    today = today_for(institution)
+    entries = [
+        e
+        for e in SyncListEntry.objects.filter(institution=institution).select_related("course", "section")
+        if e.is_current(today)
+    ]
+    if not entries:
+        issues.record_run_issue(run, "sync_list_empty")
+        end_run(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)
+        return run
+    results = SyncCourseResult.objects.bulk_create(
+        SyncCourseResult(
+            run=run,
+            entry=e,
+            canvas_course_id=e.course.canvas_id,
+            canvas_section_id=e.section.canvas_id if e.section_id else None,
+            label=(e.course.name + (f" / {e.section.name}" if e.section_id else ""))[:255],
+        )
+        for e in entries
+    )
+    SyncRun.objects.filter(id=run.id).update(total=len(results), phase="Syncing courses")
+    run.total = len(results)
+    if enqueue:
+        ids = [r.id for r in SyncCourseResult.objects.filter(run=run).values_list("id", flat=True)]
+        transaction.on_commit(lambda: enqueue_courses(ids))
+    return run
+
+
+def enqueue_courses(result_ids: list[int]) -> None:
+    from sync.tasks import sync_course_task
+
+    for result_id in result_ids:
+        sync_course_task.delay(result_id)
+
+
+def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
+    """Process every open course of `run` in this process (the command, tests, benchmarks)."""
+    ids = list(SyncCourseResult.objects.filter(run=run, status=CourseResultStatus.PENDING).values_list("id", flat=True))
+    if workers <= 1:
+        for result_id in ids:
+            sync_course_result(result_id)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(_in_thread(sync_course_result), ids))
+    finalize_run(run.id)
+    run.refresh_from_db()
+    return run
+
+
+def _in_thread(func: Callable[[int], None]) -> Callable[[int], None]:
+    def call(arg: int) -> None:
+        from django.db import connection
+
+        try:
+            func(arg)
+        finally:
+            connection.close()
+
+    return call
+
+
+def sync_course_result(result_id: int) -> None:
+    """The per-course task: claim, plan, apply (or preview), record, then maybe finish the run."""
+    now = timezone.now()
+    claimable = Q(status=CourseResultStatus.PENDING) | Q(
+        status=CourseResultStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM
+    )
+    if not SyncCourseResult.objects.filter(claimable, id=result_id).update(
+        status=CourseResultStatus.RUNNING, claimed_at=now
+    ):
+        return
+    result = SyncCourseResult.objects.select_related("run__institution", "entry__course", "entry__section").get(
+        id=result_id
+    )
+    run = result.run
+    runs.claim(run.id)
+    run.refresh_from_db(fields=["status", "cancel_requested"])
+    if run.status not in ACTIVE_STATUSES or run.cancel_requested:
+        _close(result, CourseResultStatus.CANCELLED, "Cancelled before this course was synced.")
+    else:
+        _sync_one(result, run)
+    runs.add_progress(run.id)
+    finalize_run(run.id)
+
+
+def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
+    institution = run.institution
+    if result.entry is None:
+        _close(result, CourseResultStatus.SKIPPED, "Removed from the sync list before it was synced.")
+        return
+    try:
+        conn = CanvasConnection.objects.get(institution=institution)
+        plan = plan_entry(
+            client_for(conn, throttle=_gate_for(conn.id)),
+            CanvasConfig.objects.get(institution=institution),
+            result.entry,
+            account_id=conn.root_account_id or "self",
+            server_url=conn.server_url,
+            on_page=lambda: runs.beat(run.id),
+        )
+        if run.params.get("preview"):
+            _preview(result, run, plan)
+        else:
+            _apply(result, run, plan)
+    except CanvasError as exc:
+        issues.record(
+            run,
+            result,
+            [Exclusion("canvas_error", "course", result.canvas_course_id, result.label)],
+            message=exc.message,
+            fix=exc.fix,
+        )
+        _close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
+    except IncludesOff:
+        issues.record(run, result, [Exclusion("includes_off", "course", result.canvas_course_id, result.label)])
+        _close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
+    except Exception as exc:  # a bug: recorded against the course, and the other courses go on
+        logger.exception("Sync of %s in run %s failed", result.label, run.id)
+        issues.record(
+            run,
+            result,
+            [
+                Exclusion(
+                    "internal_error",
+                    "course",
+                    result.canvas_course_id,
+                    result.label,
+                    f"{type(exc).__name__}: {exc}"[:500],
+                )
+            ],
+        )
+        _close(
+            result,
+            CourseResultStatus.FAILED,
+            f"Unexpected error ({type(exc).__name__}); nothing in this course was changed.",
+        )
+
+
+def _apply(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
+    outcome = apply_plan(plan, run.institution)
+    if outcome.status == "held":
+        changes = outcome.changes
+        detail = (
+            f"This sync would leave {changes.active_after} of {changes.active_before} exam-takers active "
+            f"({changes.active_before - changes.active_after} deactivated)."
+        )
+        issues.record(
+            run, result, [Exclusion("roster_shrink_held", "course", plan.canvas_course_id, plan.label, detail)]
+        )
+        issues.record(run, result, outcome.exclusions)
+        result.details = preview_details(plan, changes) | {"would_hold": True}
+        _close(result, CourseResultStatus.HELD, detail + " Nothing was changed; Approve to apply it.", outcome.counts)
+        return
+    issues.record(run, result, outcome.exclusions)
+    if outcome.status == "blocked":
+        blocked = outcome.exclusions[0]
+        text = reason(blocked.code).sentence + (" " + blocked.detail if blocked.detail else "")
+        _close(result, CourseResultStatus.SKIPPED, f"{text} What to do: {reason(blocked.code).fix}", outcome.counts)
+        return
+    _close(result, CourseResultStatus.APPLIED, "", outcome.counts)
+
+
+def _preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
+    changes = compute_changes(plan, run.institution)
+    details = preview_details(plan, changes)
+    details["would_hold"] = not changes.blocked and should_hold(changes, run.institution)
+    result.details = details
+    totals = details["totals"]
+    counts = {
+        "created": totals["added"],
+        "updated": totals["relabelled"],
+        "deactivated": totals["deactivated"],
+        "unchanged": changes.unchanged,
+        "skipped": totals["skipped"],
+        "held": 0,
+    }
+    _close(result, CourseResultStatus.PREVIEWED, "Preview only: nothing was written.", counts)
+
+
+def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
+    """Apply a held course as Canvas has it now, past the wipe guard (the admin has checked it)."""
+    if not SyncCourseResult.objects.filter(id=result.id, status=CourseResultStatus.HELD).update(
+        status=CourseResultStatus.RUNNING, claimed_at=timezone.now()
+    ):
+        result.refresh_from_db()
+        return result
+    run = result.run
+    try:
+        if result.entry is None:
+            raise CanvasError("The course was removed from the sync list after it was held.", fix="Nothing to do.")
+        conn = CanvasConnection.objects.get(institution=run.institution)
+        plan = plan_entry(
+            client_for(conn),
+            CanvasConfig.objects.get(institution=run.institution),
+            result.entry,
+            account_id=conn.root_account_id or "self",
+            server_url=conn.server_url,
+        )
+        outcome = apply_plan(plan, run.institution, allow_shrink=True)
+    except (CanvasError, IncludesOff) as exc:
+        message = getattr(exc, "message", reason("includes_off").sentence)
+        SyncCourseResult.objects.filter(id=result.id).update(
+            status=CourseResultStatus.HELD, message=f"Approve failed: {message} Nothing was changed."
+        )
+        result.refresh_from_db()
+        return result
+    old_counts = result.counts or {}
+    _close(result, CourseResultStatus.APPROVED, f"Approved by {user or 'support'} and applied.", outcome.counts, user)
+    with transaction.atomic():
+        locked = SyncRun.objects.select_for_update().get(id=run.id)
+        locked.counts = {
+            k: locked.counts.get(k, 0) - old_counts.get(k, 0) + outcome.counts.get(k, 0) for k in COUNT_NAMES
+        }
+        locked.save(update_fields=["counts"])
+    result.refresh_from_db()
+    return result
+
+
+def _close(result: SyncCourseResult, status: str, message: str, counts: dict | None = None, approver=None) -> None:
+    fields = {"status": status, "message": message, "finished_at": timezone.now(), "details": result.details}
+    if counts is not None:
+        fields["counts"] = counts
+    if approver is not None:
+        fields["approved_by"] = approver
+    SyncCourseResult.objects.filter(id=result.id).update(**fields)
+
+
+def finalize_run(run_id: int) -> bool:
+    """End the run once no course is open; whichever task gets here last does it, exactly once."""
+    if SyncCourseResult.objects.filter(run_id=run_id, status__in=OPEN_RESULT_STATUSES).exists():
+        return False
+    run = SyncRun.objects.get(id=run_id)
+    if run.status not in ACTIVE_STATUSES:
+        return False
+    results = list(SyncCourseResult.objects.filter(run_id=run_id).values_list("status", "counts"))
+    counts = {name: sum((c or {}).get(name, 0) for _, c in results) for name in COUNT_NAMES}
+    statuses = [s for s, _ in results]
+    status, message = _outcome(run, statuses, counts)
+    return end_run(run, status, message, counts)
+
+
+def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]:
+    n, failed = len(statuses), statuses.count(CourseResultStatus.FAILED)
+    held, skipped = statuses.count(CourseResultStatus.HELD), statuses.count(CourseResultStatus.SKIPPED)
+    if run.cancel_requested:
+        return RunStatus.CANCELLED, f"Cancelled by an admin after {n - statuses.count('cancelled')} of {n} courses."
+    tally = ", ".join(f"{counts[k]} {k}" for k in COUNT_NAMES if k != "held" or counts[k])
+    if run.params.get("preview"):
+        return RunStatus.SUCCEEDED, f"Preview of {n} course(s): {tally}. Nothing was written; Apply to sync."
+    if failed == n:
+        return (
+            RunStatus.FAILED,
+            f"No course could be synced: all {n} failed. Each course says what Canvas answered and what to do.",
+        )
+    problems = []
+    if failed:
+        problems.append(f"{failed} failed")
+    if held:
+        problems.append(f"{held} held for approval")
+    if skipped:
+        problems.append(f"{skipped} not synced")
+    serious = run.issues.filter(severity__in=["error", "warning"]).exists()
+    text = f"Synced {n - failed - held - skipped} of {n} course(s): {tally}."
+    if problems:
+        text += " " + ", ".join(problems).capitalize() + "; see the courses below."
+    if problems or serious:
+        return RunStatus.WITH_ISSUES, text + (
+            " Some people were not synced; each issue says why and what to do." if serious else ""
+        )
+    return RunStatus.SUCCEEDED, text
+
+
+def end_run(run: SyncRun, status: str, message: str, counts: dict | None = None) -> bool:
+    if run.status == RunStatus.QUEUED and status != RunStatus.CANCELLED:
+        runs.claim(run.id)
+    if not runs.finish(run.id, status, message, counts):
+        return False
+    run.refresh_from_db()
+    from sync.schedule import notify_run_outcome
+
+    notify_run_outcome(run)
+    return True
+
+
+def _gate_for(connection_id: int) -> ThrottleGate:
+    """One throttle gate per token per process, shared by every course this process syncs."""
+    with _gates_lock:
+        return _gates.setdefault(connection_id, ThrottleGate())
+
+
+def today_for(institution: Institution) -> dt.date:
+    return timezone.localtime(timezone.now(), institution.tz).date()
