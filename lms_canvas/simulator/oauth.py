@@ -142,7 +142,12 @@ def append_query(uri: str, params: dict[str, str]) -> str:
 
 
 def json_response(body: Any, status: int, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+    return Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        status=status,
+        headers=headers,
+        content_type="application/json; charset=utf-8",
+    )
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> Response:

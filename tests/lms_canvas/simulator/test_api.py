@@ -109,7 +109,7 @@ def test_user_agent_is_required(sim, sim_token):
         f"{sim.url}/api/v1/accounts", headers={"Authorization": f"Bearer {sim_token}", "User-Agent": SKIP_HEADER}
     )
     assert response.status_code == 403
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
 def test_unknown_ids_and_sis_ids_are_404(sim, sim_token):
