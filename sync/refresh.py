@@ -174,7 +174,7 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
     try:
         progress.beat(phase=PHASE_COURSES, done=0, total=None, force=True)
         _fetch_courses(conn, client, progress, started)
-        _set_param(run.id, "sections_started_at", timezone.now().isoformat())
+        _set_params(run.id, sections_started_at=timezone.now().isoformat(), courses_fetched=progress.courses)
         _fetch_all_sections(conn, client, progress, started)
         progress.beat(phase=PHASE_GONE, force=True)
         progress.gone = _mark_gone(conn.institution_id, started)
@@ -507,9 +507,9 @@ def _when(value: str | None) -> dt.datetime | None:
     return parse_datetime(value) if value else None
 
 
-def _set_param(run_id: int, name: str, value) -> None:
+def _set_params(run_id: int, **values) -> None:
     run = SyncRun.objects.get(id=run_id)
-    SyncRun.objects.filter(id=run_id).update(params={**run.params, name: value})
+    SyncRun.objects.filter(id=run_id).update(params={**run.params, **values})
 
 
 def _reloaded(run: SyncRun) -> SyncRun:

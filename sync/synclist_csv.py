@@ -84,6 +84,10 @@ class ImportPlan:
         return sum(1 for c in self.changes if c.action == action)
 
     @property
+    def counts(self) -> dict[str, int]:
+        return {a: self.count(a) for a in ("add", "update", "remove", "unchanged", "not listed")}
+
+    @property
     def has_changes(self) -> bool:
         return any(c.action in ("add", "update", "remove") for c in self.changes)
 

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from lms_canvas.models import CanvasConfig
+from sync import refresh, runs
+from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncListEntry, SyncRun
+from tests.sync.catalog_helpers import make_catalog, text
+
+
+@pytest.fixture
+def catalog_a(institution_a):
+    CanvasConfig.objects.create(institution=institution_a)
+    return make_catalog(institution_a)
+
+
+@pytest.fixture
+def catalog_b(institution_b):
+    CanvasConfig.objects.create(institution=institution_b)
+    return make_catalog(institution_b, offset=10_000)
+
+
+def test_it_requires_login(client, db):
+    r = client.get(reverse("sync-settings"))
+    assert r.status_code == 302
+
+
+def test_it_shows_select_courses_with_reasons(client_a, catalog_a):
+    r = client_a.get(reverse("sync-settings"))
+
+    assert r.status_code == 200
+    body = text(r)
+    for words in ("Refresh Courses", "Select Courses", "Edit Sync List", "Contracts I", "LAW-101-F26"):
+        assert words in body
+    assert "Unpublished in Canvas: publish it in Canvas, then refresh courses." in body
+    assert "No SIS ID in Canvas" in body
+    assert "Deleted in Canvas." in body
+    assert "No refresh has run yet." in body
+
+
+def test_search_finds_by_course_id_name_and_canvas_id(client_a, catalog_a):
+    url = reverse("sync-course-search")
+    assert "Contracts I" in text(client_a.get(url, {"q": "LAW-101-F26"}))
+    assert "Contracts I" in text(client_a.get(url, {"q": "contracts"}))
+    assert "Contracts I" in text(client_a.get(url, {"q": "501"}))
+    r = client_a.get(url, {"q": "History"})
+    assert "Contracts I" not in text(r)
+    assert "History of Science" in text(r)
+
+
+def test_hide_unsyncable_filters_greyed_courses(client_a, catalog_a):
+    r = client_a.get(reverse("sync-course-search"), {"hide": "1"})
+
+    body = text(r)
+    assert "Contracts I" in body
+    assert "Philosophy II" not in body  # unpublished
+    assert "History of Science" not in body  # no SIS ID
+
+
+def test_search_never_errors_on_bad_input(client_a, catalog_a):
+    r = client_a.get(reverse("sync-course-search"), {"q": "x" * 400, "page": "abc"})
+    assert r.status_code == 200
+
+
+def test_sections_fragment_shows_reasons_and_plus(client_a, catalog_a):
+    course = CatalogCourse.objects.get(canvas_id=501)
+    r = client_a.get(reverse("sync-course-sections", args=[course.id]))
+
+    body = text(r)
+    assert "Section A" in body
+    assert "Add section Section A to the sync list" in body
+    assert "No SIS ID in Canvas" in body  # Section B
+
+
+def test_it_requires_access_to_sections(client_b, catalog_a, catalog_b):
+    course = CatalogCourse.objects.get(canvas_id=501, institution=catalog_a)
+    assert client_b.get(reverse("sync-course-sections", args=[course.id])).status_code == 404
+
+
+def test_plus_adds_a_course_with_htmx(client_a, catalog_a):
+    course = CatalogCourse.objects.get(canvas_id=501)
+    r = client_a.post(reverse("sync-add-course", args=[course.id]), HTTP_HX_REQUEST="true")
+
+    assert "Added" in text(r)
+    assert SyncListEntry.objects.filter(institution=catalog_a, course=course, section=None).exists()
+
+
+def test_admin_b_cannot_add_a_course_of_a(client_b, catalog_a, catalog_b):
+    course = CatalogCourse.objects.get(canvas_id=501, institution=catalog_a)
+    r = client_b.post(reverse("sync-add-course", args=[course.id]), HTTP_HX_REQUEST="true")
+
+    assert "not in your institution's course list" in text(r)
+    assert not SyncListEntry.objects.exists()
+
+
+def test_admin_b_cannot_add_a_section_of_a(client_b, catalog_a, catalog_b):
+    section = CatalogSection.objects.get(canvas_id=801, institution=catalog_a)
+    r = client_b.post(reverse("sync-add-section", args=[section.id]))
+
+    assert r.status_code == 302
+    assert not SyncListEntry.objects.exists()
+
+
+def test_refresh_courses_queues_a_run_and_enqueues_after_commit(
+    client_a, catalog_a, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("sync.tasks.refresh_catalog_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        r = client_a.post(reverse("sync-refresh"), HTTP_HX_REQUEST="true")
+
+    run = SyncRun.objects.get(institution=catalog_a, kind=RunKind.REFRESH)
+    delay.assert_called_once_with(run.id)
+    assert "Refreshing courses" in text(r)
+    assert 'hx-trigger="every 1s"' in text(r)
+
+
+def test_a_second_refresh_click_shows_the_running_one(client_a, catalog_a):
+    first = runs.create_run(catalog_a, RunKind.REFRESH)
+    with mock.patch("sync.tasks.refresh_catalog_task.delay"):
+        client_a.post(reverse("sync-refresh"))
+    assert SyncRun.objects.filter(kind=RunKind.REFRESH).count() == 1
+    assert SyncRun.objects.get().id == first.id
+
+
+def test_progress_fragment_shows_phase_counts_and_time_left(client_a, catalog_a):
+    from django.utils import timezone
+
+    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    runs.claim(run.id)
+    started = (timezone.now() - timezone.timedelta(seconds=60)).isoformat()
+    SyncRun.objects.filter(id=run.id).update(
+        phase=refresh.PHASE_SECTIONS,
+        done=100,
+        total=400,
+        params={"sections_started_at": started, "courses_fetched": 450},
+    )
+
+    body = text(client_a.get(reverse("sync-refresh-progress")))
+
+    assert "Fetching sections" in body
+    assert "Courses fetched: <strong>450</strong>" in body
+    assert "<strong>100</strong> of 400 courses" in body
+    assert "about 3 minutes left" in body
+    assert "Cancel" in body
+
+
+def test_progress_of_a_dead_worker_says_failed(client_a, catalog_a):
+    from django.utils import timezone
+
+    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    runs.claim(run.id)
+    SyncRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - timezone.timedelta(minutes=10))
+
+    body = text(client_a.get(reverse("sync-refresh-progress")))
+
+    assert "Failed" in body
+    assert "stopped answering" in body
+    assert "every 1s" not in body
+
+
+def test_failed_refresh_message_is_shown(client_a, catalog_a):
+    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    runs.claim(run.id)
+    runs.finish(
+        run.id, RunStatus.FAILED, "Refresh failed: Canvas refused the portal's access token. What to do: Generate Key"
+    )
+
+    body = text(client_a.get(reverse("sync-settings")))
+
+    assert "Canvas refused the portal's access token" in body
+
+
+def test_cancel_marks_the_run(client_a, catalog_a):
+    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    runs.claim(run.id)
+
+    client_a.post(reverse("sync-refresh-cancel", args=[run.id]), HTTP_HX_REQUEST="true")
+
+    assert SyncRun.objects.get(id=run.id).cancel_requested
+
+
+def test_it_requires_access_to_cancel(client_b, catalog_a, catalog_b):
+    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    assert client_b.post(reverse("sync-refresh-cancel", args=[run.id])).status_code == 404
+    assert not SyncRun.objects.get(id=run.id).cancel_requested
+
+
+def test_progress_shows_only_my_institution(client_b, catalog_a, catalog_b):
+    runs.create_run(catalog_a, RunKind.REFRESH)
+    body = text(client_b.get(reverse("sync-refresh-progress")))
+    assert "No refresh has run yet." in body
+
+
+def test_course_refresh_form_refreshes_one_course(client_a, connected):
+    r = client_a.post(reverse("sync-course-refresh"), {"course": "LAW-101-F26"}, follow=True)
+
+    assert "Refreshed “Contracts I”" in text(r)
+    assert CatalogCourse.objects.filter(canvas_id=501).exists()
+
+
+def test_course_refresh_of_an_unknown_course_says_so(client_a, connected):
+    r = client_a.post(reverse("sync-course-refresh"), {"course": "NOPE"}, follow=True)
+    assert "Canvas has no course “NOPE”" in text(r)
+
+
+def test_course_refresh_without_a_value_says_what_to_enter(client_a, catalog_a):
+    r = client_a.post(reverse("sync-course-refresh"), {"course": "  "}, follow=True)
+    assert "Enter a Canvas course id or SIS ID." in text(r)
+
+
+def test_id_coverage_fragment(client_a, catalog_a):
+    body = text(client_a.get(reverse("sync-id-coverage")))
+    assert "ID coverage" in body
+    assert "SIS ID" in body
+    assert "History of Science (502)" in body
+
+
+def test_id_coverage_is_per_institution(client_b, catalog_a):
+    body = text(client_b.get(reverse("sync-id-coverage")))
+    assert "History of Science" not in body
+
+
+def test_configure_loads_the_id_coverage_fragment(client_a, connected):
+    body = text(client_a.get(reverse("canvas-configure")))
+    assert reverse("sync-id-coverage") in body
