@@ -9,7 +9,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from .api import NOT_FOUND, ApiError, Ctx, Reply, find, find_course, reply_list
-from .paging import page_url, per_page
+from .paging import page_url, per_page, ruby_to_i
 
 LETTERS = (
     ("A", 94), ("A-", 90), ("B+", 87), ("B", 84), ("B-", 80), ("C+", 77),
@@ -289,7 +289,7 @@ def live_assessment_results(ctx: Ctx, course_id: str, assessment_id: str) -> Rep
         if r.get("assessment_id") == assessment["id"] and (not wanted_user or str(r.get("user_id")) == wanted_user)
     ]
     size = per_page(ctx.request, ctx.max_per_page)
-    page = max(int(ctx.request.args.get("page", "1") or 1) if ctx.request.args.get("page", "1").isdigit() else 1, 1)
+    page = max(ruby_to_i(ctx.request.args.get("page"), 1), 1)
     page_count = max(1, math.ceil(len(rows) / size))
     items = rows[(page - 1) * size : page * size]
     meta = _jsonapi_meta(ctx, size, page, page_count, len(rows))

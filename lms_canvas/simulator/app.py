@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import socket
@@ -319,7 +318,3 @@ class QuietHandler(WSGIRequestHandler):
 
 def make_sim_server(app: SimApp, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
     return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
-
-
-def as_json(response: Response) -> Any:
-    return json.loads(response.get_data())

@@ -18,7 +18,7 @@ DEFAULT_PER_PAGE = 10
 NOT_CARRIED = {"page", "per_page", "access_token", "api_key"}
 
 
-def _ruby_to_i(raw: str | None, default: int) -> int:
+def ruby_to_i(raw: str | None, default: int) -> int:
     """`"abc".to_i` is 0 and `"12abc".to_i` is 12; Canvas then clamps."""
     if raw is None:
         return default
@@ -28,7 +28,7 @@ def _ruby_to_i(raw: str | None, default: int) -> int:
 
 def per_page(request: Request, max_per_page: int) -> int:
     raw = request.args.get("per_page", request.args.get("limit"))
-    return min(max(_ruby_to_i(raw, DEFAULT_PER_PAGE), 1), max_per_page)
+    return min(max(ruby_to_i(raw, DEFAULT_PER_PAGE), 1), max_per_page)
 
 
 def page_url(request: Request, page: Any, size: int) -> str:
@@ -45,7 +45,7 @@ def paginate(request: Request, rows: Sequence | Iterable, max_per_page: int, *, 
     """A numbered page. With `with_last` the rows are counted (a `last` link); without, only the
     window of one page plus one row is read, as Canvas does for its uncounted collections."""
     size = per_page(request, max_per_page)
-    page = max(_ruby_to_i(request.args.get("page"), 1), 1)
+    page = max(ruby_to_i(request.args.get("page"), 1), 1)
     start = (page - 1) * size
     if with_last:
         rows = rows if isinstance(rows, Sequence) else list(rows)
