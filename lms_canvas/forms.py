@@ -55,8 +55,12 @@ class ConfigureForm(forms.Form):
     course_id_type = forms.ChoiceField(label="Course ID Type", choices=CourseIdType.choices)
     section_id_type = forms.ChoiceField(label="Section ID Type", choices=SectionIdType.choices)
     student_id_type = forms.ChoiceField(label="Student ID Type", choices=StudentIdType.choices)
-    course_admin_role_ids = forms.TypedMultipleChoiceField(label="Course Admin Roles", coerce=int)
-    student_role_ids = forms.TypedMultipleChoiceField(label="Student Roles", coerce=int)
+    course_admin_role_ids = forms.TypedMultipleChoiceField(
+        label="Course Admin Roles", coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    student_role_ids = forms.TypedMultipleChoiceField(
+        label="Student Roles", coerce=int, widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(self, *args, config: CanvasConfig, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -74,7 +78,17 @@ class ConfigureForm(forms.Form):
         return data
 
 
+BUILT_IN_ROLE_NAMES = {
+    "StudentEnrollment": "Student",
+    "TeacherEnrollment": "Teacher",
+    "TaEnrollment": "TA",
+    "DesignerEnrollment": "Designer",
+    "ObserverEnrollment": "Observer",
+}
+
+
 def _role_label(role: dict) -> str:
+    base = BUILT_IN_ROLE_NAMES.get(role["base_role_type"], role["base_role_type"])
     if role["label"] == role["base_role_type"]:
-        return role["label"].removesuffix("Enrollment")
-    return f"{role['label']} (based on {role['base_role_type'].removesuffix('Enrollment')})"
+        return base
+    return f"{role['label']} (based on {base})"

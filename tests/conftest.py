@@ -129,6 +129,12 @@ def page(browser, live_server):
     context.close()
 
 
+def open_global_settings(page) -> None:
+    """Admin > Global Settings, the guide's navigation path."""
+    page.locator("summary", has_text="Admin").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Global Settings").click()
+
+
 def login(page, email: str, password: str = PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill(email)

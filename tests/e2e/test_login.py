@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import login
+from tests.conftest import login, open_global_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -14,7 +14,7 @@ def test_demo_admin_logs_in_and_reaches_the_dashboard(page, admin_a):
     page.get_by_role("link", name="Law").click()
     expect(page.get_by_role("heading", name="Law")).to_be_visible()
     expect(page.get_by_text("No courses in this department yet")).to_be_visible()
-    page.get_by_role("link", name="Admin").click()
+    open_global_settings(page)
     expect(page.get_by_role("heading", name="Global Settings")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()

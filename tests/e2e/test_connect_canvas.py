@@ -1,0 +1,102 @@
+"""The vendor guide, both halves, in a browser: the key made in Canvas's pages, then LMS Settings to Configure."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from lms_canvas.scopes import REQUIRED_SCOPES
+from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
+from tests.conftest import login, open_global_settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def portal(settings, live_server):
+    settings.SITE_URL = live_server.url
+    return live_server.url
+
+
+def create_key_in_canvas(page, sim_url: str, callback: str) -> tuple[str, str]:
+    """Setup Canvas, steps 1-11 of the guide, in the simulator's pages."""
+    page.goto(sim_url + "/")
+    page.get_by_label("Email").fill("canvas-admin")
+    page.get_by_label("Password").fill("canvas-admin")
+    page.get_by_role("button", name="Log In").click()
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Demo University").click()
+    page.get_by_role("link", name="Developer Keys").click()
+    page.get_by_role("button", name="+ Developer Key").click()
+    page.get_by_role("link", name="+ API Key").click()
+    page.get_by_label("Key Name").fill("ExamSoft")
+    page.get_by_label("Redirect URIs").fill(callback)
+    page.get_by_label("Enforce Scopes").check()
+    page.get_by_label("Allow Include Parameters").check()
+    for scope in REQUIRED_SCOPES:
+        page.get_by_label(scope, exact=True).check()
+    page.get_by_role("button", name="Save").click()
+    row = page.get_by_role("row").filter(has_text="ExamSoft")
+    row.get_by_role("button", name="ON").click()
+    row = page.get_by_role("row").filter(has_text="ExamSoft")
+    client_id = row.locator(".client-id").inner_text().strip()
+    row.get_by_role("button", name="Show Key").click()
+    secret = row.locator(".secret").inner_text().strip()
+    return client_id, secret
+
+
+def fill_lms_settings(page, sim_url: str, client_id: str, secret: str) -> None:
+    open_global_settings(page)
+    page.get_by_role("link", name="LMS Settings").click()
+    expect(page.get_by_role("heading", name="LMS Settings")).to_be_visible()
+    page.get_by_label("LMS Type").select_option(label="Canvas Dev Key")
+    page.get_by_label("Canvas Server").fill(sim_url)
+    page.get_by_label("Client ID").fill(client_id)
+    page.get_by_label("Client Secret").fill(secret)
+    page.get_by_role("button", name="Save").click()
+
+
+def test_the_whole_guide_from_developer_key_to_configure_saved(page, portal, sim, admin_a):
+    client_id, secret = create_key_in_canvas(page, sim.url, portal + "/lms/canvas/callback/")
+
+    login(page, "alice@alpha.test")
+    fill_lms_settings(page, sim.url, client_id, secret)
+    expect(page.get_by_text("Canvas accepts this developer key")).to_be_visible()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Not verified")
+    expect(page.get_by_role("button", name="Configure")).to_be_visible()
+
+    page.get_by_role("button", name="Generate Key").click()
+    expect(page.get_by_role("heading")).to_contain_text("ExamSoft is requesting access")
+    page.get_by_role("button", name="Authorize").click()
+
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+    expect(page.get_by_text("as Canvas user Canvas Admin")).to_be_visible()
+    expect(page.get_by_text("✓ Include parameters")).to_be_visible()
+    assert secret not in page.content()
+
+    page.get_by_role("button", name="Configure").click()
+    page.get_by_label("Course ID Type").select_option(label="SIS ID")
+    page.get_by_label("Section ID Type").select_option(label="Section ID")
+    page.get_by_label("Student ID Type").select_option(label="Email")
+    expect(page.get_by_role("group", name="Course Admin Roles").get_by_label("Teacher", exact=True)).to_be_checked()
+    page.get_by_role("group", name="Student Roles").get_by_label("Auditor (based on Student)").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Configuration saved")).to_be_visible()
+    expect(page.get_by_label("Student ID Type")).to_have_value("email")
+
+
+def test_a_missing_scope_is_named_on_the_portal_page(page, portal, sim, admin_a):
+    sim.control(
+        f"keys/{DEMO_KEY_ID}",
+        {
+            "scopes": [s for s in REQUIRED_SCOPES if s != REQUIRED_SCOPES[-1]],
+            "redirect_uris": [portal + "/lms/canvas/callback/"],
+        },
+    )
+    login(page, "alice@alpha.test")
+    fill_lms_settings(page, sim.url, str(DEMO_KEY_ID), DEMO_SECRET)
+    alert = page.get_by_role("alert").filter(has_text="does not grant")
+    expect(alert).to_contain_text(REQUIRED_SCOPES[-1])
+    expect(alert).to_contain_text("Enforce Scopes")
+    page.get_by_role("button", name="Configure").click()
+    expect(page.get_by_text("Configure is locked until the Canvas connection is Verified")).to_be_visible()
