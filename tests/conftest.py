@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
-
 from django.utils import timezone
 
 from lms_canvas import connect

@@ -1,1 +1,0 @@
-from tests.fixtures_simulator import *  # noqa: F403
