@@ -192,9 +192,8 @@ def _check_listed_and_unique(entries: dict[int, SyncListEntry], changed: list[in
     for entry in entries.values():
         key = (entry.course_id_value, entry.section_id_value, entry.start_date, entry.end_date)
         other = seen.get(key)
-        if other is not None and (entry.id in changed or other.id in changed):
-            target = entry if entry.id in changed else other
-            twin = other if target is entry else entry
+        if other is not None:  # reported even when neither was edited now: the sync would merge them
+            target, twin = (other, entry) if other.id in changed and entry.id not in changed else (entry, other)
             result.errors.setdefault(target.id, {}).setdefault("entry", DUPLICATE.format(other=_label(twin)))
         seen.setdefault(key, entry)
     for entry_id in changed:
