@@ -71,3 +71,31 @@ class SyncIssueAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# "Refresh courses now" on an institution's Canvas connection. Added from here because imports point
+# sync -> lms_canvas: the lms_canvas admin may not import sync.
+@admin.action(description="Refresh courses now")
+def refresh_courses_now(modeladmin, request, queryset) -> None:
+    from django.contrib import messages
+
+    from sync import refresh, runs
+    from sync.models import RunTrigger
+
+    for conn in queryset.select_related("institution"):
+        try:
+            run = refresh.start_refresh(conn.institution, user=request.user, trigger=RunTrigger.SUPPORT)
+        except runs.RunAlreadyActive as exc:
+            modeladmin.message_user(request, f"{conn.institution}: {exc}", messages.WARNING)
+        else:
+            modeladmin.message_user(request, f"{conn.institution}: refresh queued as run #{run.id}.", messages.SUCCESS)
+
+
+def _add_refresh_action() -> None:
+    from lms_canvas.admin import CanvasConnectionAdmin
+
+    if refresh_courses_now not in CanvasConnectionAdmin.actions:
+        CanvasConnectionAdmin.actions = [*CanvasConnectionAdmin.actions, refresh_courses_now]
+
+
+_add_refresh_action()

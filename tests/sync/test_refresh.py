@@ -215,3 +215,50 @@ def test_a_few_thousand_courses_refresh_with_many_requests_in_flight(institution
     assert CatalogCourse.objects.filter(sis_course_id="").exists()
     stats = big.control("stats")
     assert stats["peak_concurrent"] > 2
+
+
+def test_the_command_refreshes_an_institution(connected, capsys):
+    from django.core.management import call_command
+
+    call_command("canvas_refresh", "--institution", "alpha")
+
+    assert "Fetched 5 courses and 5 sections." in capsys.readouterr().out
+    assert SyncRun.objects.get(kind=RunKind.REFRESH).trigger == "support"
+
+
+def test_the_command_refreshes_one_course(connected, capsys):
+    from django.core.management import call_command
+
+    call_command("canvas_refresh", "--institution", "alpha", "--course", "LAW-101-F26")
+
+    assert "Refreshed “Contracts I”" in capsys.readouterr().out
+
+
+def test_the_command_says_why_it_failed(institution_a):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="No institution with slug “nope”"):
+        call_command("canvas_refresh", "--institution", "nope")
+    with pytest.raises(CommandError, match="not Verified"):
+        call_command("canvas_refresh", "--institution", "alpha")
+
+
+def test_the_admin_action_queues_a_refresh(connected, support_user, client, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from django.urls import reverse
+
+    client.force_login(support_user)
+    with (
+        mock.patch("sync.tasks.refresh_catalog_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        r = client.post(
+            reverse("admin:lms_canvas_canvasconnection_changelist"),
+            {"action": "refresh_courses_now", "_selected_action": [connected.id]},
+            follow=True,
+        )
+
+    run = SyncRun.objects.get(kind=RunKind.REFRESH)
+    delay.assert_called_once_with(run.id)
+    assert f"refresh queued as run #{run.id}" in r.content.decode()
