@@ -91,7 +91,7 @@ def start_sync(
     SyncRun.objects.filter(id=run.id).update(total=len(results), phase="Syncing courses")
     run.total = len(results)
     if enqueue:
-        ids = [r.id for r in SyncCourseResult.objects.filter(run=run).values_list("id", flat=True)]
+        ids = list(SyncCourseResult.objects.filter(run=run).values_list("id", flat=True))
         transaction.on_commit(lambda: enqueue_courses(ids))
     return run
 

@@ -33,7 +33,9 @@ def catalog_from_sim(institution: Institution, sim: RunningSimulator) -> None:
         )
 
 
-def add_entry(institution: Institution, canvas_course_id: int, section_id: int | None = None, **fields) -> SyncListEntry:
+def add_entry(
+    institution: Institution, canvas_course_id: int, section_id: int | None = None, **fields
+) -> SyncListEntry:
     fields.setdefault("department", Department.objects.filter(institution=institution).first())
     return SyncListEntry.objects.create(
         institution=institution,
