@@ -114,7 +114,7 @@ class Transport:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self._may_retry_failure(method, failures):
                     raise CanvasUnavailable(_network_message(method, path, exc)) from exc
-                self.sleep(self.policy.delay(failures))
+                self._back_off(f"{method} {path}: {type(exc).__name__}", self.policy.delay(failures))
                 failures += 1
                 continue
             if response.ok:
@@ -125,7 +125,8 @@ class Transport:
                         f"Canvas kept throttling {method} {path} (Rate Limit Exceeded) after {throttled + 1} attempts.",
                         status=response.status_code,
                     )
-                self.sleep(self.policy.throttled_delay(throttled, _retry_after(response)))
+                delay = self.policy.throttled_delay(throttled, _retry_after(response))
+                self._back_off(f"{method} {path}: throttled", delay)
                 throttled += 1
                 continue
             if response.status_code == 401 and "WWW-Authenticate" in response.headers and not refreshed:
@@ -135,8 +136,12 @@ class Transport:
             error = error_for(method, path, response, after_refresh=refreshed)
             if error.permanent or not self._may_retry_failure(method, failures):
                 raise error
-            self.sleep(self.policy.delay(failures))
+            self._back_off(f"{method} {path}: HTTP {response.status_code}", self.policy.delay(failures))
             failures += 1
+
+    def _back_off(self, what: str, delay: float) -> None:
+        logger.info("Canvas %s; retrying in %.1fs", what, delay)
+        self.sleep(delay)
 
     def _send(self, method: str, url: str, params: Any, data: Any, token: str) -> requests.Response:
         remaining: float | None = None

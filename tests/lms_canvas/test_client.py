@@ -442,6 +442,7 @@ def test_tokens_never_appear_in_exception_text_or_logs(client, caplog):
     url = f"{BASE}/api/v1/accounts"
     leaky = f"{url}?page=2&access_token={TOKEN}"
     responses.get(url, json=[{"id": 1}], headers={"Link": page_link("next", leaky)})
+    responses.get(leaky, status=503, body=f"upstream said access_token={TOKEN}")
     responses.get(
         leaky,
         status=401,
@@ -456,6 +457,7 @@ def test_tokens_never_appear_in_exception_text_or_logs(client, caplog):
     assert TOKEN not in raised.value.fix
     assert TOKEN not in caplog.text
     assert "GET /api/v1/accounts -> 200" in caplog.text
+    assert "GET /api/v1/accounts: HTTP 503; retrying" in caplog.text
 
 
 @responses.activate
