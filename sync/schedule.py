@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from lms_canvas.models import CanvasConnection, ConnectionStatus
@@ -83,7 +84,7 @@ def notify_run_outcome(run: SyncRun) -> None:
     """One email per event: a nightly sync failed, held changes, or found Canvas needs re-authorizing."""
     if run.trigger != RunTrigger.NIGHTLY or run.params.get("preview"):
         return
-    link = f"{settings.SITE_URL}/sync/history/{run.id}/"
+    link = settings.SITE_URL.rstrip("/") + reverse("sync-run", args=[run.id])
     name = run.institution.name
     if run.status == RunStatus.SKIPPED:
         _notify_reauth_once(run, link)

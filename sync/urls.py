@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sync.views import sync_list, sync_settings
+from sync.views import history, sync_list, sync_now, sync_settings
 
 urlpatterns: list = []
 
@@ -27,4 +27,22 @@ urlpatterns += [
     path("admin-settings/lms/sync/list/export/", sync_list.sync_list_export, name="sync-list-export"),
     path("admin-settings/lms/sync/list/import/", sync_list.sync_list_import, name="sync-list-import"),
     path("admin-settings/lms/sync/list/import/apply/", sync_list.sync_list_import_apply, name="sync-list-import-apply"),
+]
+
+urlpatterns += [
+    path("admin-settings/lms/sync/now/", sync_now.sync_now, name="sync-now"),
+    path("admin-settings/lms/sync/preview/", sync_now.sync_preview, name="sync-preview"),
+    path("admin-settings/lms/history/", history.history, name="sync-history"),
+    path("admin-settings/lms/history/<int:run_id>/", history.run_detail, name="sync-run"),
+    path("admin-settings/lms/history/<int:run_id>/progress/", history.run_progress, name="sync-run-progress"),
+    path("admin-settings/lms/history/<int:run_id>/issues.csv", history.run_csv, name="sync-run-csv"),
+    path("admin-settings/lms/history/<int:run_id>/apply/", sync_now.run_apply, name="sync-run-apply"),
+    path("admin-settings/lms/history/<int:run_id>/cancel/", sync_now.run_cancel, name="sync-run-cancel"),
+    path(
+        "admin-settings/lms/history/<int:run_id>/courses/<int:result_id>/approve/",
+        sync_now.approve,
+        name="sync-run-approve",
+    ),
+    path("admin-settings/lms/sync-errors/", history.sync_errors, name="sync-errors"),
+    path("admin-settings/lms/why/", history.why, name="sync-why"),
 ]

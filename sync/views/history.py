@@ -1,0 +1,209 @@
+"""View History: every run with a 30-day chart, a run's page with live progress, its courses and issues
+(filterable, CSV), the LMS Sync Errors help page and the “Why isn't this synced?” search."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from lms_canvas.models import CanvasConnection
+from portal.access import get_institution_for
+from sync import runs
+from sync.engine.reasons import REASONS
+from sync.models import RunKind, RunStatus, RunTrigger, SyncIssue, SyncRun
+from sync.views.sync_now import get_run_for
+from sync.why import explain
+
+PAGE_SIZE = 50
+ISSUES_PAGE_SIZE = 100
+CHART_DAYS = 30
+
+
+def _choice(value: str | None, choices) -> str:
+    return value if value in {c for c, _ in choices} else ""
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    runs.reap_dead_runs(institution)
+    filters = {
+        "kind": _choice(request.GET.get("kind"), RunKind.choices),
+        "status": _choice(request.GET.get("status"), RunStatus.choices),
+        "trigger": _choice(request.GET.get("trigger"), RunTrigger.choices),
+    }
+    qs = SyncRun.objects.filter(institution=institution, **{k: v for k, v in filters.items() if v})
+    qs = qs.select_related("requested_by").annotate(issue_count=Count("issues")).order_by("-created_at")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for run in page:
+        run.duration_text = duration_text(run.duration)
+    ctx = {
+        "page": page,
+        "filters": filters,
+        "kinds": RunKind.choices,
+        "statuses": RunStatus.choices,
+        "triggers": RunTrigger.choices,
+        "chart": chart_data(institution),
+        "active": SyncRun.objects.filter(
+            institution=institution, kind=RunKind.SYNC, status__in=["queued", "running"]
+        ).first(),
+        "query": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+    }
+    return render(request, "sync/history.html", ctx)
+
+
+def duration_text(duration: dt.timedelta | None) -> str:
+    if duration is None:
+        return "—"
+    seconds = int(duration.total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+def chart_data(institution, now: dt.datetime | None = None) -> dict:
+    """Per day of the last 30 (institution's time zone): runs, minutes, people added/deactivated, issues."""
+    now = timezone.localtime(now or timezone.now(), institution.tz)
+    days = [(now - dt.timedelta(days=n)).date() for n in range(CHART_DAYS - 1, -1, -1)]
+    rows = {d: {"runs": 0, "minutes": 0.0, "created": 0, "deactivated": 0, "issues": 0} for d in days}
+    since = now - dt.timedelta(days=CHART_DAYS)
+    recent = SyncRun.objects.filter(institution=institution, created_at__gte=since).annotate(n=Count("issues"))
+    for run in recent:
+        day = timezone.localtime(run.created_at, institution.tz).date()
+        if day not in rows:
+            continue
+        row = rows[day]
+        row["runs"] += 1
+        row["minutes"] += round(run.duration.total_seconds() / 60, 2) if run.duration else 0
+        row["created"] += (run.counts or {}).get("created", 0)
+        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
+        row["issues"] += run.n
+    return {
+        "labels": [d.isoformat() for d in days],
+        **{k: [rows[d][k] for d in days] for k in next(iter(rows.values()))},
+    }
+
+
+def _issues(request: HttpRequest, run: SyncRun):
+    code = request.GET.get("code", "")
+    issues = run.issues.all()
+    if code in REASONS:
+        issues = issues.filter(code=code)
+    else:
+        code = ""
+    return issues, code
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_run_for(request, run_id)
+    runs.reap_dead_runs(run.institution)
+    run.refresh_from_db()
+    issues, code = _issues(request, run)
+    conn = CanvasConnection.objects.filter(institution=run.institution).first()
+    codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
+    canvas_url = conn.server_url.rstrip("/") if conn else ""
+    issue_page = Paginator(issues, ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
+    for issue in issue_page:
+        issue.canvas_link = issue_canvas_url(canvas_url, issue)
+    run.duration_text = duration_text(run.duration)
+    ctx = {
+        "run": run,
+        "results": run.course_results.all(),
+        "issues": issue_page,
+        "code": code,
+        "codes": [(c["code"], REASONS[c["code"]].title if c["code"] in REASONS else c["code"], c["n"]) for c in codes],
+        "canvas_url": canvas_url,
+        "preview": bool(run.params.get("preview")),
+    }
+    return render(request, "sync/run.html", ctx)
+
+
+@login_required
+@require_GET
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_run_for(request, run_id)
+    runs.reap_dead_runs(run.institution)
+    run.refresh_from_db()
+    response = render(request, "sync/_run_progress.html", {"run": run})
+    if not run.is_active:
+        response["HX-Refresh"] = "true"  # the full page shows the results and issues
+    return response
+
+
+@login_required
+@require_GET
+def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_run_for(request, run_id)
+    issues, _ = _issues(request, run)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sync-{run.id}-issues.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "run",
+            "severity",
+            "reason code",
+            "reason",
+            "object",
+            "canvas id",
+            "canvas course id",
+            "who or what",
+            "message",
+            "fix",
+        ]
+    )
+    for issue in issues.iterator():
+        title = REASONS[issue.code].title if issue.code in REASONS else issue.code
+        row = [
+            run.id,
+            issue.severity,
+            issue.code,
+            title,
+            issue.object_type,
+            issue.canvas_id or "",
+            issue.canvas_course_id or "",
+            issue.label,
+            issue.message,
+            issue.fix,
+        ]
+        writer.writerow([_csv_safe(v) for v in row])
+    return response
+
+
+def _csv_safe(value):
+    """Spreadsheets run cells starting with = + - @ as formulas; Canvas names are not trusted."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
+@login_required
+@require_GET
+def sync_errors(request: HttpRequest) -> HttpResponse:
+    get_institution_for(request)
+    return render(request, "sync/sync_errors.html", {"reasons": REASONS.values()})
+
+
+@login_required
+@require_GET
+def why(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    q = request.GET.get("q", "")[:255]
+    return render(request, "sync/why.html", {"q": q, "answers": explain(institution, q) if q.strip() else None})
+
+
+def issue_canvas_url(canvas_url: str, issue: SyncIssue) -> str:
+    if not canvas_url or not issue.canvas_id:
+        return ""
+    if issue.object_type in ("person", "enrollment") and issue.canvas_course_id:
+        return f"{canvas_url}/courses/{issue.canvas_course_id}/users/{issue.canvas_id}"
+    if issue.object_type == "section" and issue.canvas_course_id:
+        return f"{canvas_url}/courses/{issue.canvas_course_id}/sections/{issue.canvas_id}"
+    return f"{canvas_url}/courses/{issue.canvas_id}"
