@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -238,10 +239,24 @@ class CourseAdminEnrollment(models.Model):
         return f"{self.course_admin} administers {self.course}"
 
 
+def new_exam_integration_id() -> str:
+    return f"lms-sync-portal-exam-{uuid.uuid4().hex}"
+
+
 class Exam(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="exams")
     title = models.CharField(max_length=255)
     points_possible = models.DecimalField(max_digits=7, decimal_places=2)
+    integration_id = models.CharField(
+        "Reference ID in the LMS",
+        max_length=100,
+        unique=True,
+        default=new_exam_integration_id,
+        editable=False,
+        help_text="Sent as the LMS assignment's integration id, so a retry finds the assignment it made.",
+    )
+    lms_assignment_id = models.BigIntegerField("LMS assignment id", null=True, blank=True)
+    lms_assignment_url = models.URLField("LMS assignment link", max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -254,11 +269,35 @@ class Exam(models.Model):
         return self.title
 
 
+class PostStatus(models.TextChoices):
+    NOT_POSTED = "not_posted", "Not posted yet"
+    POSTED = "posted", "Posted"
+    CONFLICT = "conflict", "Changed in the LMS: left alone"
+    FAILED = "failed", "Not posted: failed"
+
+
 class ExamScore(models.Model):
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="scores")
     exam_taker = models.ForeignKey(ExamTaker, on_delete=models.CASCADE, related_name="scores")
     score = models.DecimalField(max_digits=7, decimal_places=2)
+    posted_score = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, help_text="The score last posted to the LMS."
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    lms_grade_seen = models.CharField(
+        "LMS grade after our post",
+        max_length=100,
+        blank=True,
+        help_text="The grade the LMS showed right after our last post; a different grade later means "
+        "someone changed it there.",
+    )
+    post_status = models.CharField(max_length=20, choices=PostStatus.choices, default=PostStatus.NOT_POSTED)
+    post_message = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def needs_posting(self) -> bool:
+        return self.post_status != PostStatus.POSTED or self.posted_score != self.score
 
     class Meta:
         constraints = [
