@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from sync.models import CatalogCourse, CatalogSection, SyncIssue, SyncListEntry, SyncRun
+from sync.models import (
+    CatalogCourse,
+    CatalogSection,
+    CourseResultStatus,
+    RunTrigger,
+    SyncCourseResult,
+    SyncIssue,
+    SyncListEntry,
+    SyncRun,
+)
+from sync.runs import RunAlreadyActive
 
 
 @admin.register(CatalogCourse)
@@ -22,8 +32,31 @@ class CatalogSectionAdmin(admin.ModelAdmin):
     list_select_related = ["institution", "course"]
 
 
+@admin.action(description="Sync now (the institutions of the selected entries)")
+def sync_now_action(modeladmin, request, queryset) -> None:
+    from sync.engine import start_sync
+
+    for institution in {entry.institution for entry in queryset.select_related("institution")}:
+        try:
+            run = start_sync(institution, trigger=RunTrigger.SUPPORT, user=request.user)
+        except RunAlreadyActive as exc:
+            modeladmin.message_user(request, f"{institution}: {exc}", messages.WARNING)
+        else:
+            modeladmin.message_user(request, f"{institution}: sync #{run.id} {run.get_status_display().lower()}.")
+
+
+@admin.action(description="Approve held changes (apply held courses as Canvas has them now)")
+def approve_held_action(modeladmin, request, queryset) -> None:
+    from sync.engine import approve_held
+
+    held = SyncCourseResult.objects.filter(run__in=queryset, status=CourseResultStatus.HELD)
+    approved = sum(approve_held(r, request.user).status == CourseResultStatus.APPROVED for r in held)
+    modeladmin.message_user(request, f"{approved} of {len(held)} held course(s) approved and applied.")
+
+
 @admin.register(SyncListEntry)
 class SyncListEntryAdmin(admin.ModelAdmin):
+    actions = [sync_now_action]
     list_display = ["course", "section", "department", "start_date", "end_date", "institution"]
     list_filter = ["institution"]
     search_fields = ["course__name", "course__sis_course_id", "section__name"]
@@ -50,6 +83,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_select_related = ["institution"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]
     inlines = [SyncIssueInline]
+    actions = [approve_held_action]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -151,3 +151,24 @@ def test_it_requires_access(client, support_user, listed):
     assert client.get(reverse("sync-history")).status_code == 302
     client.force_login(support_user)
     assert client.get(reverse("sync-history")).status_code == 403
+
+
+def test_support_can_sync_now_and_approve_from_django_admin(client, support_user, listed, sim, no_queue):
+    client.force_login(support_user)
+    entry_ids = list(listed.sync_entries.values_list("id", flat=True))
+    client.post(
+        reverse("admin:sync_synclistentry_changelist"), {"action": "sync_now_action", "_selected_action": entry_ids}
+    )
+    run = SyncRun.objects.get()
+    assert run.trigger == "support"
+    from sync.engine import run_sync
+
+    run_sync(run)
+    sim.control("mutate", {"delete": {"enrollments": [9001, 9002]}})
+    held = sync(listed)
+    r = client.post(
+        reverse("admin:sync_syncrun_changelist"),
+        {"action": "approve_held_action", "_selected_action": [held.id]},
+        follow=True,
+    )
+    assert "1 of 1 held course(s) approved" in r.content.decode()
