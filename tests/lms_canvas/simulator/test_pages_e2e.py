@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -10,35 +9,17 @@ import pytest
 
 from lms_canvas.simulator.scopes import SEED_SCOPES
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CALLBACK = "http://127.0.0.1:8000/lms/canvas/callback/"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def sim_page(sim) -> Iterator:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=sim.url)
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        browser.close()
+def sim_page(browser, sim) -> Iterator:
+    context = browser.new_context(base_url=sim.url)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
 
 
 def test_admin_creates_developer_key_as_the_guide_describes(sim, sim_page):
