@@ -33,3 +33,11 @@ def dispatch_nightly_syncs_task() -> None:
     from sync.schedule import dispatch_nightly
 
     dispatch_nightly()
+
+
+@shared_task
+def post_scores_task(run_id: int) -> None:
+    """Post an exam's scores to Canvas (grade passback) as the grade-post run `run_id`."""
+    from sync.passback import run_grade_post
+
+    run_grade_post(run_id)
