@@ -79,3 +79,11 @@ def test_department_page_lists_its_courses_and_searches(client_a, course_a):
 def test_empty_department_explains_where_courses_come_from(client_a, institution_a):
     dept = Department.objects.create(institution=institution_a, name="Nursing")
     assert "after a sync" in client_a.get(reverse("department", args=[dept.id])).content.decode()
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(client, admin_a, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "alice@alpha.test", "password": "guess"})
+    r = client.post(reverse("login"), {"username": "alice@alpha.test", "password": PASSWORD})
+    assert r.status_code == 429
+    assert "locked for 15 minutes" in r.content.decode()

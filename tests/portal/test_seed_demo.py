@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from portal.models import Department, Institution, InstitutionAdmin
 
@@ -29,8 +30,9 @@ def test_seed_demo_twice_gives_the_same_data(db, settings, capsys):
 def test_demo_logins_work(db, settings):
     settings.DEBUG = True
     call_command("seed_demo")
-    admin = authenticate(username="admin@demo.test", password="demo")
-    support = authenticate(username="support@demo.test", password="demo")
+    request = RequestFactory().post("/login/")
+    admin = authenticate(request, username="admin@demo.test", password="demo")
+    support = authenticate(request, username="support@demo.test", password="demo")
     assert admin.institution_membership.institution.slug == "demo"
     assert support.is_staff and not hasattr(support, "institution_membership")
 
