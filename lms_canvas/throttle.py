@@ -57,6 +57,8 @@ class ThrottleGate:
         self.max_limit = max(min_limit, hwm / up_front_cost)
         self._limit = min(max(initial_limit, min_limit), self.max_limit)
         self._in_flight = 0
+        # Slow start, as in TCP: double per round trip until the first sign of a full bucket.
+        self._slow_start = True
         self._resume_at = 0.0
         self._clock = clock
         self._changed = threading.Condition()
@@ -92,14 +94,21 @@ class ThrottleGate:
         with self._changed:
             self._in_flight -= 1
             if throttled:
+                self._slow_start = False
                 self._limit = max(self.min_limit, self._limit / 2)
                 self._pause_until_room(0.0)
             elif remaining is not None:
-                self._limit = min(self._limit + 1 / self._limit, self._ceiling(remaining), self.max_limit)
-                self._limit = max(self.min_limit, self._limit)
+                self._grow(remaining)
                 if remaining < self.room:
                     self._pause_until_room(remaining)
             self._changed.notify_all()
+
+    def _grow(self, remaining: float) -> None:
+        grown = self._limit + (1 if self._slow_start else 1 / self._limit)
+        ceiling = self._ceiling(remaining)
+        if ceiling < grown:
+            self._slow_start = False
+        self._limit = max(self.min_limit, min(grown, ceiling, self.max_limit))
 
     def _ceiling(self, remaining: float) -> float:
         # `remaining` already has the up-front cost of the other requests in flight taken out, so

@@ -22,8 +22,18 @@ def test_limit_grows_while_the_bucket_has_room_up_to_the_maximum():
     assert gate.limit == gate.max_limit
 
 
-def test_limit_grows_about_one_request_per_round_trip():
+def test_limit_doubles_per_round_trip_until_the_first_sign_of_a_full_bucket():
     gate = ThrottleGate(initial_limit=4)
+    for _ in range(4):
+        gate.acquire()
+        gate.release(700.0, throttled=False)
+    assert gate.limit == 8
+
+
+def test_after_a_throttled_answer_limit_grows_about_one_request_per_round_trip():
+    gate = ThrottleGate(initial_limit=8, outflow=1e6)
+    gate.acquire()
+    gate.release(0.0, throttled=True)
     for _ in range(4):
         gate.acquire()
         gate.release(700.0, throttled=False)
