@@ -551,3 +551,14 @@ def test_help_links_and_submission_reads_return_canvas_objects(client):
 
     assert client.get_help_links()["help_link_name"] == "Help"
     assert client.get_submission(5, 9, 101) == {"user_id": 101}
+
+
+@responses.activate
+def test_a_numbered_page_of_account_courses_is_fetched_on_its_own(client):
+    responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 501}])
+
+    assert client.get_account_courses_page(3) == [{"id": 501}]
+
+    sent = query(responses.calls[0])
+    assert (sent["page"], sent["per_page"]) == (["3"], ["100"])
+    assert "deleted" in sent["state[]"]
