@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sync.views import history, sync_list, sync_now, sync_settings
+from sync.views import exams, history, sync_list, sync_now, sync_settings
 
 urlpatterns: list = []
 
@@ -45,4 +45,14 @@ urlpatterns += [
     ),
     path("admin-settings/lms/sync-errors/", history.sync_errors, name="sync-errors"),
     path("admin-settings/lms/why/", history.why, name="sync-why"),
+]
+
+urlpatterns += [
+    path("exams/", exams.exams, name="exams"),
+    path("exams/new/", exams.exam_create, name="exam-create"),
+    path("exams/<int:exam_id>/", exams.exam_detail, name="exam"),
+    path("exams/<int:exam_id>/scores/", exams.exam_upload, name="exam-upload"),
+    path("exams/<int:exam_id>/scores.csv", exams.exam_template, name="exam-template"),
+    path("exams/<int:exam_id>/post/", exams.exam_post, name="exam-post"),
+    path("exams/<int:exam_id>/post/progress/", exams.exam_post_progress, name="exam-post-progress"),
 ]

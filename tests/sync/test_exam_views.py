@@ -1,0 +1,213 @@
+"""Exam pages: tenancy, creating an exam, uploading scores, and posting them (the task enqueued on commit)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from portal.models import Exam, ExamScore
+from sync import runs
+from sync.models import RunKind, SyncRun
+from tests.sync.passback_helpers import make_course, make_exam
+
+
+@pytest.fixture
+def course(institution_a):
+    return make_course(institution_a)
+
+
+@pytest.fixture
+def exam(course):
+    return make_exam(course, {"S0001": "40"}, points="50")
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr("sync.tasks.post_scores_task.delay", calls.append)
+    return calls
+
+
+def upload(client, exam, text: str, name: str = "scores.csv"):
+    file = SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+    return client.post(reverse("exam-upload", args=[exam.id]), {"file": file}, follow=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("exam", "get"),
+        ("exam-template", "get"),
+        ("exam-post-progress", "get"),
+        ("exam-upload", "post"),
+        ("exam-post", "post"),
+    ],
+)
+def test_it_requires_access_another_institutions_exam_is_404(client_b, exam, name, method, sent):
+    r = getattr(client_b, method)(reverse(name, args=[exam.id]))
+
+    assert r.status_code == 404
+    assert sent == []
+    assert ExamScore.objects.get().score == Decimal("40")
+
+
+def test_the_exam_list_shows_only_the_admins_institution(client_b, exam, institution_b):
+    beta_exam = make_exam(make_course(institution_b, lms_id=777, course_id="B-1"))
+    Exam.objects.filter(id=beta_exam.id).update(title="Beta final")
+
+    r = client_b.get(reverse("exams"))
+
+    assert r.status_code == 200
+    assert "Beta final" in r.text
+    assert "Midterm" not in r.text
+
+
+def test_it_requires_login(client, exam):
+    r = client.get(reverse("exams"))
+    assert r.status_code == 302
+    assert r.url.startswith(reverse("login"))
+
+
+def test_an_exam_is_created_on_a_synced_course(client_a, course):
+    r = client_a.post(
+        reverse("exam-create"), {"course": course.id, "title": " Final ", "points_possible": "80"}, follow=True
+    )
+
+    exam = Exam.objects.get()
+    assert (exam.title, exam.points_possible, exam.course) == ("Final", Decimal("80"), course)
+    assert "Exam “Final” created. Upload its scores as a CSV file." in r.text
+    assert r.redirect_chain[-1][0] == reverse("exam", args=[exam.id])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"title": "X", "points_possible": "10"}, "Choose the course the exam belongs to."),
+        ({"title": " ", "points_possible": "10"}, "Give the exam a title."),
+        ({"title": "X", "points_possible": ""}, "Enter the exam&#x27;s points possible, such as 100."),
+        ({"title": "X", "points_possible": "ten"}, "Points possible must be a number, such as 100 or 42.5."),
+        ({"title": "X", "points_possible": "0"}, "Points possible must be more than 0."),
+        ({"title": "X", "points_possible": "1.125"}, "Points possible can have at most two decimal places."),
+        ({"title": "X", "points_possible": "123456"}, "Points possible must be less than 100,000."),
+    ],
+)
+def test_an_invalid_exam_is_explained_beside_the_field(client_a, course, data, message):
+    data = {"course": course.id, **data} if "Choose the course" not in message else data
+    r = client_a.post(reverse("exam-create"), data)
+
+    assert r.status_code == 200
+    assert message in r.text
+    assert not Exam.objects.exists()
+
+
+def test_another_institutions_course_is_not_a_choice(client_a, course, institution_b):
+    other = make_course(institution_b, lms_id=777, course_id="B-1")
+
+    r = client_a.post(reverse("exam-create"), {"course": other.id, "title": "X", "points_possible": "10"})
+
+    assert "Choose one of your courses synced from Canvas." in r.text
+    assert not Exam.objects.exists()
+
+
+def test_a_course_not_synced_from_canvas_is_not_a_choice(client_a, course):
+    type(course).objects.filter(id=course.id).update(lms_id=None)
+
+    r = client_a.get(reverse("exams"))
+
+    assert "An exam belongs to a course synced from Canvas, and you have none yet." in r.text
+
+
+def test_the_exam_page_shows_scores_and_where_to_post(client_a, exam):
+    r = client_a.get(reverse("exam", args=[exam.id]))
+
+    assert r.status_code == 200
+    assert "Points possible: <strong>50</strong>" in r.text
+    assert "S0001" in r.text
+    assert "Not posted yet" in r.text
+    assert 'for="id_overwrite_conflicts"' in r.text
+    assert "Post scores to Canvas" in r.text
+
+
+def test_a_clean_upload_saves_the_scores(client_a, exam):
+    r = upload(client_a, exam, "Student ID,Score\nS0001,41\nS0002,39.5\n")
+
+    assert "Scores saved: 1 new, 1 changed, 0 unchanged." in r.text
+    assert dict(ExamScore.objects.values_list("exam_taker__student_id", "score")) == {
+        "S0001": Decimal("41"),
+        "S0002": Decimal("39.5"),
+    }
+
+
+def test_an_upload_with_errors_lists_them_by_line_and_saves_nothing(client_a, exam):
+    r = upload(client_a, exam, "Student ID,Score\nS0001,45\nNOPE,1\nS0002,51\n", name="midterm.csv")
+
+    assert r.status_code == 200
+    assert "midterm.csv: 2 problems; nothing was saved" in r.text
+    assert '<td>3</td><td class="error-text">No exam-taker in your institution has Student ID “NOPE”.</td>' in r.text
+    assert "The score 51 is more than the exam&#x27;s 50 points possible." in r.text
+    assert ExamScore.objects.get().score == Decimal("40")
+
+
+def test_an_empty_or_missing_file_is_explained(client_a, exam):
+    r = upload(client_a, exam, "")
+    assert "The file is empty." in r.text
+
+    r = client_a.post(reverse("exam-upload", args=[exam.id]), {})
+    assert "Choose a CSV file to upload." in r.text
+
+
+def test_the_template_downloads_the_course_exam_takers(client_a, exam):
+    r = client_a.get(reverse("exam-template", args=[exam.id]))
+
+    assert r["Content-Type"] == "text/csv; charset=utf-8"
+    assert r.content.decode().splitlines()[:2] == ["Student ID,Name,Score", "S0001,Ada Lovelace,40"]
+
+
+def test_posting_writes_a_run_and_enqueues_the_task_on_commit(client_a, exam, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client_a.post(reverse("exam-post", args=[exam.id]), {"overwrite_conflicts": "on"}, follow=True)
+
+    run = SyncRun.objects.get()
+    assert run.kind == RunKind.GRADE_POST
+    assert run.params["overwrite_conflicts"] is True
+    assert sent == [run.id]
+    assert (
+        f'Posting scores to Canvas: <a href="{reverse("sync-run", args=[run.id])}">Grade post #{run.id}</a>' in r.text
+    )
+
+
+def test_posting_while_a_post_runs_points_to_it(client_a, exam, sent):
+    active = runs.create_run(
+        exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "exam": "Midterm"}
+    )
+
+    r = client_a.post(reverse("exam-post", args=[exam.id]), follow=True)
+
+    assert f'Scores are already being posted: <a href="{reverse("sync-run", args=[active.id])}">' in r.text
+    assert SyncRun.objects.count() == 1
+    assert 'hx-get="' + reverse("exam-post-progress", args=[exam.id]) in r.text
+
+
+def test_posting_with_no_scores_says_to_upload_first(client_a, course, sent):
+    exam = make_exam(course)
+
+    r = client_a.post(reverse("exam-post", args=[exam.id]), follow=True)
+
+    assert "There are no scores to post yet. Upload the exam&#x27;s scores as a CSV file first." in r.text
+    assert not SyncRun.objects.exists()
+
+
+def test_the_progress_fragment_asks_for_a_refresh_once_the_post_ended(client_a, exam):
+    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    assert "HX-Refresh" not in client_a.get(reverse("exam-post-progress", args=[exam.id]))
+    runs.claim(run.id)
+    runs.finish(run.id, "succeeded", "done")
+
+    assert client_a.get(reverse("exam-post-progress", args=[exam.id]))["HX-Refresh"] == "true"
+
+
+def test_the_dashboard_links_to_exams(client_a):
+    assert f'href="{reverse("exams")}"' in client_a.get(reverse("dashboard")).text
