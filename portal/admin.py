@@ -132,15 +132,16 @@ class CourseAdminEnrollmentAdmin(admin.ModelAdmin):
 
 @admin.register(Exam)
 class ExamAdmin(admin.ModelAdmin):
-    list_display = ["title", "course", "points_possible", "created_at"]
+    list_display = ["title", "course", "points_possible", "lms_assignment_id", "created_at"]
     list_filter = ["course__institution"]
-    search_fields = ["title", "course__course_id"]
+    search_fields = ["title", "course__course_id", "=lms_assignment_id", "=integration_id"]
     raw_id_fields = ["course"]
+    readonly_fields = ["integration_id"]
 
 
 @admin.register(ExamScore)
 class ExamScoreAdmin(admin.ModelAdmin):
-    list_display = ["exam", "exam_taker", "score", "updated_at"]
-    list_filter = ["exam__course__institution"]
+    list_display = ["exam", "exam_taker", "score", "posted_score", "post_status", "posted_at", "updated_at"]
+    list_filter = ["post_status", "exam__course__institution"]
     search_fields = ["exam__title", "exam_taker__student_id"]
     raw_id_fields = ["exam", "exam_taker"]
