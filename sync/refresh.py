@@ -11,19 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from lms_canvas.client import CanvasClient, CanvasObject, fetch_concurrently
 from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
 from portal.models import Institution
-from sync import runs
+from sync import catalog_writes, runs
+from sync.catalog_writes import BATCH_SIZE
 from sync.models import (
     CatalogCourse,
     CatalogSection,
@@ -31,11 +31,9 @@ from sync.models import (
     RunKind,
     RunStatus,
     RunTrigger,
-    SyncListEntry,
     SyncRun,
 )
 
-BATCH_SIZE = 1000
 PER_PAGE = 100
 # More threads than the gate's ceiling (hwm / up-front cost = 14 for Canvas), so the gate decides.
 MAX_WORKERS = 20
@@ -46,24 +44,6 @@ GIVE_UP_AFTER_FAILURES = 25
 PHASE_COURSES = "Fetching courses"
 PHASE_SECTIONS = "Fetching sections"
 PHASE_GONE = "Marking courses no longer in Canvas"
-
-COURSE_FIELDS = [
-    "name",
-    "course_code",
-    "sis_course_id",
-    "integration_id",
-    "workflow_state",
-    "account_id",
-    "term_name",
-    "start_at",
-    "end_at",
-    "term_start_at",
-    "term_end_at",
-    "total_students",
-    "refreshed_at",
-    "gone_at",
-]
-SECTION_FIELDS = ["course", "name", "sis_section_id", "integration_id", "nonxlist_course_id", "refreshed_at", "gone_at"]
 
 
 class RefreshCancelled(Exception):
@@ -177,7 +157,7 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
         _set_params(run.id, sections_started_at=timezone.now().isoformat(), courses_fetched=progress.courses)
         _fetch_all_sections(conn, client, progress, started)
         progress.beat(phase=PHASE_GONE, force=True)
-        progress.gone = _mark_gone(conn.institution_id, started)
+        progress.gone = catalog_writes.mark_gone(conn.institution_id, started)
         progress.created = _catalog_size(conn.institution_id) - before
     except RefreshCancelled:
         message = (
@@ -189,7 +169,7 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
     except RefreshAborted as exc:
         runs.finish(run.id, RunStatus.FAILED, failure_message(exc.error, progress), progress.counts())
         return _reloaded(run)
-    issues = _report_gone_sync_entries(conn.institution_id, run.id, started)
+    issues = catalog_writes.report_gone_sync_entries(conn.institution_id, run.id, started)
     status = RunStatus.WITH_ISSUES if issues or progress.failed_courses else RunStatus.SUCCEEDED
     runs.finish(run.id, status, summary(progress, issues), progress.counts())
     return _reloaded(run)
@@ -228,7 +208,7 @@ def summary(progress: Progress, issues: int) -> str:
 def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progress, started: dt.datetime) -> None:
     account = conn.root_account_id or "self"
     for page in iter_course_pages(lambda n: client.get_account_courses_page(n, account, per_page=PER_PAGE)):
-        _save_courses(conn.institution_id, page, started)
+        catalog_writes.save_courses(conn.institution_id, page, started)
         progress.courses += len(page)
         progress.beat(done=progress.courses)
     progress.beat(done=progress.courses, force=True)
@@ -290,16 +270,16 @@ def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: 
                 failed.add(course_pk)
                 continue
             in_a_row = 0
-            batch.extend(_section_row(conn.institution_id, course_pk, s, started) for s in result)
+            batch.extend(catalog_writes.section_row(conn.institution_id, course_pk, s, started) for s in result)
             if len(batch) >= BATCH_SIZE:
-                progress.sections += _save_sections(batch)
+                progress.sections += catalog_writes.save_sections(batch)
                 batch = []
             progress.beat(done=done)
     finally:
         results.close()
-    progress.sections += _save_sections(batch)
+    progress.sections += catalog_writes.save_sections(batch)
     progress.beat(done=done, force=True)
-    _mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
+    catalog_writes.mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
 
 
 def _course_failed(conn, progress: Progress, course_pk: int, canvas_id: int, error: CanvasError, in_a_row: int) -> int:
@@ -347,13 +327,13 @@ def refresh_one_course(
     try:
         runs.beat(run.id, phase="Fetching the course", done=0, total=1)
         course = client.get_course(key, account_id=conn.root_account_id or "self")
-        _save_courses(conn.institution_id, [course], started)
+        catalog_writes.save_courses(conn.institution_id, [course], started)
         progress.courses = 1
         saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course["id"])
         if course.get("workflow_state") != "deleted":
             sections = list(client.iter_sections(course["id"]))
-            progress.sections = _save_sections(
-                [_section_row(conn.institution_id, saved.pk, s, started) for s in sections]
+            progress.sections = catalog_writes.save_sections(
+                [catalog_writes.section_row(conn.institution_id, saved.pk, s, started) for s in sections]
             )
         CatalogSection.objects.filter(course=saved, gone_at__isnull=True, refreshed_at__lt=started).update(
             gone_at=started
@@ -384,115 +364,6 @@ def course_key(value: str) -> str:
     return f"sis_course_id:{value}"
 
 
-# --- writing the catalogue ----------------------------------------------------------------------
-
-
-def _save_courses(institution_id: int, page: Iterable[CanvasObject], now: dt.datetime) -> int:
-    rows = [_course_row(institution_id, c, now) for c in page]
-    CatalogCourse.objects.bulk_create(
-        rows,
-        batch_size=BATCH_SIZE,
-        update_conflicts=True,
-        unique_fields=["institution", "canvas_id"],
-        update_fields=COURSE_FIELDS,
-    )
-    return len(rows)
-
-
-def _course_row(institution_id: int, c: CanvasObject, now: dt.datetime) -> CatalogCourse:
-    term = c.get("term") or {}
-    return CatalogCourse(
-        institution_id=institution_id,
-        canvas_id=c["id"],
-        name=(c.get("name") or "")[:255],
-        course_code=(c.get("course_code") or "")[:255],
-        sis_course_id=(c.get("sis_course_id") or "")[:255],
-        integration_id=(c.get("integration_id") or "")[:255],
-        workflow_state=c.get("workflow_state") or "",
-        account_id=c.get("account_id"),
-        term_name=(term.get("name") or "")[:255],
-        start_at=_when(c.get("start_at")),
-        end_at=_when(c.get("end_at")),
-        term_start_at=_when(term.get("start_at")),
-        term_end_at=_when(term.get("end_at")),
-        total_students=c.get("total_students"),
-        refreshed_at=now,
-        gone_at=None,
-    )
-
-
-def _section_row(institution_id: int, course_pk: int, s: CanvasObject, now: dt.datetime) -> CatalogSection:
-    return CatalogSection(
-        institution_id=institution_id,
-        course_id=course_pk,
-        canvas_id=s["id"],
-        name=(s.get("name") or "")[:255],
-        sis_section_id=(s.get("sis_section_id") or "")[:255],
-        integration_id=(s.get("integration_id") or "")[:255],
-        nonxlist_course_id=s.get("nonxlist_course_id"),
-        refreshed_at=now,
-        gone_at=None,
-    )
-
-
-def _save_sections(rows: list[CatalogSection]) -> int:
-    if not rows:
-        return 0
-    CatalogSection.objects.bulk_create(
-        rows,
-        batch_size=BATCH_SIZE,
-        update_conflicts=True,
-        unique_fields=["institution", "canvas_id"],
-        update_fields=SECTION_FIELDS,
-    )
-    return len(rows)
-
-
-def _mark_gone(institution_id: int, started: dt.datetime) -> int:
-    """Courses the full listing did not return: gone, kept (a sync list may still point to them)."""
-    with transaction.atomic():
-        gone = CatalogCourse.objects.filter(
-            institution_id=institution_id, gone_at__isnull=True, refreshed_at__lt=started
-        )
-        count = gone.update(gone_at=timezone.now())
-        CatalogSection.objects.filter(
-            institution_id=institution_id, gone_at__isnull=True, course__gone_at__isnull=False
-        ).update(gone_at=timezone.now())
-    return count
-
-
-def _mark_sections_gone(institution_id: int, started: dt.datetime, *, exclude_courses: set[int]) -> None:
-    stale = CatalogSection.objects.filter(institution_id=institution_id, gone_at__isnull=True, refreshed_at__lt=started)
-    # Deleted courses have no readable sections; those whose read failed keep theirs until next time.
-    stale.exclude(course_id__in=exclude_courses).update(gone_at=timezone.now())
-
-
-def _report_gone_sync_entries(institution_id: int, run_id: int, started: dt.datetime) -> int:
-    """A course or section on the sync list that Canvas no longer has is the admin's to decide."""
-    entries = SyncListEntry.objects.filter(institution_id=institution_id).select_related("course", "section")
-    count = 0
-    for entry in entries.iterator():
-        gone = entry.course.gone_at or (entry.section and entry.section.gone_at)
-        deleted = entry.course.workflow_state == "deleted"
-        if not (gone or deleted):
-            continue
-        what = "section" if entry.section_id else "course"
-        obj = entry.section if entry.section_id else entry.course
-        runs.record_issue(
-            run_id,
-            f"{what}_gone",
-            f"This {what} is on the sync list but is {'deleted in' if deleted and not gone else 'no longer in'} Canvas.",
-            "Remove it from the sync list on Edit Sync List, or restore it in Canvas and refresh courses.",
-            object_type=what,
-            canvas_id=obj.canvas_id,
-            canvas_course_id=entry.course.canvas_id,
-            label=str(obj.name),
-            severity=IssueSeverity.WARNING,
-        )
-        count += 1
-    return count
-
-
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -501,10 +372,6 @@ def _catalog_size(institution_id: int) -> int:
         CatalogCourse.objects.filter(institution_id=institution_id).count()
         + CatalogSection.objects.filter(institution_id=institution_id).count()
     )
-
-
-def _when(value: str | None) -> dt.datetime | None:
-    return parse_datetime(value) if value else None
 
 
 def _set_params(run_id: int, **values) -> None:
