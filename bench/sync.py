@@ -32,10 +32,8 @@ def _institution(url: str):
     from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
     from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
     from lms_canvas.simulator.testing import RunningSimulator
-    from portal.models import Department, Institution
+    from portal.models import Course, Department, Institution
     from sync.models import CatalogCourse, SyncListEntry
-
-    from portal.models import Course
 
     old = Institution.objects.filter(slug="bench-sync")
     SyncListEntry.objects.filter(institution__in=old).delete()
@@ -131,7 +129,6 @@ def _apply_rate(inst, conn, entries) -> tuple[int, float]:
 def _baseline(url: str, token: str, course_ids: list[int], sample: int) -> float:
     """Sequential canvasapi: the same reads per course, one request at a time; seconds per course."""
     import logging
-
     import warnings
 
     from canvasapi import Canvas
