@@ -361,3 +361,25 @@ def test_start_grade_post_enqueues_the_task_after_commit(exam, django_capture_on
     assert sent == [run.id]
     assert run.kind == RunKind.GRADE_POST
     assert run.params == {"exam_id": exam.id, "exam": "Midterm", "overwrite_conflicts": True}
+
+
+def test_the_celery_task_posts_the_run_it_is_given(sim, exam):
+    from sync.tasks import post_scores_task
+
+    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+
+    post_scores_task(run.id)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.counts["created"] == 3
+
+
+def test_an_exam_deleted_before_the_task_ran_fails_the_run_with_the_reason(exam):
+    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    exam.delete()
+
+    run = passback.run_grade_post(run.id)
+
+    assert run.status == RunStatus.FAILED
+    assert run.message == "Scores were not posted: the exam was deleted before the job started."
