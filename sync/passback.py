@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from lms_canvas.client import CanvasClient, CanvasObject
 from lms_canvas.connect import client_for
-from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
+from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
 from portal.models import Exam, ExamScore, PostStatus
 from sync import runs
@@ -46,6 +46,11 @@ CONFLICT_UNPOSTED = "Canvas already has a grade ({canvas}) that the portal did n
 CONFLICT_FIX = (
     "Check with the course's teacher which grade is right. To replace Canvas's grade with the portal's, "
     "post again with “Overwrite grades changed in Canvas” ticked."
+)
+ASSIGNMENT_GONE = (
+    "Scores were not posted: the exam's Canvas assignment (id {id}) no longer exists; it was deleted in Canvas. "
+    "What to do: if it should come back, restore it in Canvas and post again; to create a new assignment "
+    "instead, have support clear the exam's “LMS assignment id” (Support › Exams), then post again."
 )
 NO_CANVAS_USER = "{person} has no Canvas user id, so the portal cannot find their submission."
 NO_CANVAS_USER_FIX = "Sync the course from Canvas so the exam-taker is matched to their Canvas user, then post again."
@@ -243,6 +248,8 @@ def _post_one(
     except (ScopeMissing, TokenInvalid) as exc:
         raise PostAborted(_aborted("post grades", exc)) from exc
     except CanvasError as exc:
+        if isinstance(exc, NotFound) and not _assignment_exists(client, exam, assignment_id):
+            raise PostAborted(ASSIGNMENT_GONE.format(id=assignment_id)) from exc
         _fail(run, exam, row, tally, f"Canvas refused the grade for {_label(row)}: {exc.message}", exc.fix)
         return
     _mark_posted(row, str(graded.get("grade") or ""), "Overwrote the grade changed in Canvas." if conflict else "")
@@ -253,6 +260,15 @@ def _post_one(
     else:
         tally.posted += 1
     tally.note(row, "overwritten" if conflict else ("updated" if was_posted else "posted"))
+
+
+def _assignment_exists(client: CanvasClient, exam: Exam, assignment_id: int) -> bool:
+    """Tells a deleted assignment (every person would fail) from one person Canvas does not know."""
+    try:
+        listed = client.paginate(f"/api/v1/courses/{exam.course.lms_id}/assignments")
+        return any(a.get("id") == assignment_id for a in listed)
+    except CanvasError:
+        return True  # cannot tell: report the person's failure as it is
 
 
 def _changed_in_canvas(row: ExamScore, submission: CanvasObject) -> str:

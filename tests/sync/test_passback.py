@@ -383,3 +383,18 @@ def test_an_exam_deleted_before_the_task_ran_fails_the_run_with_the_reason(exam)
 
     assert run.status == RunStatus.FAILED
     assert run.message == "Scores were not posted: the exam was deleted before the job started."
+
+
+def test_an_assignment_deleted_in_canvas_stops_the_post_with_what_to_do(sim, exam):
+    post(exam)
+    exam.refresh_from_db()
+    ExamScore.objects.filter(exam=exam).update(score=Decimal("1"))
+    sim.control("mutate", {"delete": {"assignments": [exam.lms_assignment_id]}})
+
+    run = post(exam)
+
+    assert run.status == RunStatus.FAILED
+    assert run.message.startswith(
+        f"Scores were not posted: the exam's Canvas assignment (id {exam.lms_assignment_id}) no longer exists"
+    )
+    assert create_calls(sim) == 1
