@@ -211,3 +211,17 @@ def test_the_progress_fragment_asks_for_a_refresh_once_the_post_ended(client_a, 
 
 def test_the_dashboard_links_to_exams(client_a):
     assert f'href="{reverse("exams")}"' in client_a.get(reverse("dashboard")).text
+
+
+def test_a_grade_post_and_its_per_person_issues_show_in_view_history(client_a, exam):
+    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "exam": "Midterm"})
+    runs.claim(run.id)
+    runs.record_issue(run.id, "grade_conflict", "The grade in Canvas (95) was changed there", "Check with the teacher.")
+    runs.finish(run.id, "with_issues", "1 grade(s) posted.")
+
+    listing = client_a.get(reverse("sync-history"))
+    detail = client_a.get(reverse("sync-run", args=[run.id]))
+
+    assert "Grade post" in listing.text
+    assert "The grade in Canvas (95) was changed there" in detail.text
+    assert "1 grade(s) posted." in detail.text
