@@ -133,3 +133,27 @@ def _add_refresh_action() -> None:
 
 
 _add_refresh_action()
+
+
+@admin.register(SyncCourseResult)
+class SyncCourseResultAdmin(admin.ModelAdmin):
+    list_display = ["run", "label", "status", "canvas_course_id", "finished_at"]
+    list_filter = ["status", "run__institution"]
+    search_fields = ["label", "=canvas_course_id", "=run__id"]
+    raw_id_fields = ["run", "entry", "approved_by"]
+    readonly_fields = [f.name for f in SyncCourseResult._meta.fields]
+    actions = ["approve"]
+
+    @admin.action(description="Approve held changes (apply as Canvas has them now)")
+    def approve(self, request, queryset) -> None:
+        from sync.engine import approve_held
+
+        held = queryset.filter(status=CourseResultStatus.HELD)
+        approved = sum(approve_held(r, request.user).status == CourseResultStatus.APPROVED for r in held)
+        self.message_user(request, f"{approved} of {len(held)} held course(s) approved and applied.")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
