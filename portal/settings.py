@@ -197,5 +197,6 @@ LOGGING = {
         # Both log whole token responses at DEBUG; tokens must never reach a log.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
