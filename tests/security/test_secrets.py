@@ -1,0 +1,80 @@
+"""With real secrets in the database, none of them appears in a page, an admin page, a log record,
+an email, a run's message or an issue — whatever the admin, support or a failure does."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.core import mail
+from django.urls import reverse
+
+from lms_canvas import connect
+from lms_canvas.errors import CanvasError
+from lms_canvas.models import CanvasConnection
+from sync.models import SyncIssue, SyncRun
+from sync.refresh import refresh_catalog
+from sync.runs import create_run
+from tests.security.test_tenancy import WITHOUT_IDS, urls_with_a_ids
+from tests.security.world import build_world
+from tests.sync.engine_helpers import sync
+
+
+@pytest.fixture
+def world_a(connected, sim, institution_a, caplog):
+    caplog.set_level(logging.DEBUG)
+    build_world(institution_a, sim)
+    return institution_a
+
+
+def secrets_of(institution) -> list[str]:
+    conn = CanvasConnection.objects.get(institution=institution)
+    values = [conn.client_secret, conn.access_token, conn.refresh_token]
+    assert all(len(v) >= 8 for v in values)
+    return values
+
+
+def assert_clean(text: str, secrets: list[str], where: str) -> None:
+    for secret in secrets:
+        assert secret not in text, f"a secret reached {where}"
+
+
+def test_no_page_of_the_admin_shows_a_secret(world_a, client_a, caplog):
+    secrets = secrets_of(world_a)
+    urls = itertools.chain(urls_with_a_ids(world_a), ((r, reverse(n)) for r, n, _ in WITHOUT_IDS))
+    for route, url in urls:
+        assert_clean(client_a.get(url).content.decode(errors="replace"), secrets, f"GET {route}")
+    assert_clean(caplog.text, secrets, "the logs")
+
+
+def test_no_support_page_shows_a_secret(world_a, client, support_user):
+    secrets = secrets_of(world_a)
+    client.force_login(support_user)
+    conn = CanvasConnection.objects.get(institution=world_a)
+    pages = [reverse("admin:lms_canvas_canvasconnection_change", args=[conn.id])]
+    for model in apps.get_models():
+        if model in admin.site._registry and model._meta.app_label in {"portal", "lms_canvas", "sync"}:
+            pages.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    for url in pages:
+        assert_clean(client.get(url).content.decode(), secrets, url)
+
+
+def test_failures_keep_secrets_out_of_messages_issues_emails_and_logs(world_a, sim, caplog, admin_a):
+    secrets = secrets_of(world_a)
+    conn = CanvasConnection.objects.get(institution=world_a)
+    sim.control("tokens/revoke")
+    sim.control("clock", {"advance_s": 3700})
+    with pytest.raises(CanvasError) as excinfo:
+        connect.client_for(conn).get_account("self")
+    assert_clean(str(excinfo.value) + excinfo.value.fix, secrets, "an exception")
+    run = create_run(world_a, "refresh")
+    refresh_catalog(conn, run)
+    sync(world_a)
+    texts = [r.message for r in SyncRun.objects.all()] + [f"{i.message} {i.fix}" for i in SyncIssue.objects.all()]
+    assert_clean("\n".join(texts), secrets, "a run or an issue")
+    assert mail.outbox, "losing access should have emailed the admins"
+    assert_clean("\n".join(m.subject + m.body for m in mail.outbox), secrets, "an email")
+    assert_clean(caplog.text, secrets, "the logs")
