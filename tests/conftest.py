@@ -124,8 +124,11 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
     p = context.new_page()
+    blocked: list[str] = []
+    p.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield p
     context.close()
+    assert blocked == [], f"the page broke its Content-Security-Policy: {blocked}"
 
 
 def open_global_settings(page) -> None:
