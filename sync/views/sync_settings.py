@@ -159,7 +159,14 @@ def refresh_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def refresh_progress(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    return render(request, "sync/_refresh_progress.html", progress_context(_latest_refresh(institution)))
+    run = _latest_refresh(institution)
+    response = render(request, "sync/_refresh_progress.html", progress_context(run))
+    # Only an active fragment polls, so this answer is mid-refresh or its last word: while courses
+    # land, and once at the end, the course list below reloads itself (not during sections, to
+    # leave expanded courses alone).
+    if run is not None and (not run.is_active or run.phase == refresh.PHASE_COURSES):
+        response["HX-Trigger"] = "catalog-changed"
+    return response
 
 
 @login_required

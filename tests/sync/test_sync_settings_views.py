@@ -228,3 +228,18 @@ def test_id_coverage_is_per_institution(client_b, catalog_a):
 def test_configure_loads_the_id_coverage_fragment(client_a, connected):
     body = text(client_a.get(reverse("canvas-configure")))
     assert reverse("sync-id-coverage") in body
+
+
+def test_the_course_list_reloads_while_courses_land_and_once_at_the_end(client_a, catalog_a):
+    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    runs.claim(run.id)
+    SyncRun.objects.filter(id=run.id).update(phase=refresh.PHASE_COURSES)
+    assert client_a.get(reverse("sync-refresh-progress"))["HX-Trigger"] == "catalog-changed"
+
+    SyncRun.objects.filter(id=run.id).update(phase=refresh.PHASE_SECTIONS)
+    assert "HX-Trigger" not in client_a.get(reverse("sync-refresh-progress"))
+
+    runs.finish(run.id, RunStatus.SUCCEEDED, "Fetched 3 courses.")
+    assert client_a.get(reverse("sync-refresh-progress"))["HX-Trigger"] == "catalog-changed"
+    page = text(client_a.get(reverse("sync-settings")))
+    assert 'hx-trigger="catalog-changed from:body"' in page
