@@ -32,7 +32,7 @@ class LmsSettingsForm(forms.Form):
 
     def clean_client_id(self) -> str:
         value = self.cleaned_data["client_id"].strip()
-        if value and not value.isdigit():
+        if value and not (value.isascii() and value.isdigit()):
             raise forms.ValidationError(
                 "The Client ID is the number shown above the Show Key button in Canvas's Details column."
             )

@@ -154,7 +154,7 @@ def _resolve(institution, config, row: dict, line: int, plan: ImportPlan):
     courses = CatalogCourse.objects.filter(institution=institution)
     raw_id = row.get("Canvas Course Id", "")
     if raw_id:
-        course = courses.filter(canvas_id=int(raw_id)).first() if raw_id.isdigit() else None
+        course = courses.filter(canvas_id=int(raw_id)).first() if _is_id(raw_id) else None
         if course is None:
             plan.errors.append((line, NO_COURSE.format(what=f"Canvas Course Id {raw_id}")))
             return None
@@ -162,7 +162,7 @@ def _resolve(institution, config, row: dict, line: int, plan: ImportPlan):
         value = row.get("Course ID", "")
         field_name = COURSE_ID_FIELDS.get(config.course_id_type)
         if field_name is None:
-            found = list(courses.filter(canvas_id=int(value))[:2]) if value.isdigit() else []
+            found = list(courses.filter(canvas_id=int(value))[:2]) if _is_id(value) else []
         else:
             found = list(courses.filter(**{field_name: value})[:2]) if value else []
         if len(found) > 1:
@@ -177,13 +177,18 @@ def _resolve(institution, config, row: dict, line: int, plan: ImportPlan):
     if raw_section:
         section = (
             CatalogSection.objects.filter(course=course, canvas_id=int(raw_section)).select_related("course").first()
-            if raw_section.isdigit()
+            if _is_id(raw_section)
             else None
         )
         if section is None:
             plan.errors.append((line, NO_SECTION.format(course=course.name, value=raw_section)))
             return None
     return course, section
+
+
+def _is_id(value: str) -> bool:
+    """ASCII digits that fit a database id ("²".isdigit() is true, and int("²") fails)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
 
 
 def _values(institution, row: dict, line: int, plan: ImportPlan, departments: dict, course) -> dict | None:

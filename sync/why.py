@@ -36,7 +36,7 @@ def explain(institution: Institution, q: str) -> list[Answer]:
 
 def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answer]:
     match = Q(sis_course_id__iexact=q) | Q(integration_id__iexact=q) | Q(course_code__iexact=q) | Q(name__icontains=q)
-    if q.isdigit():
+    if q.isascii() and q.isdigit():
         match |= Q(canvas_id=int(q))
     answers = []
     for cat in CatalogCourse.objects.filter(match, institution=institution).order_by("name")[:MAX_MATCHES]:
@@ -69,7 +69,7 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
 def _people(institution: Institution, q: str, run: SyncRun | None) -> list[Answer]:
     answers = []
     person_match = Q(email__iexact=q)
-    if q.isdigit():
+    if q.isascii() and q.isdigit():
         person_match |= Q(lms_id=int(q))
     for model, id_field, role in ((ExamTaker, "student_id", "exam-taker"), (CourseAdmin, "admin_id", "course admin")):
         for person in model.objects.filter(person_match | Q(**{f"{id_field}__iexact": q}), institution=institution)[
@@ -84,7 +84,7 @@ def _people(institution: Institution, q: str, run: SyncRun | None) -> list[Answe
             answers.append(a)
     if run is not None:
         issue_match = Q(label__icontains=q)
-        if q.isdigit():
+        if q.isascii() and q.isdigit():
             issue_match |= Q(canvas_id=int(q))
         found = list(run.issues.filter(issue_match, object_type__in=["person", "enrollment"])[:50])
         if found:

@@ -46,7 +46,7 @@ def _row_changes(request: HttpRequest, ids: list[int]) -> tuple[dict[int, RowCha
         changes[entry_id] = RowChange(
             start_date=parse_date(start),
             end_date=parse_date(end),
-            department_id=int(dept) if dept.isdigit() else 0,
+            department_id=_department_id(dept),
             set_start=True,
             set_end=True,
         )
@@ -55,7 +55,20 @@ def _row_changes(request: HttpRequest, ids: list[int]) -> tuple[dict[int, RowCha
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [int(v) for v in values if _is_id(v)]
+
+
+def _is_id(value: str) -> bool:
+    """ASCII digits that fit a database id ("²".isdigit() is true, and int("²") fails)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def _department_id(value: str) -> int:
+    """0 clears the department; anything but an id becomes -1, which no department has (reported)."""
+    value = value.strip()
+    if not value:
+        return 0
+    return int(value) if _is_id(value) else -1
 
 
 @login_required
@@ -91,7 +104,7 @@ def sync_list_save(request: HttpRequest) -> HttpResponse:
 def _bulk_change(request: HttpRequest, action: str) -> RowChange:
     if action == "bulk_department":
         dept = request.POST.get("bulk_department", "")
-        return RowChange(department_id=int(dept) if dept.isdigit() else 0)
+        return RowChange(department_id=_department_id(dept))
     start, end = request.POST.get("bulk_start", ""), request.POST.get("bulk_end", "")
     return RowChange(
         start_date=parse_date(start), end_date=parse_date(end), set_start=bool(start.strip()), set_end=bool(end.strip())
