@@ -3,10 +3,11 @@ run that fans both out over every current entry of the sync list."""
 
 from __future__ import annotations
 
-from sync.engine.apply import ApplyOutcome, Changes, apply_plan, compute_changes, preview_details
+from sync.engine.apply import ApplyOutcome, Changes, apply_plan, apply_plans, compute_changes, preview_details
+from sync.engine.pipeline import run_sync
 from sync.engine.plan import CoursePlan, Exclusion, plan_entry
 from sync.engine.reasons import REASONS, Reason
-from sync.engine.runner import approve_held, finalize_run, run_sync, start_sync, sync_course_result
+from sync.engine.runner import approve_held, finalize_run, start_sync, sync_course_result
 
 __all__ = [
     "REASONS",
@@ -16,6 +17,7 @@ __all__ = [
     "Exclusion",
     "Reason",
     "apply_plan",
+    "apply_plans",
     "approve_held",
     "compute_changes",
     "finalize_run",

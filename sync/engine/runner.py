@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Q
@@ -24,7 +23,7 @@ from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
 from sync import runs
 from sync.engine import issues
-from sync.engine.apply import apply_plan, compute_changes, preview_details, should_hold
+from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details, should_hold
 from sync.engine.plan import CoursePlan, Exclusion, IncludesOff, plan_entry
 from sync.engine.reasons import reason
 from sync.models import (
@@ -103,34 +102,6 @@ def enqueue_courses(result_ids: list[int]) -> None:
         sync_course_task.delay(result_id)
 
 
-def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
-    """Process every open course of `run` in this process (the command, tests, benchmarks)."""
-    ids = list(SyncCourseResult.objects.filter(run=run, status=CourseResultStatus.PENDING).values_list("id", flat=True))
-    if workers <= 1:
-        for result_id in ids:
-            sync_course_result(result_id)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(_in_thread(sync_course_result), ids))
-    finalize_run(run.id)
-    run.refresh_from_db()
-    return run
-
-
-def _in_thread(func: Callable[[int], None]) -> Callable[[int], None]:
-    def call(arg: int) -> None:
-        from django.db import connection
-
-        try:
-            func(arg)
-        finally:
-            connection.close()
-
-    return call
-
-
 def sync_course_result(result_id: int) -> None:
     """The per-course task: claim, plan, apply (or preview), record, then maybe finish the run."""
     now = timezone.now()
@@ -148,7 +119,7 @@ def sync_course_result(result_id: int) -> None:
     runs.claim(run.id)
     run.refresh_from_db(fields=["status", "cancel_requested"])
     if run.status not in ACTIVE_STATUSES or run.cancel_requested:
-        _close(result, CourseResultStatus.CANCELLED, "Cancelled before this course was synced.")
+        close(result, CourseResultStatus.CANCELLED, "Cancelled before this course was synced.")
     else:
         _sync_one(result, run)
     runs.add_progress(run.id)
@@ -158,12 +129,12 @@ def sync_course_result(result_id: int) -> None:
 def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
     institution = run.institution
     if result.entry is None:
-        _close(result, CourseResultStatus.SKIPPED, "Removed from the sync list before it was synced.")
+        close(result, CourseResultStatus.SKIPPED, "Removed from the sync list before it was synced.")
         return
     try:
         conn = CanvasConnection.objects.get(institution=institution)
         plan = plan_entry(
-            client_for(conn, throttle=_gate_for(conn.id)),
+            client_for(conn, throttle=gate_for(conn.id)),
             CanvasConfig.objects.get(institution=institution),
             result.entry,
             account_id=conn.root_account_id or "self",
@@ -171,10 +142,16 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
             on_page=lambda: runs.beat(run.id),
         )
         if run.params.get("preview"):
-            _preview(result, run, plan)
+            preview(result, run, plan)
         else:
             _apply(result, run, plan)
-    except CanvasError as exc:
+    except Exception as exc:  # noqa: BLE001 - recorded against the course; the other courses go on
+        record_failure(result, run, exc)
+
+
+def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> None:
+    """A course that could not be synced: its issue and result; nothing in it was changed."""
+    if isinstance(exc, CanvasError):
         issues.record(
             run,
             result,
@@ -182,26 +159,17 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
             message=exc.message,
             fix=exc.fix,
         )
-        _close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
-    except IncludesOff:
+        close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
+    elif isinstance(exc, IncludesOff):
         issues.record(run, result, [Exclusion("includes_off", "course", result.canvas_course_id, result.label)])
-        _close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
-    except Exception as exc:  # a bug: recorded against the course, and the other courses go on
-        logger.exception("Sync of %s in run %s failed", result.label, run.id)
+        close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
+    else:  # a bug: recorded against the course, and the other courses go on
+        logger.error("Sync of %s in run %s failed", result.label, run.id, exc_info=exc)
+        detail = f"{type(exc).__name__}: {exc}"[:500]
         issues.record(
-            run,
-            result,
-            [
-                Exclusion(
-                    "internal_error",
-                    "course",
-                    result.canvas_course_id,
-                    result.label,
-                    f"{type(exc).__name__}: {exc}"[:500],
-                )
-            ],
+            run, result, [Exclusion("internal_error", "course", result.canvas_course_id, result.label, detail)]
         )
-        _close(
+        close(
             result,
             CourseResultStatus.FAILED,
             f"Unexpected error ({type(exc).__name__}); nothing in this course was changed.",
@@ -209,7 +177,11 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
 
 
 def _apply(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
-    outcome = apply_plan(plan, run.institution)
+    record_outcome(result, run, plan, apply_plan(plan, run.institution))
+
+
+def record_outcome(result: SyncCourseResult, run: SyncRun, plan: CoursePlan, outcome: ApplyOutcome) -> None:
+    """Issues and the course's result for what apply did (applied, held or blocked)."""
     if outcome.status == "held":
         changes = outcome.changes
         detail = (
@@ -221,18 +193,18 @@ def _apply(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
         )
         issues.record(run, result, outcome.exclusions)
         result.details = preview_details(plan, changes) | {"would_hold": True}
-        _close(result, CourseResultStatus.HELD, detail + " Nothing was changed; Approve to apply it.", outcome.counts)
+        close(result, CourseResultStatus.HELD, detail + " Nothing was changed; Approve to apply it.", outcome.counts)
         return
     issues.record(run, result, outcome.exclusions)
     if outcome.status == "blocked":
         blocked = outcome.exclusions[0]
         text = reason(blocked.code).sentence + (" " + blocked.detail if blocked.detail else "")
-        _close(result, CourseResultStatus.SKIPPED, f"{text} What to do: {reason(blocked.code).fix}", outcome.counts)
+        close(result, CourseResultStatus.SKIPPED, f"{text} What to do: {reason(blocked.code).fix}", outcome.counts)
         return
-    _close(result, CourseResultStatus.APPLIED, "", outcome.counts)
+    close(result, CourseResultStatus.APPLIED, "", outcome.counts)
 
 
-def _preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
+def preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
     changes = compute_changes(plan, run.institution)
     details = preview_details(plan, changes)
     details["would_hold"] = not changes.blocked and should_hold(changes, run.institution)
@@ -246,7 +218,7 @@ def _preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
         "skipped": totals["skipped"],
         "held": 0,
     }
-    _close(result, CourseResultStatus.PREVIEWED, "Preview only: nothing was written.", counts)
+    close(result, CourseResultStatus.PREVIEWED, "Preview only: nothing was written.", counts)
 
 
 def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
@@ -277,7 +249,7 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
         result.refresh_from_db()
         return result
     old_counts = result.counts or {}
-    _close(result, CourseResultStatus.APPROVED, f"Approved by {user or 'support'} and applied.", outcome.counts, user)
+    close(result, CourseResultStatus.APPROVED, f"Approved by {user or 'support'} and applied.", outcome.counts, user)
     with transaction.atomic():
         locked = SyncRun.objects.select_for_update().get(id=run.id)
         locked.counts = {
@@ -288,7 +260,7 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
     return result
 
 
-def _close(result: SyncCourseResult, status: str, message: str, counts: dict | None = None, approver=None) -> None:
+def close(result: SyncCourseResult, status: str, message: str, counts: dict | None = None, approver=None) -> None:
     fields = {"status": status, "message": message, "finished_at": timezone.now(), "details": result.details}
     if counts is not None:
         fields["counts"] = counts
@@ -354,7 +326,7 @@ def end_run(run: SyncRun, status: str, message: str, counts: dict | None = None)
     return True
 
 
-def _gate_for(connection_id: int) -> ThrottleGate:
+def gate_for(connection_id: int) -> ThrottleGate:
     """One throttle gate per token per process, shared by every course this process syncs."""
     with _gates_lock:
         return _gates.setdefault(connection_id, ThrottleGate())
