@@ -15,7 +15,7 @@ import requests
 from requests.utils import parse_header_links
 
 from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
-from lms_canvas.http import RetryPolicy, TokenSource, Transport, build_session, decode_json
+from lms_canvas.http import IDEMPOTENT, RetryPolicy, TokenSource, Transport, build_session, decode_json
 from lms_canvas.throttle import Gate, ThrottleGate, fetch_concurrently
 
 __all__ = ["CanvasClient", "CanvasObject", "StaticToken", "TokenSource", "fetch_concurrently"]
@@ -107,8 +107,7 @@ class CanvasClient:
                     "stopped rather than return a partial list."
                 )
             visited.add(url)
-            response = self._transport.request("GET", url, params=query)
-            page = decode_json("GET", _path_of(url), response)
+            response, page = self._request_json("GET", url, params=query)
             if not isinstance(page, list):
                 raise UnexpectedResponse(f"Canvas answered GET {_path_of(url)} with an object, not a list.")
             yield from page
@@ -127,8 +126,24 @@ class CanvasClient:
         return url
 
     def _call(self, method: str, url: str, *, params: Params | None = None, data: Params | None = None) -> Any:
-        response = self._transport.request(method, url, params=params, data=data)
-        return decode_json(method, _path_of(url), response)
+        return self._request_json(method, url, params=params, data=data)[1]
+
+    def _request_json(
+        self, method: str, url: str, *, params: Params | None = None, data: Params | None = None
+    ) -> tuple[requests.Response, Any]:
+        """Send and decode; a JSON answer cut short (a connection dropped mid-body) is sent again,
+        like a 5xx, when the request is idempotent. A body that is not JSON at all is not retried."""
+        policy = self._transport.policy
+        for attempt in range(policy.attempts):
+            response = self._transport.request(method, url, params=params, data=data)
+            try:
+                return response, decode_json(method, _path_of(url), response)
+            except UnexpectedResponse:
+                garbled = "json" in response.headers.get("Content-Type", "")
+                if not garbled or method not in IDEMPOTENT or attempt + 1 >= policy.attempts:
+                    raise
+                self._transport.back_off(f"{method} {_path_of(url)}: JSON cut short", policy.delay(attempt))
+        raise AssertionError("unreachable")
 
     # --- accounts --------------------------------------------------------------------------------
 

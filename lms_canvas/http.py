@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 
 from lms_canvas.errors import (
@@ -36,7 +37,7 @@ from lms_canvas.throttle import Gate
 logger = logging.getLogger("lms_canvas.client")
 
 # POST is not idempotent: after a 5xx or a read timeout Canvas may already have created the object.
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 class TokenSource(Protocol):
@@ -74,8 +75,43 @@ def user_agent() -> str:
     return f"LMS-Sync-Portal/{release} (+python-requests)"
 
 
+class CanvasSession(requests.Session):
+    """A requests session that reads the environment (proxy variables, CA bundle) once per host.
+
+    requests looks them up on every request, and ~/.netrc too: about a third of the client's CPU
+    per Canvas call, which at hundreds of calls a second competes with the calls themselves for the
+    GIL. The environment does not change while a worker runs. netrc is never read at all: every
+    call carries its bearer token as `auth` (so a netrc entry cannot replace the token either).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        host = urlsplit(url)[:2]
+        settings = self._environment.get(host)
+        if settings is None:
+            settings = self._environment[host] = super().merge_environment_settings(url, {}, None, None, None)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
+class BearerAuth(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<redacted>)"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
 def build_session() -> requests.Session:
-    session = requests.Session()
+    session = CanvasSession()
     session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
     # Enough pooled connections for every worker of fetch_concurrently to keep its own.
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
@@ -114,7 +150,7 @@ class Transport:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self._may_retry_failure(method, failures):
                     raise CanvasUnavailable(_network_message(method, path, exc)) from exc
-                self._back_off(f"{method} {path}: {type(exc).__name__}", self.policy.delay(failures))
+                self.back_off(f"{method} {path}: {type(exc).__name__}", self.policy.delay(failures))
                 failures += 1
                 continue
             if response.ok:
@@ -126,7 +162,7 @@ class Transport:
                         status=response.status_code,
                     )
                 delay = self.policy.throttled_delay(throttled, _retry_after(response))
-                self._back_off(f"{method} {path}: throttled", delay)
+                self.back_off(f"{method} {path}: throttled", delay)
                 throttled += 1
                 continue
             if response.status_code == 401 and "WWW-Authenticate" in response.headers and not refreshed:
@@ -136,10 +172,10 @@ class Transport:
             error = error_for(method, path, response, after_refresh=refreshed)
             if error.permanent or not self._may_retry_failure(method, failures):
                 raise error
-            self._back_off(f"{method} {path}: HTTP {response.status_code}", self.policy.delay(failures))
+            self.back_off(f"{method} {path}: HTTP {response.status_code}", self.policy.delay(failures))
             failures += 1
 
-    def _back_off(self, what: str, delay: float) -> None:
+    def back_off(self, what: str, delay: float) -> None:
         logger.info("Canvas %s; retrying in %.1fs", what, delay)
         self.sleep(delay)
 
@@ -153,7 +189,7 @@ class Transport:
                 url,
                 params=params,
                 data=data,
-                headers={"Authorization": f"Bearer {token}"},
+                auth=BearerAuth(token),
                 timeout=self.timeout,
                 allow_redirects=False,
             )
@@ -171,7 +207,7 @@ class Transport:
         return response
 
     def _may_retry_failure(self, method: str, failures: int) -> bool:
-        return method in _IDEMPOTENT and failures + 1 < self.policy.attempts
+        return method in IDEMPOTENT and failures + 1 < self.policy.attempts
 
 
 def error_for(method: str, path: str, response: requests.Response, *, after_refresh: bool) -> CanvasError:
@@ -180,9 +216,18 @@ def error_for(method: str, path: str, response: requests.Response, *, after_refr
     said = _canvas_message(response)
     where = f"{method} {path}"
     if status == 401 and "WWW-Authenticate" in response.headers:
+        if after_refresh:
+            # Canvas renewed the token, then refused the new one: the key itself no longer works.
+            return TokenInvalid(
+                f"Canvas rejected the access token for {where} even just after renewing it "
+                f"({said or 'Invalid access token.'}): the developer key is probably switched OFF.",
+                refresh_may_help=False,
+                fix="In Canvas, go to Admin > Developer Keys and set the portal key's State to ON; "
+                "if it is ON, choose Generate Key in LMS Settings to authorize the portal again.",
+            )
         return TokenInvalid(
             f"Canvas rejected the access token for {where}: {said or 'Invalid access token.'}",
-            refresh_may_help=not after_refresh and "revoked" not in said.lower(),
+            refresh_may_help="revoked" not in said.lower(),
         )
     if status in (401, 403) and "not authorized" in said.lower():
         return Forbidden(f"Canvas says the authorizing user may not {where}: {said}", status=status)

@@ -162,6 +162,14 @@ _REASONS = [
         IssueSeverity.ERROR,
     ),
     Reason(
+        "canvas_access_lost",
+        "Canvas access lost",
+        "Canvas refused the portal's token, or a scope the sync needs, so the sync stopped: this course "
+        "and the ones after it were not changed.",
+        "Follow the fix in the issue's message (usually Generate Key in LMS Settings), then Sync Now.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
         "internal_error",
         "Unexpected error",
         "The portal hit an unexpected error while syncing this course, so nothing in it was changed; "

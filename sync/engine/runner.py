@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lms_canvas.connect import client_for
-from lms_canvas.errors import CanvasError
+from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
@@ -35,6 +35,7 @@ from sync.models import (
     RunStatus,
     RunTrigger,
     SyncCourseResult,
+    SyncIssue,
     SyncListEntry,
     SyncRun,
 )
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # A course task that has held its claim this long without finishing died with its worker.
 STALE_CLAIM = runs.HEARTBEAT_TIMEOUT
+# The issue code of a token or scope refused mid-run; once recorded, the run stops and fails.
+ACCESS_LOST = "canvas_access_lost"
 _gates: dict[int, ThrottleGate] = {}
 _gates_lock = threading.Lock()
 
@@ -120,6 +123,9 @@ def sync_course_result(result_id: int) -> None:
     run.refresh_from_db(fields=["status", "cancel_requested"])
     if run.status not in ACTIVE_STATUSES or run.cancel_requested:
         close(result, CourseResultStatus.CANCELLED, "Cancelled before this course was synced.")
+    elif lost := _access_lost(run.id):
+        # Canvas access went earlier in this run: every other course would fail the same way.
+        close(result, CourseResultStatus.FAILED, f"Not synced: {lost.message} What to do: {lost.fix}")
     else:
         _sync_one(result, run)
     runs.add_progress(run.id)
@@ -151,7 +157,17 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
 
 def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> None:
     """A course that could not be synced: its issue and result; nothing in it was changed."""
-    if isinstance(exc, CanvasError):
+    if isinstance(exc, TokenInvalid | ScopeMissing):
+        # Canvas refused the token or a scope: every other course would fail the same way.
+        issues.record(
+            run,
+            result,
+            [Exclusion(ACCESS_LOST, "course", result.canvas_course_id, result.label)],
+            message=exc.message,
+            fix=exc.fix,
+        )
+        close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
+    elif isinstance(exc, CanvasError):
         issues.record(
             run,
             result,
@@ -289,6 +305,13 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]
     if run.cancel_requested:
         return RunStatus.CANCELLED, f"Cancelled by an admin after {n - statuses.count('cancelled')} of {n} courses."
     tally = ", ".join(f"{counts[k]} {k}" for k in COUNT_NAMES if k != "held" or counts[k])
+    lost = _access_lost(run.id)
+    if lost:
+        done = statuses.count(CourseResultStatus.APPLIED)
+        return RunStatus.FAILED, (
+            f"Sync stopped: Canvas access was lost. {lost.message} {done} of {n} course(s) were synced before; "
+            f"the others were not changed. What to do: {lost.fix}"
+        )
     if run.params.get("preview"):
         return RunStatus.SUCCEEDED, f"Preview of {n} course(s): {tally}. Nothing was written; Apply to sync."
     if failed == n:
@@ -312,6 +335,10 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]
             " Some people were not synced; each issue says why and what to do." if serious else ""
         )
     return RunStatus.SUCCEEDED, text
+
+
+def _access_lost(run_id: int) -> SyncIssue | None:
+    return SyncIssue.objects.filter(run_id=run_id, code=ACCESS_LOST).order_by("id").first()
 
 
 def end_run(run: SyncRun, status: str, message: str, counts: dict | None = None) -> bool:
