@@ -295,10 +295,6 @@ class ExamScore(models.Model):
     post_message = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    @property
-    def needs_posting(self) -> bool:
-        return self.post_status != PostStatus.POSTED or self.posted_score != self.score
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["exam", "exam_taker"], name="one_score_per_exam_taker"),
@@ -307,3 +303,7 @@ class ExamScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exam_taker}: {self.score}"
+
+    @property
+    def needs_posting(self) -> bool:
+        return self.post_status != PostStatus.POSTED or self.posted_score != self.score
