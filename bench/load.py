@@ -231,8 +231,9 @@ def _report(results: list, seconds: float) -> None:
             by_page[name].append(elapsed)
     print(f"requests: {len(results)} in {seconds:.0f} s ({len(results) / seconds:.1f}/s), errors: {len(errors)}")
     print(f"  {'page':<20} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    every = [t for times in by_page.values() for t in times]
-    for name, times in [*sorted(by_page.items()), ("ALL", every)]:
+    # Logging in is a password hash per admin, paid once; "all pages" is the browsing.
+    every = [t for name, times in by_page.items() if name != "login" for t in times]
+    for name, times in [*sorted(by_page.items()), ("all pages", every)]:
         if times:
             print(
                 f"  {name:<20} {len(times):>6} {_percentile(times, 50) * 1000:>8.0f} "
