@@ -110,7 +110,24 @@ def reap_dead_runs(institution: Institution | None = None, now: dt.datetime | No
     stale = SyncRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - HEARTBEAT_TIMEOUT)
     if institution is not None:
         stale = stale.filter(institution=institution)
-    reaped = stale.update(status=RunStatus.FAILED, finished_at=now, message=DEAD_WORKER_MESSAGE)
+    ids = list(stale.values_list("id", flat=True))
+    reaped = stale.filter(id__in=ids).update(status=RunStatus.FAILED, finished_at=now, message=DEAD_WORKER_MESSAGE)
     if reaped:
+        _close_open_results(ids, now)
         logger.warning("Marked %d run(s) failed after their heartbeat stopped", reaped)
     return reaped
+
+
+def _close_open_results(run_ids: list[int], now: dt.datetime) -> None:
+    """The courses a dead worker left open would show 'Syncing' under a failed run for ever."""
+    from sync.models import CourseResultStatus, SyncCourseResult
+
+    results = SyncCourseResult.objects.filter(run_id__in=run_ids, finished_at__isnull=True)
+    results.filter(status=CourseResultStatus.RUNNING).update(
+        status=CourseResultStatus.FAILED,
+        finished_at=now,
+        message="The worker stopped while syncing this course; nothing in it was changed. What to do: Sync Now again.",
+    )
+    results.filter(status=CourseResultStatus.PENDING).update(
+        status=CourseResultStatus.CANCELLED, finished_at=now, message="Not synced: the run stopped with its worker."
+    )

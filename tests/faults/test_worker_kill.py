@@ -1,0 +1,89 @@
+"""The fault matrix, worker side: a real `celery -A portal worker` process (Redis, PostgreSQL) killed
+with SIGKILL in the middle of a sync. Its run is marked failed once the heartbeat stops, the courses
+it left open say so, nothing synced earlier is lost, and the next run completes and converges."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from sync import runs
+from sync.engine import start_sync
+from sync.models import CourseResultStatus, RunStatus
+from tests.faults.helpers import assert_converged, assert_run_truthful, course_ids, put_on_sync_list, records, truth
+from tests.sync.engine_helpers import sync
+from tests.sync.test_celery_worker import ROOT, _database_url, _redis_reachable
+
+pytestmark = [pytest.mark.faults, pytest.mark.worker]
+
+
+@pytest.fixture
+def worker(transactional_db):
+    if not _redis_reachable(settings.CELERY_BROKER_URL):
+        pytest.skip(f"needs CELERY_BROKER_URL=redis://... with Redis running (it is {settings.CELERY_BROKER_URL!r})")
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL=postgres://... so the worker process can open pytest's test database")
+    queue = f"test-faults-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--pool=threads", "--concurrency=2", "--prefetch-multiplier=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    yield queue, proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=15)
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)  # the dead worker's leftover tasks
+
+
+def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges(
+    worker, conn_a, big_sim, institution_a, institution_b, monkeypatch
+):
+    from sync.tasks import sync_course_task
+
+    queue, proc = worker
+    ids = course_ids(big_sim)
+    put_on_sync_list(institution_a, big_sim, ids[: len(ids) // 2])
+    assert sync(institution_a).status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES)
+    put_on_sync_list(institution_a, big_sim, ids[len(ids) // 2 :])
+    before = records(institution_a)
+    monkeypatch.setattr(
+        "sync.engine.runner.enqueue_courses",
+        lambda result_ids: [sync_course_task.apply_async((i,), queue=queue) for i in result_ids],
+    )
+    big_sim.control("faults", {"latency_ms": 40})  # a few tenths of a second per course: a middle to kill in
+
+    run = start_sync(institution_a)
+    deadline = time.monotonic() + 60
+    while run.course_results.filter(status=CourseResultStatus.APPLIED).count() < 4:
+        assert time.monotonic() < deadline, "the worker synced nothing in a minute"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING  # nobody can tell yet: the heartbeat has only just stopped
+    assert run.course_results.filter(status__in=[CourseResultStatus.PENDING, CourseResultStatus.RUNNING]).exists()
+    assert runs.reap_dead_runs(now=timezone.now() + runs.HEARTBEAT_TIMEOUT / 2) == 0  # slow is not dead
+    assert runs.reap_dead_runs(now=timezone.now() + runs.HEARTBEAT_TIMEOUT + timezone.timedelta(seconds=1)) == 1
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.message == runs.DEAD_WORKER_MESSAGE
+    big_sim.control("faults", {})
+    expected = truth(institution_b, big_sim, ids)
+    assert_run_truthful(run, before, expected)  # applied courses equal Canvas; the rest untouched
+    assert_converged(institution_a, expected)
