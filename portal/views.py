@@ -44,7 +44,7 @@ def global_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def department(request: HttpRequest, department_id: int) -> HttpResponse:
     dept = get_department_for(request, department_id)
-    q = request.GET.get("q", "").strip()
+    q = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     courses = dept.courses.annotate(
         exam_taker_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.ACTIVE), distinct=True),
         section_count=Count("sections", distinct=True),

@@ -195,7 +195,7 @@ def sync_errors(request: HttpRequest) -> HttpResponse:
 @require_GET
 def why(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    q = request.GET.get("q", "")[:255]
+    q = request.GET.get("q", "").replace("\x00", "")[:255]  # PostgreSQL text cannot hold NUL
     return render(request, "sync/why.html", {"q": q, "answers": explain(institution, q) if q.strip() else None})
 
 

@@ -583,7 +583,8 @@ def test_exam_create_rejects_bad_values(world):
     # "١٢" is twelve to Python and Django's DecimalField, as "12" is.
     cases += field_cases("Exam create", url, base, "points_possible", BAD_TEXT, skip={"float", "Arabic-Indic digits"})
     cases += field_cases("Exam create", url, base, "points_possible", {"three decimals": "1.005", "too big": "100000"})
-    cases += field_cases("Exam create", url, base, "course", BAD_TEXT)
+    # Django reads "١٢" as the id 12, which may be one of A's own courses.
+    cases += field_cases("Exam create", url, base, "course", BAD_TEXT, skip={"Arabic-Indic digits"})
     cases += field_cases(
         "Exam create (admin B)",
         url,
