@@ -14,7 +14,10 @@ import os
 import sys
 import time
 
-from bench.refresh import HWM, OUTFLOW, UP_FRONT, _setup_django, _start_simulator, _stats
+from bench.refresh import _setup_django, _start_simulator, _stats
+from lms_canvas.throttle import CANVAS_HWM as HWM
+from lms_canvas.throttle import CANVAS_OUTFLOW as OUTFLOW
+from lms_canvas.throttle import CANVAS_UP_FRONT_COST as UP_FRONT
 
 
 def _args(argv: list[str]) -> argparse.Namespace:

@@ -10,8 +10,11 @@ only by portal id and report them as a duplicate of themselves).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from portal.models import Course, CourseAdmin, CourseAdminEnrollment, Enrollment, ExamTaker, Institution, Section
 from sync.engine.plan import CoursePlan, Exclusion, PlannedPerson
@@ -79,21 +82,22 @@ def load_state(plans: list[CoursePlan], institution: Institution) -> PortalState
         return state
     state.courses = list(
         Course.objects.filter(institution=institution).filter(
-            Q(lms_id__in=[p.course.lms_id for p in live]) | Q(course_id__in=[p.course.course_id for p in live])
+            Q(lms_id__in=among([p.course.lms_id for p in live], "bigint"))
+            | Q(course_id__in=among([p.course.course_id for p in live], "text"))
         )
     )
     course_pks = [c.pk for c in state.courses]
     if course_pks:
-        for section in Section.objects.filter(course_id__in=course_pks):
+        for section in Section.objects.filter(course_id__in=among(course_pks, "bigint")):
             state.sections.setdefault(section.course_id, []).append(section)
-        rows = Enrollment.objects.filter(course_id__in=course_pks).values_list(
+        rows = Enrollment.objects.filter(course_id__in=among(course_pks, "bigint")).values_list(
             "course_id", "pk", "exam_taker_id", "section_id", "section__lms_id", "status",
             "exam_taker__first_name", "exam_taker__last_name",
         )  # fmt: skip
         for course, pk, taker, section, section_lms, status, first, last in rows:
             label = f"{first} {last}".strip()
             state.enrollments.setdefault(course, []).append((pk, taker, section, section_lms, status, label))
-        rows = CourseAdminEnrollment.objects.filter(course_id__in=course_pks).values_list(
+        rows = CourseAdminEnrollment.objects.filter(course_id__in=among(course_pks, "bigint")).values_list(
             "course_id", "pk", "course_admin_id", "status", "course_admin__first_name", "course_admin__last_name"
         )
         for course, pk, admin, status, first, last in rows:
@@ -117,13 +121,36 @@ def _people(model, id_field: str, planned: dict[int, PlannedPerson], institution
         return found
     wanted_ids = list({p.portal_id for p in planned.values()})
     rows = model.objects.filter(institution=institution).filter(
-        Q(lms_id__in=list(planned)) | Q(**{f"{id_field}__in": wanted_ids})
+        Q(lms_id__in=among(list(planned), "bigint")) | Q(**{f"{id_field}__in": among(wanted_ids, "text")})
     )
-    for person in rows.only("pk", "lms_id", id_field, *PERSON_FIELDS):
-        found["id"][getattr(person, id_field)] = person
+    for person in map(Person._make, rows.values_list("pk", "lms_id", id_field, *PERSON_FIELDS)):
+        found["id"][person.portal_id] = person
         if person.lms_id is not None:
             found["lms"][person.lms_id] = person
     return found
+
+
+class Person(NamedTuple):
+    """An exam-taker or course admin as the portal holds them (lighter than a model instance)."""
+
+    pk: int
+    lms_id: int | None
+    portal_id: str
+    first_name: str
+    last_name: str
+    email: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def among(values: list, sql_type: str):
+    """The right side of an `__in` filter: on PostgreSQL one array parameter, however many values
+    (thousands of placeholders cost more to build and parse than the query costs to run)."""
+    if connection.vendor == "postgresql":
+        return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])  # noqa: S611 - a type name only
+    return list(values)
 
 
 def changes_for(plan: CoursePlan, state: PortalState, institution: Institution) -> Changes:
@@ -184,7 +211,6 @@ def _section_changes(plan: CoursePlan, state: PortalState, changes: Changes) -> 
 
 
 def _people_changes(planned: dict[int, PlannedPerson], rows: dict, people: PeopleChanges, conflicts) -> None:
-    id_field = people.id_field
     for lms_id, person in planned.items():
         holder = rows["id"].get(person.portal_id)
         current = rows["lms"].get(lms_id)
@@ -198,10 +224,10 @@ def _people_changes(planned: dict[int, PlannedPerson], rows: dict, people: Peopl
             people.create.append(person)
             continue
         people.pks[lms_id] = current.pk
-        old_id = getattr(current, id_field)
+        old_id = current.portal_id
         if old_id != person.portal_id:
             people.relabelled.append(f"{person.label}: {old_id} → {person.portal_id}")
-        if (old_id, current.lms_id, *(getattr(current, f) for f in PERSON_FIELDS)) != (
+        if (old_id, current.lms_id, current.first_name, current.last_name, current.email) != (
             person.portal_id,
             lms_id,
             *(getattr(person, f) for f in PERSON_FIELDS),

@@ -41,7 +41,8 @@ APPLY_EVERY_S = 1.0  # or sooner, so progress moves while Canvas is slow
 
 
 def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
-    """Process every open course of `run` here; `workers` threads read Canvas (1: no threads)."""
+    """Process every open course of `run` here; `workers` > 1 reads Canvas from that many threads, or
+    more when the throttle gate allows more requests in flight (1: no threads)."""
     ids = list(SyncCourseResult.objects.filter(run=run, status=CourseResultStatus.PENDING).values_list("id", flat=True))
     runs.claim(run.id)
     run.refresh_from_db()
@@ -61,7 +62,12 @@ def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
                 connection.close()  # a token refresh may have used this thread's connection
 
     claimed = _claim(run, ids)
-    done = ((r, plan(r)) for r in claimed) if workers <= 1 else fetch_concurrently(plan, claimed, max_workers=workers)
+    if workers <= 1:
+        done = ((r, plan(r)) for r in claimed)
+    else:
+        # Enough threads that the gate, not the pool, limits how many requests are in flight.
+        threads = max(workers, int(client.throttle.max_limit) + 2) if hasattr(client.throttle, "max_limit") else workers
+        done = fetch_concurrently(plan, claimed, max_workers=threads)
     batch: list = []
     flushed = time.monotonic()
     for result, planned in done:

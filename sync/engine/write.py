@@ -139,7 +139,8 @@ def write_courses(institution, batch: list[tuple]) -> None:
     enrollments, admins = [], []
     for _, ch, counts in batch:
         made = _enrollments(ch)
-        made_admins = [(ch.course.pk, ch.admins.pks[lms]) for lms in ch.admin_add if lms in ch.admins.pks]
+        course, pks = ch.course.pk, ch.admins.pks
+        made_admins = [(course, pks[lms]) for lms in ch.admin_add if lms in pks]
         enrollments += made
         admins += made_admins
         counts["created"] += len(made) + len(made_admins)
@@ -158,9 +159,9 @@ def write_courses(institution, batch: list[tuple]) -> None:
 
 
 def _enrollments(ch) -> list[tuple]:
-    takers, sections = ch.takers.pks, ch.section_pks
+    takers, sections, course = ch.takers.pks, ch.section_pks, ch.course.pk
     return [
-        (ch.course.pk, None if section is None else sections[section], takers[lms])
+        (course, None if section is None else sections[section], takers[lms])
         for lms, section in ch.enroll_add
         if lms in takers
     ]
