@@ -5,13 +5,17 @@ holds `up_front_cost` units, finished requests leave their cost, the bucket drai
 second, and a request arriving when the bucket is at its high-water mark is refused. Every answer
 reports what is left as `X-Rate-Limit-Remaining`. The gate turns that reading into a concurrency
 limit, AIMD style: grow by about one request per round trip while there is room, never above what
-the bucket can still hold, and halve on a throttled answer. When the bucket is nearly full, no
-concurrency limit helps (even one request at a time can outrun the drain), so the gate also pauses
-new requests until the drain has made a little room.
+the bucket can still hold, and halve on a throttled answer. Canvas admits a request while the bucket
+is below its high-water mark, so whatever part of an up-front cost is left still admits one more:
+at Canvas's settings the gate keeps the full hwm / up_front_cost = 14 in flight, never 15. When the
+bucket is nearly full and the requests in flight will not free enough of it, no concurrency limit
+helps (even one request at a time can outrun the drain), so the gate also pauses new requests until
+the drain has made a little room.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -99,8 +103,11 @@ class ThrottleGate:
                 self._pause_until_room(0.0)
             elif remaining is not None:
                 self._grow(remaining)
-                if remaining < self.room:
-                    self._pause_until_room(remaining)
+                # Room comes back as the requests in flight finish; only when even that is not
+                # enough must new requests wait for the drain.
+                after_in_flight = remaining + self._in_flight * self.up_front_cost
+                if after_in_flight < self.room:
+                    self._pause_until_room(after_in_flight)
             self._changed.notify_all()
 
     def _grow(self, remaining: float) -> None:
@@ -112,8 +119,9 @@ class ThrottleGate:
 
     def _ceiling(self, remaining: float) -> float:
         # `remaining` already has the up-front cost of the other requests in flight taken out, so
-        # the bucket can hold those plus as many new ones as the remaining units pay for.
-        return self._in_flight + max(0.0, remaining) / self.up_front_cost
+        # the bucket can hold those plus as many new ones as it admits: Canvas admits a request
+        # while the bucket is below its high-water mark, so any part of an up-front cost left counts.
+        return self._in_flight + math.ceil(max(0.0, remaining) / self.up_front_cost)
 
     def _pause_until_room(self, remaining: float) -> None:
         room_at = self._clock() + (self.room - max(0.0, remaining)) / self.outflow
