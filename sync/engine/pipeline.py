@@ -38,6 +38,7 @@ from sync.models import ACTIVE_STATUSES, CourseResultStatus, SyncCourseResult, S
 CLAIM_CHUNK = 50  # courses claimed per statement
 APPLY_BATCH = 200  # plans written together
 APPLY_EVERY_S = 1.0  # or sooner, so progress moves while Canvas is slow
+MAX_THREADS = 64
 
 
 def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
@@ -65,8 +66,10 @@ def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
     if workers <= 1:
         done = ((r, plan(r)) for r in claimed)
     else:
-        # Enough threads that the gate, not the pool, limits how many requests are in flight.
-        threads = max(workers, int(client.throttle.max_limit) + 2) if hasattr(client.throttle, "max_limit") else workers
+        # Enough threads that the gate, not the pool, limits how many requests are in flight: twice its
+        # maximum, since a thread spends part of each course parsing and mapping, not waiting on Canvas.
+        gate_max = int(getattr(client.throttle, "max_limit", 0))
+        threads = min(MAX_THREADS, max(workers, 2 * gate_max))
         done = fetch_concurrently(plan, claimed, max_workers=threads)
     batch: list = []
     flushed = time.monotonic()
