@@ -4,6 +4,7 @@ entries whose course or section Canvas no longer has."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 from django.db import connection, models, transaction
@@ -167,9 +168,20 @@ def report_gone_sync_entries(institution_id: int, run_id: int, started: dt.datet
 
 
 def _when(value: str | None):
-    return _db_datetime(parse_datetime(value)) if value else None
+    return _parsed_for_db(connection.vendor, value) if value else None
 
 
-def _db_datetime(value: dt.datetime | None):
+def _db_datetime(value: dt.datetime):
+    return _adapted_for_db(connection.vendor, value)
+
+
+# A catalogue has a few dozen distinct dates (terms) and one refresh time over 100,000s of rows.
+@functools.lru_cache(maxsize=4096)
+def _parsed_for_db(vendor: str, value: str):
+    return _adapted_for_db(vendor, parse_datetime(value))
+
+
+@functools.lru_cache(maxsize=64)
+def _adapted_for_db(vendor: str, value: dt.datetime | None):
     """A datetime as the database backend stores it (naive UTC text on SQLite)."""
     return connection.ops.adapt_datetimefield_value(value)
