@@ -122,6 +122,21 @@ def _upsert(model: type[models.Model], columns: list[str], rows: list[Row]) -> N
             cursor.execute(sql, [value for row in chunk for value in row])
 
 
+def prepare_for_search() -> None:
+    """After a bulk load on PostgreSQL: fresh planner statistics (else a catalogue that was empty
+    at the last ANALYZE is searched by scanning every row) and the trigram indexes' pending entries
+    merged (else every search reads them one by one). Autovacuum gets there too, minutes later."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(CatalogCourse._meta.db_table)}")
+        cursor.execute(
+            "SELECT gin_clean_pending_list(indexrelid) FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid "
+            "WHERE indrelid = %s::regclass AND relname LIKE %s",
+            [CatalogCourse._meta.db_table, "%_trgm"],
+        )
+
+
 def mark_gone(institution_id: int, started: dt.datetime) -> int:
     """Courses the full listing did not return: gone, kept (a sync list may still point to them)."""
     with transaction.atomic():

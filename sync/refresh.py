@@ -154,6 +154,7 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
     try:
         progress.beat(phase=PHASE_COURSES, done=0, total=None, force=True)
         _fetch_courses(conn, client, progress, started)
+        catalog_writes.prepare_for_search()
         _set_params(run.id, sections_started_at=timezone.now().isoformat(), courses_fetched=progress.courses)
         _fetch_all_sections(conn, client, progress, started)
         progress.beat(phase=PHASE_GONE, force=True)
