@@ -179,6 +179,14 @@ _REASONS = [
     ),
     # Runs.
     Reason(
+        "entry_ended",
+        "End date has passed",
+        "This sync list entry's end date has passed, so it is no longer synced; its portal course and "
+        "roster are kept as they were.",
+        "If it should still be synced, extend its End Date on Edit Sync List, Save, then Sync Now.",
+        IssueSeverity.INFO,
+    ),
+    Reason(
         "sync_list_empty",
         "Nothing to sync",
         "The sync list has no course whose end date has not passed, so the sync had nothing to do.",

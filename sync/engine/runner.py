@@ -71,11 +71,10 @@ def start_sync(
         )
         return run
     today = today_for(institution)
-    entries = [
-        e
-        for e in SyncListEntry.objects.filter(institution=institution).select_related("course", "section")
-        if e.is_current(today)
-    ]
+    listed = SyncListEntry.objects.filter(institution=institution).select_related("course", "section")
+    entries = [e for e in listed if e.is_current(today)]
+    for ended in (e for e in listed if not e.is_current(today)):
+        issues.record_run_issue(run, "entry_ended", f"{ended} ended on {ended.end_date:%Y-%m-%d}.")
     if not entries:
         issues.record_run_issue(run, "sync_list_empty")
         end_run(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)

@@ -184,6 +184,21 @@ def test_an_empty_sync_list_says_so(connected, institution_a):
 
 
 @pytest.mark.django_db
+def test_an_entry_whose_end_date_passed_is_not_synced_and_the_run_says_so(connected, sim, institution_a):
+    import datetime as dt
+
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 501)
+    add_entry(institution_a, 502, end_date=dt.date(2020, 1, 31), start_date=dt.date(2019, 9, 1))
+
+    run = sync(institution_a)
+
+    assert list(run.course_results.values_list("canvas_course_id", flat=True)) == [501]
+    ended = run.issues.get(code="entry_ended")
+    assert "ended on 2020-01-31" in ended.message and "extend its End Date" in ended.fix
+
+
+@pytest.mark.django_db
 def test_the_command_syncs_and_previews(contracts_entry, capsys):
     from django.core.management import call_command
 
