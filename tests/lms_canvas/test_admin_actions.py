@@ -1,0 +1,46 @@
+"""Support's actions on a connection in Django admin: Re-verify and Refresh token, secrets masked."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from lms_canvas.admin import mask
+from lms_canvas.models import CanvasConnection, ConnectionStatus
+
+
+def act(client, action: str, conn: CanvasConnection):
+    url = reverse("admin:lms_canvas_canvasconnection_changelist")
+    return client.post(url, {"action": action, "_selected_action": [conn.id]}, follow=True)
+
+
+def test_reverify_makes_a_live_call_and_reports_the_status(client, support_user, connected):
+    client.force_login(support_user)
+    CanvasConnection.objects.filter(id=connected.id).update(status=ConnectionStatus.NOT_VERIFIED)
+    body = act(client, "reverify", connected).content.decode()
+    connected.refresh_from_db()
+    assert connected.is_verified and connected.verified_by == support_user
+    assert "Alpha University: Verified (all checks passed)" in body
+
+
+def test_refresh_token_gets_a_new_access_token(client, support_user, connected, sim):
+    client.force_login(support_user)
+    old = connected.access_token
+    body = act(client, "refresh_token", connected).content.decode()
+    connected.refresh_from_db()
+    assert connected.access_token != old and "token refreshed" in body
+    assert sim.control("stats")["tokens_refreshed"] == 1
+
+
+def test_refresh_token_refused_by_canvas_is_explained(client, support_user, connected, sim):
+    client.force_login(support_user)
+    sim.control("tokens/revoke")
+    body = act(client, "refresh_token", connected).content.decode()
+    assert "Canvas refused to renew the portal&#x27;s access" in body
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.NEEDS_REAUTH
+
+
+def test_masking_shows_at_most_the_last_four_characters():
+    assert mask("") == "—"
+    assert mask("short") == "•••• (set)"
+    assert mask("a" * 60 + "WXYZ") == "••••WXYZ"
