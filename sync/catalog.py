@@ -130,7 +130,8 @@ def _match(query: str, config: CanvasConfig) -> Q:
     q = Q(name__icontains=query)
     if field:
         q |= Q(**{field: query}) | Q(**{f"{field}__istartswith": query})
-    if query.isdigit():
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and within a bigint.
+    if query.isascii() and query.isdigit() and int(query) < 2**63:
         q |= Q(canvas_id=int(query))
     return q
 
