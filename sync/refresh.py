@@ -217,14 +217,23 @@ def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progr
 
 def iter_course_pages(get_page: Callable[[int], list[CanvasObject]]) -> Iterator[list[CanvasObject]]:
     """Every page of courses, many requests in flight: page 1 first, then numbered pages
-    concurrently until one comes back short (the end). Raises RefreshAborted on a Canvas error."""
+    concurrently until one comes back shorter than page 1 (the end). Raises RefreshAborted on a
+    Canvas error. Canvas may cap per_page below what was asked (older Canvas: 50), so a short first
+    page only ends the list when page 2 is empty."""
     first = _or_abort(get_page, 1)
     yield first
-    if len(first) < PER_PAGE:
-        return
+    page_size, start = len(first), 2
+    if page_size < PER_PAGE:
+        second = _or_abort(get_page, 2) if page_size else []
+        if not second:
+            return
+        yield second
+        if len(second) < page_size:
+            return
+        start = 3
     last_page: int | None = None
     received: set[int] = set()
-    pages = fetch_concurrently(lambda n: get_page(n), itertools.count(2), max_workers=MAX_WORKERS // 2)
+    pages = fetch_concurrently(lambda n: get_page(n), itertools.count(start), max_workers=MAX_WORKERS // 2)
     try:
         for number, result in pages:
             if last_page is not None and number > last_page:
@@ -232,12 +241,12 @@ def iter_course_pages(get_page: Callable[[int], list[CanvasObject]]) -> Iterator
             if isinstance(result, CanvasError):
                 raise RefreshAborted(result)
             received.add(number)
-            if len(result) < PER_PAGE:
+            if len(result) < page_size:
                 last_page = number if last_page is None else min(last_page, number)
                 received = {n for n in received if n <= last_page}
             if result:
                 yield result
-            if last_page is not None and len(received) == last_page - 1:
+            if last_page is not None and len(received) == last_page - start + 1:
                 break
     finally:
         pages.close()
