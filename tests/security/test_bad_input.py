@@ -165,6 +165,7 @@ ERROR_MARKERS = ('class="errorlist', 'class="message error', "message error", 'c
 
 # Reported to the owners of files this work must not edit; strict, so a fix makes the test say so.
 
+
 def run_cases(world: World, cases: Iterable[Case]) -> None:
     failures = []
     for case in cases:
