@@ -29,7 +29,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.refresh import ROOT, _free_port, _start_simulator
+from bench.common import ROOT, connect_institution, free_port, fresh_institution, setup_django, start_simulator
 
 PASSWORD = "load-test-password"  # noqa: S105 (a throwaway account in a throwaway database)
 SEARCH_TERMS = ["law", "bio", "101", "intro", "history", "zzz-none", "2", "sci"]
@@ -48,57 +48,20 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _database() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    if "DATABASE_URL" not in os.environ:
-        db = ROOT / "var" / "bench-load.sqlite3"
-        db.parent.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def _seed(sim_url: str, admins: int) -> dict:
     """An institution connected to the simulator, its catalogue refreshed, every published course listed."""
     from django.contrib.auth import get_user_model
-    from django.utils import timezone
 
     from lms_canvas import connect
-    from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
-    from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
-    from lms_canvas.simulator.testing import RunningSimulator
-    from portal.models import Course, Department, Institution, InstitutionAdmin
+    from lms_canvas.models import CanvasConfig
+    from portal.models import Department, InstitutionAdmin
     from sync import refresh, runs
     from sync.models import CatalogCourse, RunKind, SyncListEntry
 
-    old = Institution.objects.filter(slug=SLUG)
-    SyncListEntry.objects.filter(institution__in=old).delete()
-    Course.objects.filter(institution__in=old).delete()
-    CatalogCourse.objects.filter(institution__in=old).delete()
     get_user_model().objects.filter(username__endswith="@load.test").delete()
-    old.delete()
-    inst = Institution.objects.create(name="Load Test University", slug=SLUG)
+    inst = fresh_institution(SLUG, "Load Test University")
     departments = [Department.objects.create(institution=inst, name=n) for n in ("Law", "Science", "Arts")]
-    token = RunningSimulator(url=sim_url, app=None).issue_token()  # type: ignore[arg-type]
-    conn = CanvasConnection.objects.create(
-        institution=inst,
-        server_url=sim_url,
-        client_id=str(DEMO_KEY_ID),
-        client_secret=DEMO_SECRET,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        token_expires_at=timezone.now() + timezone.timedelta(seconds=token["expires_in"]),
-        status=ConnectionStatus.VERIFIED,
-        verified_at=timezone.now(),
-    )
-    conn.root_account_id = connect.client_for(conn).get_account("self")["id"]
-    conn.save()
+    conn, _ = connect_institution(inst, sim_url)
     connect.load_roles(conn)
     CanvasConfig.objects.filter(institution=inst).update(course_id_type="canvas", section_id_type="canvas")
     started = time.perf_counter()
@@ -123,7 +86,7 @@ def _seed(sim_url: str, admins: int) -> dict:
 
 
 def _start_portal(threads: int) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}"]
     cmd += ["--workers", "1", "--threads", str(threads), "--timeout", "60", "--log-level", "warning"]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"}
@@ -255,9 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     procs: list[subprocess.Popen] = []
     try:
         print(f"before: {_load_average()}")
-        sim, sim_url = _start_simulator(args.courses, args.latency_ms)
+        sim, sim_url = start_simulator(args.courses, args.latency_ms)
         procs.append(sim)
-        _database()
+        setup_django("bench-load", deployed=False)
         seeded = _seed(sim_url, args.admins)
         print(f"seeded: refresh {seeded['refresh']}; {seeded['listed']} courses on the sync list")
         portal, url = _start_portal(args.threads)

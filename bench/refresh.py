@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import re
 import resource
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import connect_institution, fresh_institution, setup_django, start_simulator
+
 PAGE_SIZE = 50
 
 
@@ -37,43 +35,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline-course-pages", type=int, default=10, help="course pages the baseline times")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our refresh to FILE")
     return parser.parse_args(argv)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_simulator(courses: int, latency_ms: int) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "lms_canvas.simulator", "serve", "--generate", str(courses)]
-    cmd += ["--latency-ms", str(latency_ms), "--port", str(port), "--control"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
-    for line in proc.stdout:
-        if "ready at" in line:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-            return proc, re.search(r"ready at (\S+)", line).group(1)
-    raise RuntimeError("the simulator did not start")
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    # A worker as deployed: no debug query log (it formats every statement); the simulator is local.
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("CANVAS_ALLOW_PRIVATE_URLS", "true")
-    if "DATABASE_URL" not in os.environ:
-        db = ROOT / "var" / "bench-refresh.sqlite3"
-        db.parent.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _stats(url: str) -> dict:
@@ -103,29 +64,12 @@ def _bounds(throttle: dict, latency_s: float, admitted: int, items: int) -> tupl
 
 
 def _connect(url: str):
-    from django.utils import timezone
+    from lms_canvas.models import CanvasConfig
 
-    from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
-    from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
-    from lms_canvas.simulator.testing import RunningSimulator
-    from portal.models import Institution
-
-    Institution.objects.filter(slug="bench-refresh").delete()
-    inst = Institution.objects.create(name="Bench University", slug="bench-refresh")
-    token = RunningSimulator(url=url, app=None).issue_token()  # type: ignore[arg-type]
-    conn = CanvasConnection.objects.create(
-        institution=inst,
-        server_url=url,
-        client_id=str(DEMO_KEY_ID),
-        client_secret=DEMO_SECRET,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        token_expires_at=timezone.now() + timezone.timedelta(seconds=token["expires_in"]),
-        status=ConnectionStatus.VERIFIED,
-        root_account_id=1,
-    )
+    inst = fresh_institution("bench-refresh", "Bench University")
+    conn, token = connect_institution(inst, url)
     CanvasConfig.objects.create(institution=inst)
-    return conn, token["access_token"]
+    return conn, token
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -292,9 +236,9 @@ def _search_timings(institution) -> list[tuple[str, float, int]]:
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
-    proc, url = _start_simulator(args.courses, args.latency_ms)
+    proc, url = start_simulator(args.courses, args.latency_ms)
     try:
-        _setup_django()
+        setup_django("bench-refresh", deployed=True)
         from django.db import connection
 
         conn, token = _connect(url)

@@ -18,7 +18,8 @@ import os
 import sys
 import time
 
-from bench.refresh import _setup_django, _start_simulator, _stats
+from bench.common import connect_institution, fresh_institution, setup_django, start_simulator
+from bench.refresh import _stats
 from lms_canvas.throttle import CANVAS_HWM as HWM
 from lms_canvas.throttle import CANVAS_OUTFLOW as OUTFLOW
 from lms_canvas.throttle import CANVAS_UP_FRONT_COST as UP_FRONT
@@ -34,33 +35,13 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 
 def _institution(url: str):
-    from django.utils import timezone
-
-    from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
-    from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
-    from lms_canvas.simulator.testing import RunningSimulator
-    from portal.models import Course, Department, Institution
+    from lms_canvas.models import CanvasConfig
+    from portal.models import Department
     from sync.models import CatalogCourse, SyncListEntry
 
-    old = Institution.objects.filter(slug="bench-sync")
-    SyncListEntry.objects.filter(institution__in=old).delete()
-    Course.objects.filter(institution__in=old).delete()
-    CatalogCourse.objects.filter(institution__in=old).delete()
-    old.delete()
-    inst = Institution.objects.create(name="Bench Sync University", slug="bench-sync")
+    inst = fresh_institution("bench-sync", "Bench Sync University")
     dept = Department.objects.create(institution=inst, name="Everything")
-    token = RunningSimulator(url=url, app=None).issue_token()  # type: ignore[arg-type]
-    conn = CanvasConnection.objects.create(
-        institution=inst,
-        server_url=url,
-        client_id=str(DEMO_KEY_ID),
-        client_secret=DEMO_SECRET,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        token_expires_at=timezone.now() + timezone.timedelta(seconds=token["expires_in"]),
-        status=ConnectionStatus.VERIFIED,
-        root_account_id=1,
-    )
+    conn, token = connect_institution(inst, url)
     from lms_canvas import connect
 
     connect.load_roles(conn)
@@ -75,7 +56,7 @@ def _institution(url: str):
         SyncListEntry(institution=inst, course=cat, department=dept)
         for cat in CatalogCourse.objects.filter(institution=inst)
     )
-    return inst, conn, token["access_token"], [c["id"] for c in courses]
+    return inst, conn, token, [c["id"] for c in courses]
 
 
 def _rows_written() -> int:
@@ -194,9 +175,9 @@ def _baseline(url: str, token: str, course_ids: list[int], sample: int) -> float
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
-    proc, url = _start_simulator(args.courses, args.latency_ms)
+    proc, url = start_simulator(args.courses, args.latency_ms)
     try:
-        _setup_django()
+        setup_django("bench-sync", deployed=True)
         from django.db import connection
 
         from sync.models import SyncListEntry
