@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from lms_canvas.scopes import REQUIRED_SCOPES
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
 from tests.conftest import login, open_global_settings
+from tests.e2e.canvas_pages import create_developer_key
 
 pytestmark = pytest.mark.e2e
 
@@ -16,33 +17,6 @@ pytestmark = pytest.mark.e2e
 def portal(settings, live_server):
     settings.SITE_URL = live_server.url
     return live_server.url
-
-
-def create_key_in_canvas(page, sim_url: str, callback: str) -> tuple[str, str]:
-    """Setup Canvas, steps 1-11 of the guide, in the simulator's pages."""
-    page.goto(sim_url + "/")
-    page.get_by_label("Email").fill("canvas-admin")
-    page.get_by_label("Password").fill("canvas-admin")
-    page.get_by_role("button", name="Log In").click()
-    page.get_by_role("link", name="Admin").click()
-    page.get_by_role("link", name="Demo University").click()
-    page.get_by_role("link", name="Developer Keys").click()
-    page.get_by_role("button", name="+ Developer Key").click()
-    page.get_by_role("link", name="+ API Key").click()
-    page.get_by_label("Key Name").fill("ExamSoft")
-    page.get_by_label("Redirect URIs").fill(callback)
-    page.get_by_label("Enforce Scopes").check()
-    page.get_by_label("Allow Include Parameters").check()
-    for scope in REQUIRED_SCOPES:
-        page.get_by_label(scope, exact=True).check()
-    page.get_by_role("button", name="Save").click()
-    row = page.get_by_role("row").filter(has_text="ExamSoft")
-    row.get_by_role("button", name="ON").click()
-    row = page.get_by_role("row").filter(has_text="ExamSoft")
-    client_id = row.locator(".client-id").inner_text().strip()
-    row.get_by_role("button", name="Show Key").click()
-    secret = row.locator(".secret").inner_text().strip()
-    return client_id, secret
 
 
 def fill_lms_settings(page, sim_url: str, client_id: str, secret: str) -> None:
@@ -57,7 +31,7 @@ def fill_lms_settings(page, sim_url: str, client_id: str, secret: str) -> None:
 
 
 def test_the_whole_guide_from_developer_key_to_configure_saved(page, portal, sim, admin_a):
-    client_id, secret = create_key_in_canvas(page, sim.url, portal + "/lms/canvas/callback/")
+    client_id, secret = create_developer_key(page, sim.url, portal + "/lms/canvas/callback/", REQUIRED_SCOPES)
 
     login(page, "alice@alpha.test")
     fill_lms_settings(page, sim.url, client_id, secret)

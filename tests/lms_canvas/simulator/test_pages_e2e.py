@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from lms_canvas.simulator.scopes import SEED_SCOPES
+from tests.e2e.canvas_pages import create_developer_key
 
 CALLBACK = "http://127.0.0.1:8000/lms/canvas/callback/"
 
@@ -24,32 +25,11 @@ def sim_page(browser, sim) -> Iterator:
 
 def test_admin_creates_developer_key_as_the_guide_describes(sim, sim_page):
     page = sim_page
-    page.goto("/")
-    page.get_by_label("Email").fill("canvas-admin")
-    page.get_by_label("Password").fill("canvas-admin")
-    page.get_by_role("button", name="Log In").click()
-    page.get_by_role("link", name="Admin").click()
-    page.get_by_role("link", name="Demo University").click()
-    page.get_by_role("link", name="Developer Keys").click()
-    page.get_by_role("button", name="+ Developer Key").click()
-    page.get_by_role("link", name="+ API Key").click()
+    client_id, secret = create_developer_key(page, sim.url, CALLBACK, SEED_SCOPES)
 
-    page.get_by_label("Key Name").fill("ExamSoft")
-    page.get_by_label("Redirect URIs").fill(CALLBACK)
-    page.get_by_label("Enforce Scopes").check()
-    page.get_by_label("Allow Include Parameters").check()
-    for scope in SEED_SCOPES:
-        page.get_by_label(scope, exact=True).check()
-    page.get_by_role("button", name="Save").click()
-
-    row = page.get_by_role("row").filter(has_text="ExamSoft")
-    row.get_by_role("button", name="ON").click()
     row = page.get_by_role("row").filter(has_text="ExamSoft")
     assert row.get_by_role("button", name="ON").get_attribute("aria-pressed") == "true"
-    client_id = row.locator(".client-id").inner_text().strip()
     assert client_id.isdigit()
-    row.get_by_role("button", name="Show Key").click()
-    secret = row.locator(".secret").inner_text().strip()
     assert len(secret) >= 32
 
     key = sim.store.developer_key(client_id)
