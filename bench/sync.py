@@ -1,4 +1,4 @@
-"""Sync at scale: a generated institution (2,000 courses, about 150,000 enrollments by default) served
+"""Sync at scale: a generated institution (3,000 courses by default: the generator gives about 142,000 enrollments, the issue's ~150,000) served
 by the simulator in its own process (50 ms latency, Canvas's default throttle), synced into the
 database of DATABASE_URL (PostgreSQL for the real figures) by several worker threads sharing one
 throttle gate, then a no-change re-sync, the apply rate, and a sequential canvasapi baseline.
@@ -27,7 +27,7 @@ from lms_canvas.throttle import CANVAS_UP_FRONT_COST as UP_FRONT
 
 def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.sync")
-    parser.add_argument("--courses", type=int, default=int(os.environ.get("BENCH_SYNC_COURSES", 2000)))
+    parser.add_argument("--courses", type=int, default=int(os.environ.get("BENCH_SYNC_COURSES", 3000)))
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--workers", type=int, default=8, help="threads (2 workers x concurrency 4 by default)")
     parser.add_argument("--baseline-sample", type=int, default=100, help="courses the canvasapi baseline times")
