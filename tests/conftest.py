@@ -144,10 +144,16 @@ def login(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def connect_to(institution: Institution, running_sim) -> CanvasConnection:
+def connect_to(institution: Institution, running_sim, scopes: list[str] | None = None) -> CanvasConnection:
     """A Verified connection of `institution` to a running simulator, through a real OAuth round trip,
-    with the Configure mapping read from the simulator's roles (defaults: SIS IDs, Teacher+TA, Student)."""
-    token = running_sim.issue_token()
+    with the Configure mapping read from the simulator's roles (defaults: SIS IDs, Teacher+TA, Student).
+
+    `scopes` narrows the demo developer key (and so the token) to those scopes; they must still allow
+    reading the account and its roles."""
+    if scopes is not None:
+        running_sim.control(f"keys/{DEMO_KEY_ID}", {"scopes": scopes})
+    token = running_sim.issue_token(scopes=scopes)
+    CanvasConnection.objects.filter(institution=institution).delete()
     conn = CanvasConnection.objects.create(
         institution=institution,
         server_url=running_sim.url,

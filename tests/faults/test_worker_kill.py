@@ -4,16 +4,12 @@ it left open say so, nothing synced earlier is lost, and the next run completes 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from sync import runs
@@ -21,26 +17,16 @@ from sync.engine import start_sync
 from sync.models import CourseResultStatus, RunStatus
 from tests.faults.helpers import assert_converged, assert_run_truthful, course_ids, put_on_sync_list, records, truth
 from tests.sync.engine_helpers import sync
-from tests.sync.test_celery_worker import ROOT, _database_url, _redis_reachable
+from tests.worker import start_worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.worker]
 
 
 @pytest.fixture
 def worker(transactional_db):
-    if not _redis_reachable(settings.CELERY_BROKER_URL):
-        pytest.skip(f"needs CELERY_BROKER_URL=redis://... with Redis running (it is {settings.CELERY_BROKER_URL!r})")
-    if connection.vendor != "postgresql":
-        pytest.skip("needs DATABASE_URL=postgres://... so the worker process can open pytest's test database")
-    queue = f"test-faults-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--pool=threads", "--concurrency=2", "--prefetch-multiplier=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    queue, proc = start_worker(
+        "test-faults", "--prefetch-multiplier=1", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     yield queue, proc
     if proc.poll() is None:
         proc.kill()

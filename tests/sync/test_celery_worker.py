@@ -3,58 +3,23 @@ against the test database (PostgreSQL: a second process cannot see pytest-django
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from portal.models import Enrollment
 from sync.engine import start_sync
 from sync.models import RunStatus
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
+from tests.worker import start_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
-
-
-def _redis_reachable(url: str) -> bool:
-    if not url.startswith("redis://"):
-        return False
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
 def worker_queue(transactional_db):
-    if not _redis_reachable(settings.CELERY_BROKER_URL):
-        pytest.skip(f"needs CELERY_BROKER_URL=redis://... with Redis running (it is {settings.CELERY_BROKER_URL!r})")
-    if connection.vendor != "postgresql":
-        pytest.skip("needs DATABASE_URL=postgres://... so the worker process can open pytest's test database")
-    queue = f"test-{uuid.uuid4().hex[:8]}"  # only this test's tasks, whatever else sits in Redis
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--pool=threads", "--concurrency=2", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    queue, proc = start_worker("test", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     yield queue
     proc.terminate()
     try:

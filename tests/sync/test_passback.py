@@ -5,14 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from lms_canvas.models import CanvasConnection, ConnectionStatus
-from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
 from lms_canvas.simulator.scopes import SEED_SCOPES
 from portal.models import ExamScore, ExamTaker, PostStatus
 from sync import passback, runs
 from sync.models import RunKind, RunStatus, SyncRun
+from tests.conftest import connect_to
 from tests.sync.passback_helpers import make_course, make_exam
 
 PUT_SCOPE = "url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id"
@@ -213,25 +212,8 @@ def test_a_grade_someone_entered_before_the_first_post_is_a_conflict(sim, exam):
     assert canvas_grades(sim, 7001) == {101: 87.5, 102: 64.0, 103: 40}
 
 
-def connect_with_scopes(institution, sim, scopes: list[str]) -> CanvasConnection:
-    sim.control(f"keys/{DEMO_KEY_ID}", {"scopes": scopes})
-    token = sim.issue_token(scopes=scopes)
-    CanvasConnection.objects.filter(institution=institution).delete()
-    return CanvasConnection.objects.create(
-        institution=institution,
-        server_url=sim.url,
-        client_id=str(DEMO_KEY_ID),
-        client_secret=DEMO_SECRET,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        token_expires_at=timezone.now() + timezone.timedelta(seconds=token["expires_in"]),
-        status=ConnectionStatus.VERIFIED,
-        verified_at=timezone.now(),
-    )
-
-
 def test_a_missing_put_scope_is_explained_with_the_scope_and_the_fix(sim, exam, institution_a):
-    connect_with_scopes(institution_a, sim, [s for s in SEED_SCOPES if s != PUT_SCOPE])
+    connect_to(institution_a, sim, [s for s in SEED_SCOPES if s != PUT_SCOPE])
 
     run = post(exam)
 
@@ -245,7 +227,7 @@ def test_a_missing_put_scope_is_explained_with_the_scope_and_the_fix(sim, exam, 
 
 
 def test_a_missing_post_scope_is_explained_before_anything_is_graded(sim, exam, institution_a):
-    connect_with_scopes(institution_a, sim, [s for s in SEED_SCOPES if s != POST_SCOPE])
+    connect_to(institution_a, sim, [s for s in SEED_SCOPES if s != POST_SCOPE])
 
     run = post(exam)
 
