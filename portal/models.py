@@ -307,3 +307,13 @@ class ExamScore(models.Model):
     @property
     def needs_posting(self) -> bool:
         return self.post_status != PostStatus.POSTED or self.posted_score != self.score
+
+
+class ServiceHeartbeat(models.Model):
+    """When a background service (beat) last showed it was alive; /readyz reads it."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} seen at {self.seen_at:%Y-%m-%d %H:%M:%S}"
