@@ -19,7 +19,6 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py setup_schedules
 	@echo "Starting the portal on http://127.0.0.1:8000/ with a Celery worker, beat and the Canvas simulator (Ctrl-C stops all)."
 	@echo "Canvas simulator: http://127.0.0.1:8001/  (Canvas admin: canvas-admin / canvas-admin)"
 	@echo "  Ready developer key: Client ID 170000000000001, Client Secret demo-secret"

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -174,8 +175,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3000)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, which also installs the portal's periodic tasks when beat
+# starts (they are created by a migration too) and records beat's ticks for /readyz.
+CELERY_BEAT_SCHEDULER = "sync.beat:Scheduler"
+# The reaper (a beat task) fails a running run whose heartbeat is this old: its worker died. Every
+# worker beats at least every few seconds while it works, whatever Canvas's pace.
+RUN_HEARTBEAT_TIMEOUT_SECONDS = env.int("RUN_HEARTBEAT_TIMEOUT_SECONDS", default=180)
+# ...and a queued run, or a sync's course, that no worker picked up for this long: the queue lost it.
+RUN_START_TIMEOUT_SECONDS = env.int("RUN_START_TIMEOUT_SECONDS", default=900)
 CELERY_TIMEZONE = "UTC"
+# Workers log through LOGGING below (JSON when LOG_FORMAT=json), not through a root handler of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /readyz fails when beat's last recorded tick is older than this (beat records one every ~15 s).
 BEAT_STALE_SECONDS = env.int("BEAT_STALE_SECONDS", default=120)
 
@@ -208,11 +218,25 @@ CONTENT_SECURITY_POLICY = {
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# "plain" (default) or "json": one JSON object per line (python-json-logger). Either way a line logged
+# while a run is worked on carries its run_id and institution (portal.logcontext).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}; it must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"log_context": {"()": "portal.logcontext.LogContextFilter", "text": LOG_FORMAT == "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(context)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

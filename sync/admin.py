@@ -12,7 +12,7 @@ from sync.models import (
     SyncListEntry,
     SyncRun,
 )
-from sync.runs import RunAlreadyActive
+from sync.runs import QueueUnavailable, RunAlreadyActive
 
 
 @admin.register(CatalogCourse)
@@ -41,6 +41,8 @@ def sync_now_action(modeladmin, request, queryset) -> None:
             run = start_sync(institution, trigger=RunTrigger.SUPPORT, user=request.user)
         except RunAlreadyActive as exc:
             modeladmin.message_user(request, f"{institution}: {exc}", messages.WARNING)
+        except QueueUnavailable as exc:
+            modeladmin.message_user(request, f"{institution}: {exc.run.message}", messages.ERROR)
         else:
             modeladmin.message_user(request, f"{institution}: sync #{run.id} {run.get_status_display().lower()}.")
 
@@ -121,6 +123,8 @@ def refresh_courses_now(modeladmin, request, queryset) -> None:
             run = refresh.start_refresh(conn.institution, user=request.user, trigger=RunTrigger.SUPPORT)
         except runs.RunAlreadyActive as exc:
             modeladmin.message_user(request, f"{conn.institution}: {exc}", messages.WARNING)
+        except runs.QueueUnavailable as exc:
+            modeladmin.message_user(request, f"{conn.institution}: {exc.run.message}", messages.ERROR)
         else:
             modeladmin.message_user(request, f"{conn.institution}: refresh queued as run #{run.id}.", messages.SUCCESS)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from lms_canvas.client import CanvasClient, CanvasObject
@@ -105,14 +104,15 @@ class PostAborted(Exception):
 
 
 def start_grade_post(exam: Exam, *, user=None, overwrite_conflicts: bool = False) -> SyncRun:
-    """Write the queued run and enqueue its task after commit; raises runs.RunAlreadyActive."""
+    """Write the queued run and enqueue its task after commit; raises runs.RunAlreadyActive, or
+    runs.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
     from sync.tasks import post_scores_task
 
     params = {"exam_id": exam.id, "exam": exam.title, "overwrite_conflicts": overwrite_conflicts}
     run = runs.create_run(
         exam.course.institution, RunKind.GRADE_POST, trigger=RunTrigger.ADMIN, user=user, params=params
     )
-    transaction.on_commit(lambda: post_scores_task.delay(run.id))
+    runs.enqueue_on_commit(run, lambda: post_scores_task.delay(run.id))
     return run
 
 

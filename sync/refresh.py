@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
 from lms_canvas.client import CanvasClient, CanvasObject, fetch_concurrently
@@ -101,11 +100,12 @@ INTERNAL_ERROR = (
 
 
 def start_refresh(institution: Institution, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN) -> SyncRun:
-    """Write the queued run and enqueue the task after commit; raises runs.RunAlreadyActive."""
+    """Write the queued run and enqueue the task after commit; raises runs.RunAlreadyActive, or
+    runs.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
     from sync.tasks import refresh_catalog_task
 
     run = runs.create_run(institution, RunKind.REFRESH, trigger=trigger, user=user)
-    transaction.on_commit(lambda: refresh_catalog_task.delay(run.id))
+    runs.enqueue_on_commit(run, lambda: refresh_catalog_task.delay(run.id))
     return run
 
 

@@ -1,25 +1,57 @@
-"""The life of a run: create, claim, heartbeat, progress, finish, and reaping runs whose worker died."""
+"""The life of a run: create, enqueue, claim, heartbeat, progress, finish. `sync.reaper` ends the runs
+no worker picked up or whose worker died."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from portal.models import Institution
-from sync.models import ACTIVE_STATUSES, IssueSeverity, RunKind, RunStatus, RunTrigger, SyncIssue, SyncRun
+from sync.models import (
+    ACTIVE_STATUSES,
+    CourseResultStatus,
+    IssueSeverity,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncCourseResult,
+    SyncIssue,
+    SyncRun,
+)
 
 logger = logging.getLogger(__name__)
 
-# A running run whose worker has not written a heartbeat for this long is dead, not slow.
-HEARTBEAT_TIMEOUT = dt.timedelta(minutes=3)
-DEAD_WORKER_MESSAGE = (
-    "The worker running this stopped answering (it may have been restarted or run out of memory). "
-    "Nothing already saved was lost. What to do: start it again; if it keeps happening, contact support."
+QUEUE_DOWN_MESSAGE = (
+    "Not started: the task queue is unavailable, so nothing was started and nothing was changed. "
+    "What to do: try again in a minute; if it keeps happening, contact support."
 )
+# What a broker that is down or unreachable raises at publish (kombu wraps the transport's errors).
+QUEUE_ERRORS = (OperationalError, OSError)
+
+
+def heartbeat_timeout() -> dt.timedelta:
+    """A running run whose worker has not written a heartbeat for this long is dead, not slow."""
+    return dt.timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_SECONDS)
+
+
+def start_timeout() -> dt.timedelta:
+    """A queued run (or course) no worker has picked up for this long was lost by the queue."""
+    return dt.timedelta(seconds=settings.RUN_START_TIMEOUT_SECONDS)
+
+
+class QueueUnavailable(Exception):
+    """The broker refused a run's task: the run was ended at once, so nothing waits behind it."""
+
+    def __init__(self, run: SyncRun) -> None:
+        self.run = run
+        super().__init__(QUEUE_DOWN_MESSAGE)
 
 
 class RunAlreadyActive(Exception):
@@ -37,7 +69,6 @@ def create_run(
     params: dict | None = None,
 ) -> SyncRun:
     """Write the queued run row (before any Canvas call); the database allows one active run per kind."""
-    reap_dead_runs(institution)
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
@@ -104,30 +135,27 @@ def record_issue(run_id: int, code: str, message: str, fix: str = "", **fields) 
     )
 
 
-def reap_dead_runs(institution: Institution | None = None, now: dt.datetime | None = None) -> int:
-    """Mark failed every running run whose heartbeat stopped: never 'running' for ever."""
-    now = now or timezone.now()
-    stale = SyncRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - HEARTBEAT_TIMEOUT)
-    if institution is not None:
-        stale = stale.filter(institution=institution)
-    ids = list(stale.values_list("id", flat=True))
-    reaped = stale.filter(id__in=ids).update(status=RunStatus.FAILED, finished_at=now, message=DEAD_WORKER_MESSAGE)
-    if reaped:
-        _close_open_results(ids, now)
-        logger.warning("Marked %d run(s) failed after their heartbeat stopped", reaped)
-    return reaped
+def enqueue_on_commit(run: SyncRun, send: Callable[[], object]) -> None:
+    """Send the run's task(s) once its row is committed. A broker that refuses ends the run with the
+    cause and raises QueueUnavailable, instead of leaving a queued run that blocks every later click."""
+
+    def _send() -> None:
+        try:
+            send()
+        except QUEUE_ERRORS as exc:
+            logger.error("Run %s not started: the task queue refused its task (%s)", run.id, type(exc).__name__)
+            _fail_unsent(run)
+            raise QueueUnavailable(run) from None
+
+    transaction.on_commit(_send)
 
 
-def _close_open_results(run_ids: list[int], now: dt.datetime) -> None:
-    """The courses a dead worker left open would show 'Syncing' under a failed run for ever."""
-    from sync.models import CourseResultStatus, SyncCourseResult
-
-    results = SyncCourseResult.objects.filter(run_id__in=run_ids, finished_at__isnull=True)
-    results.filter(status=CourseResultStatus.RUNNING).update(
-        status=CourseResultStatus.FAILED,
-        finished_at=now,
-        message="The worker stopped while syncing this course; nothing in it was changed. What to do: Sync Now again.",
+def _fail_unsent(run: SyncRun) -> None:
+    now = timezone.now()
+    SyncRun.objects.filter(id=run.id, status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.FAILED, finished_at=now, message=QUEUE_DOWN_MESSAGE
     )
-    results.filter(status=CourseResultStatus.PENDING).update(
-        status=CourseResultStatus.CANCELLED, finished_at=now, message="Not synced: the run stopped with its worker."
+    SyncCourseResult.objects.filter(run_id=run.id, status=CourseResultStatus.PENDING).update(
+        status=CourseResultStatus.CANCELLED, finished_at=now, message="Not started: the task queue was unavailable."
     )
+    run.refresh_from_db()

@@ -1,6 +1,7 @@
 """The nightly sync: which institutions are due, starting them, and the emails about how it went.
 
-Celery beat calls `dispatch_nightly` every few minutes (see `setup_schedules`). An institution is
+Celery beat calls `dispatch_nightly` every minute (PERIODIC_TASKS below: created by a migration,
+reconciled whenever beat starts, and by `setup_schedules` for support). An institution is
 due once its local time has reached its nightly sync hour and no nightly sync has started since
 then, so a beat that was down at that hour catches up when it comes back, and never runs twice.
 """
@@ -24,7 +25,11 @@ logger = logging.getLogger(__name__)
 
 PERIODIC_TASK_NAME = "Nightly sync: start the institutions whose hour has come"
 PERIODIC_TASK = "sync.tasks.dispatch_nightly_syncs_task"
-DISPATCH_EVERY_MINUTES = 5
+REAPER_TASK_NAME = "Runs: end the runs no worker picked up or whose worker died"
+REAPER_TASK = "sync.tasks.reap_runs_task"
+# What beat runs, and how often (seconds). The nightly hour is checked per institution on each tick;
+# the reaper's period bounds how long after its timeout a dead run still shows "running".
+PERIODIC_TASKS = {PERIODIC_TASK_NAME: (PERIODIC_TASK, 60), REAPER_TASK_NAME: (REAPER_TASK, 30)}
 
 
 def nightly_slot(institution: Institution, now: dt.datetime) -> dt.datetime:
@@ -57,6 +62,9 @@ def dispatch_nightly(now: dt.datetime | None = None) -> list[SyncRun]:
             run = start_sync(institution, trigger=RunTrigger.NIGHTLY)
         except runs.RunAlreadyActive as exc:
             run = _skipped(institution, "already_running", f"Sync #{exc.run.id} was still running.")
+        except runs.QueueUnavailable as exc:  # ended with the cause; the next institution may still go
+            run = exc.run
+            notify_run_outcome(run)
         started.append(run)
         logger.info("Nightly sync of %s: run %s %s", institution.slug, run.id, run.status)
     return started
@@ -124,13 +132,20 @@ def _notify_reauth_once(run: SyncRun, link: str) -> None:
         )
 
 
-def install_periodic_task() -> bool:
-    """Create or update the beat entry (idempotent); True when it was created."""
+def install_periodic_tasks() -> list[str]:
+    """Create or correct beat's entries (idempotent); returns the names it created or changed."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    # Every 5 minutes (crontab.guru/#*/5_*_*_*_*): the nightly hour is checked per institution.
-    every, _ = IntervalSchedule.objects.get_or_create(every=DISPATCH_EVERY_MINUTES, period=IntervalSchedule.MINUTES)
-    _, created = PeriodicTask.objects.update_or_create(
-        name=PERIODIC_TASK_NAME, defaults={"task": PERIODIC_TASK, "interval": every, "enabled": True}
-    )
-    return created
+    changed = []
+    for name, (task, seconds) in PERIODIC_TASKS.items():
+        every, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+        entry, created = PeriodicTask.objects.get_or_create(
+            name=name, defaults={"task": task, "interval": every, "enabled": True}
+        )
+        if created:
+            changed.append(name)
+        elif (entry.task, entry.interval_id, entry.enabled, entry.crontab_id) != (task, every.id, True, None):
+            entry.task, entry.interval, entry.enabled, entry.crontab = task, every, True, None
+            entry.save()
+            changed.append(name)
+    return changed

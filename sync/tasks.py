@@ -29,7 +29,7 @@ def sync_course_task(result_id: int) -> None:
 
 @shared_task
 def dispatch_nightly_syncs_task() -> None:
-    """Celery beat, every few minutes: start each institution's nightly sync once its local hour comes."""
+    """Celery beat, every minute: start each institution's nightly sync once its local hour comes."""
     from sync.schedule import dispatch_nightly
 
     dispatch_nightly()
@@ -41,3 +41,11 @@ def post_scores_task(run_id: int) -> None:
     from sync.passback import run_grade_post
 
     run_grade_post(run_id)
+
+
+@shared_task
+def reap_runs_task() -> None:
+    """Celery beat, every 30 s: end the runs no worker picked up or whose worker died, keeping what finished."""
+    from sync.reaper import reap_runs
+
+    reap_runs()

@@ -25,7 +25,6 @@ from sync import runs
 from sync.engine.apply import apply_plans
 from sync.engine.plan import plan_entry
 from sync.engine.runner import (
-    STALE_CLAIM,
     close,
     finalize_run,
     gate_for,
@@ -93,7 +92,7 @@ def _claim(run: SyncRun, ids: list[int]) -> Iterator[SyncCourseResult]:
     for start in range(0, len(ids), CLAIM_CHUNK):
         now = timezone.now()
         claimable = Q(status=CourseResultStatus.PENDING) | Q(
-            status=CourseResultStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM
+            status=CourseResultStatus.RUNNING, claimed_at__lt=now - runs.heartbeat_timeout()
         )
         chunk = SyncCourseResult.objects.filter(claimable, id__in=ids[start : start + CLAIM_CHUNK])
         chunk.update(status=CourseResultStatus.RUNNING, claimed_at=now)

@@ -42,8 +42,6 @@ from sync.models import (
 
 logger = logging.getLogger(__name__)
 
-# A course task that has held its claim this long without finishing died with its worker.
-STALE_CLAIM = runs.HEARTBEAT_TIMEOUT
 # The issue code of a token or scope refused mid-run; once recorded, the run stops and fails.
 ACCESS_LOST = "canvas_access_lost"
 _gates: dict[int, ThrottleGate] = {}
@@ -58,7 +56,8 @@ def start_sync(
     preview: bool = False,
     enqueue: bool = True,
 ) -> SyncRun:
-    """Write the run and its per-course results; raises runs.RunAlreadyActive if one is running."""
+    """Write the run and its per-course results; raises runs.RunAlreadyActive if one is running, and
+    runs.QueueUnavailable (the run ended, with why) if the task queue refuses its tasks."""
     run = runs.create_run(institution, RunKind.SYNC, trigger=trigger, user=user, params={"preview": preview})
     conn = CanvasConnection.objects.filter(institution=institution).first()
     if conn is None or not conn.is_verified:
@@ -93,7 +92,7 @@ def start_sync(
     run.total = len(results)
     if enqueue:
         ids = list(SyncCourseResult.objects.filter(run=run).values_list("id", flat=True))
-        transaction.on_commit(lambda: enqueue_courses(ids))
+        runs.enqueue_on_commit(run, lambda: enqueue_courses(ids))
     return run
 
 
@@ -107,8 +106,9 @@ def enqueue_courses(result_ids: list[int]) -> None:
 def sync_course_result(result_id: int) -> None:
     """The per-course task: claim, plan, apply (or preview), record, then maybe finish the run."""
     now = timezone.now()
+    # A course claimed this long ago and never finished died with its worker: a redelivery takes it over.
     claimable = Q(status=CourseResultStatus.PENDING) | Q(
-        status=CourseResultStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM
+        status=CourseResultStatus.RUNNING, claimed_at__lt=now - runs.heartbeat_timeout()
     )
     if not SyncCourseResult.objects.filter(claimable, id=result_id).update(
         status=CourseResultStatus.RUNNING, claimed_at=now

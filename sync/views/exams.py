@@ -139,6 +139,9 @@ def exam_post(request: HttpRequest, exam_id: int) -> HttpResponse:
             ),
         )
         return redirect("exam", exam.id)
+    except runs.QueueUnavailable as exc:
+        messages.error(request, exc.run.message)
+        return redirect("exam", exam.id)
     messages.success(
         request,
         format_html(

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET
 
 from lms_canvas.models import CanvasConnection
 from portal.access import get_institution_for
-from sync import runs
 from sync.engine.reasons import REASONS
 from sync.models import RunKind, RunStatus, RunTrigger, SyncIssue, SyncRun
 from sync.views.sync_now import get_run_for
@@ -35,7 +34,6 @@ def _choice(value: str | None, choices) -> str:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    runs.reap_dead_runs(institution)
     filters = {
         "kind": _choice(request.GET.get("kind"), RunKind.choices),
         "status": _choice(request.GET.get("status"), RunStatus.choices),
@@ -105,8 +103,6 @@ def _issues(request: HttpRequest, run: SyncRun):
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for(request, run_id)
-    runs.reap_dead_runs(run.institution)
-    run.refresh_from_db()
     issues, code = _issues(request, run)
     conn = CanvasConnection.objects.filter(institution=run.institution).first()
     codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
@@ -131,8 +127,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for(request, run_id)
-    runs.reap_dead_runs(run.institution)
-    run.refresh_from_db()
     response = render(request, "sync/_run_progress.html", {"run": run})
     if not run.is_active:
         response["HX-Refresh"] = "true"  # the full page shows the results and issues

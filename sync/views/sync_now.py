@@ -38,6 +38,9 @@ def _start(request: HttpRequest, *, preview: bool) -> HttpResponse:
             ),
         )
         return redirect("sync-run", exc.run.id)
+    except runs.QueueUnavailable as exc:
+        messages.error(request, exc.run.message)
+        return redirect("sync-run", exc.run.id)
     if run.status == RunStatus.SKIPPED:
         messages.error(request, run.message)
     return redirect("sync-run", run.id)

@@ -24,7 +24,6 @@ from sync.views.sync_list import sync_list_context
 
 
 def _latest_refresh(institution: Institution) -> SyncRun | None:
-    runs.reap_dead_runs(institution)
     return SyncRun.objects.filter(institution=institution, kind=RunKind.REFRESH).order_by("-created_at").first()
 
 
@@ -150,6 +149,8 @@ def refresh_start(request: HttpRequest) -> HttpResponse:
     except runs.RunAlreadyActive as exc:
         run = exc.run
         messages.info(request, "A refresh is already running; its progress is shown below.")
+    except runs.QueueUnavailable as exc:
+        run = exc.run  # ended: the progress panel shows its message (the queue is down, try again)
     if _is_htmx(request):
         return render(request, "sync/_refresh_progress.html", progress_context(run))
     return redirect("sync-settings")

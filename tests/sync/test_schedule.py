@@ -8,16 +8,34 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from lms_canvas.models import CanvasConnection, ConnectionStatus
+from portal.models import ServiceHeartbeat
 from sync.engine import run_sync
 from sync.models import RunStatus, RunTrigger, SyncRun
-from sync.schedule import PERIODIC_TASK, dispatch_nightly
+from sync.schedule import PERIODIC_TASK, PERIODIC_TASK_NAME, REAPER_TASK, REAPER_TASK_NAME, dispatch_nightly
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
+
+
+@pytest.fixture
+def celery_beat_scheduler(monkeypatch):
+    """Beat's scheduler as `celery beat` builds it from settings (its tick sends nothing here)."""
+    from celery.beat import Scheduler as BaseScheduler
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    from portal.celery import app
+
+    monkeypatch.setattr(BaseScheduler, "apply_entry", lambda self, entry, producer=None: None)
+    # It closes "old" connections between reads, which would close the test's transaction.
+    monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
+    monkeypatch.setattr("portal.health._last_beat_write", None)
+    return lambda: import_string(settings.CELERY_BEAT_SCHEDULER.replace(":", "."))(app=app)
 
 
 @pytest.fixture
@@ -101,8 +119,33 @@ def test_an_admin_sync_never_emails(listed, sim):
     assert mail.outbox == []
 
 
-def test_setup_schedules_installs_the_beat_entry_once():
-    call_command("setup_schedules")
-    call_command("setup_schedules")
+def test_the_nightly_dispatcher_exists_after_migrate_with_no_setup_command():
     task = PeriodicTask.objects.get(task=PERIODIC_TASK)
-    assert task.enabled and task.interval.every == 5
+    assert task.enabled and (task.interval.every, task.interval.period) == (60, "seconds")
+
+
+def test_beat_restores_its_tasks_when_it_starts(celery_beat_scheduler):
+    PeriodicTask.objects.filter(task=PERIODIC_TASK).update(enabled=False)
+    PeriodicTask.objects.filter(task=REAPER_TASK).delete()
+
+    scheduler = celery_beat_scheduler()
+
+    assert set(scheduler.schedule) >= {PERIODIC_TASK_NAME, REAPER_TASK_NAME}
+    assert PeriodicTask.objects.get(task=PERIODIC_TASK).enabled
+    assert PeriodicTask.objects.filter(task=REAPER_TASK, enabled=True).count() == 1
+
+
+def test_each_beat_tick_is_recorded_for_readyz(celery_beat_scheduler):
+    scheduler = celery_beat_scheduler()
+    ServiceHeartbeat.objects.all().delete()
+
+    scheduler.tick()
+
+    assert ServiceHeartbeat.objects.get(name="beat").seen_at > timezone.now() - dt.timedelta(seconds=5)
+
+
+def test_setup_schedules_restores_the_beat_entries_and_is_idempotent():
+    PeriodicTask.objects.all().delete()
+    assert "Restored: " + PERIODIC_TASK_NAME in call_command("setup_schedules")
+    assert "Restored" not in call_command("setup_schedules")
+    assert PeriodicTask.objects.filter(task__in=[PERIODIC_TASK, REAPER_TASK], enabled=True).count() == 2

@@ -152,9 +152,12 @@ def test_progress_fragment_shows_phase_counts_and_time_left(client_a, catalog_a)
 def test_progress_of_a_dead_worker_says_failed(client_a, catalog_a):
     from django.utils import timezone
 
+    from sync.reaper import reap_runs
+
     run = runs.create_run(catalog_a, RunKind.REFRESH)
     runs.claim(run.id)
     SyncRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - timezone.timedelta(minutes=10))
+    reap_runs()  # beat's reaper
 
     body = text(client_a.get(reverse("sync-refresh-progress")))
 

@@ -2,13 +2,19 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from sync.schedule import DISPATCH_EVERY_MINUTES, install_periodic_task
+from sync.schedule import PERIODIC_TASKS, install_periodic_tasks
 
 
 class Command(BaseCommand):
-    help = "Install the Celery beat entry that starts each institution's nightly sync (safe to run again)."
+    help = (
+        "Check beat's periodic tasks (the nightly sync dispatcher and the run reaper) and restore any that "
+        "is missing, disabled or changed. Safe to run again; beat does the same when it starts."
+    )
 
     def handle(self, *args, **options) -> str:
-        created = install_periodic_task()
-        verb = "Installed" if created else "Already installed; checked"
-        return f"{verb} the nightly sync dispatcher (every {DISPATCH_EVERY_MINUTES} minutes)."
+        changed = install_periodic_tasks()
+        lines = [
+            f"{'Restored' if name in changed else 'OK'}: {name} (every {seconds} s)"
+            for name, (_task, seconds) in PERIODIC_TASKS.items()
+        ]
+        return "\n".join(lines)
