@@ -18,6 +18,7 @@ from portal.models import (
     Institution,
     InstitutionAdmin,
     Section,
+    ServiceHeartbeat,
 )
 
 admin.site.site_header = "LMS Sync Portal support"
@@ -145,3 +146,17 @@ class ExamScoreAdmin(admin.ModelAdmin):
     list_filter = ["post_status", "exam__course__institution"]
     search_fields = ["exam__title", "exam_taker__student_id"]
     raw_id_fields = ["exam", "exam_taker"]
+
+
+@admin.register(ServiceHeartbeat)
+class ServiceHeartbeatAdmin(admin.ModelAdmin):
+    """Read only: when beat last ticked (what /readyz and `manage.py check_beat` read)."""
+
+    list_display = ["name", "seen_at"]
+    search_fields = ["name"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
