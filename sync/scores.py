@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
+from portal import csvfile
 from portal.models import Enrollment, EnrollmentStatus, Exam, ExamScore, ExamTaker
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -147,7 +148,8 @@ def _check_rows(result: ScoreFile, body: list[tuple[int, list[str]]], columns: t
 
 
 def _cell(record: list[str], index: int) -> str:
-    return record[index].strip() if index < len(record) else ""
+    """A cell, with the template's formula mark undone (a Student ID “'=1” is the student “=1”)."""
+    return csvfile.restore(record[index].strip()) if index < len(record) else ""
 
 
 def _score(result: ScoreFile, line: int, student_id: str, raw: str, points: Decimal) -> Decimal | None:
@@ -205,7 +207,7 @@ def template_csv(exam: Exam) -> str:
     """The course's active exam-takers with their current scores: a file to fill in and upload."""
     scores = dict(ExamScore.objects.filter(exam=exam).values_list("exam_taker_id", "score"))
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvfile.writer(out)
     writer.writerow([STUDENT_ID_COLUMN, "Name", SCORE_COLUMN])
     enrollments = (
         Enrollment.objects.filter(course=exam.course, status=EnrollmentStatus.ACTIVE)
@@ -218,12 +220,5 @@ def template_csv(exam: Exam) -> str:
             continue
         seen.add(e.exam_taker_id)
         score = scores.get(e.exam_taker_id)
-        writer.writerow(
-            [e.exam_taker.student_id, _safe(e.exam_taker.full_name), _text(score) if score is not None else ""]
-        )
+        writer.writerow([e.exam_taker.student_id, e.exam_taker.full_name, _text(score) if score is not None else ""])
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from lms_canvas.models import CanvasConfig
+from portal import csvfile
 from portal.models import Department, Institution
 from sync.catalog import COURSE_ID_FIELDS, course_reason, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
@@ -42,7 +43,7 @@ NOT_CSV = "The file could not be read as CSV text (UTF-8)."
 
 def export_csv(institution: Institution, config: CanvasConfig) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvfile.writer(out)
     writer.writerow(HEADER)
     for e in entries_for(institution, config):
         writer.writerow(
@@ -50,19 +51,14 @@ def export_csv(institution: Institution, config: CanvasConfig) -> str:
                 e.course.canvas_id,
                 e.section.canvas_id if e.section_id else "",
                 e.course_id_value,
-                _safe(e.course.name),
-                _safe(e.section.name) if e.section_id else "",
+                e.course.name,
+                e.section.name if e.section_id else "",
                 e.start_date.isoformat() if e.start_date else "",
                 e.end_date.isoformat() if e.end_date else "",
-                _safe(e.department.name) if e.department_id else "",
+                e.department.name if e.department_id else "",
             ]
         )
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 @dataclass
@@ -141,7 +137,10 @@ def _read(text: str, plan: ImportPlan) -> list[tuple[int, dict]] | None:
             if number > MAX_ROWS + 1:
                 plan.errors.append((number, TOO_MANY))
                 return None
-            clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
+            # Undo the exporter's formula mark, so the portal's own export imports back unchanged.
+            clean = {
+                (k or "").strip(): csvfile.restore((v or "").strip()) for k, v in row.items() if isinstance(v, str)
+            }
             if any(clean.values()):
                 rows.append((number, clean))
         return rows
@@ -201,7 +200,7 @@ def _values(institution, row: dict, line: int, plan: ImportPlan, departments: di
     department = None
     name = row.get("Department", "")
     if name:
-        department = departments.get(name.lstrip("'").casefold())
+        department = departments.get(name.casefold())
         if department is None:
             problems.append(UNKNOWN_DEPARTMENT.format(name=name))
     if problems:

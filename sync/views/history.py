@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from lms_canvas.models import CanvasConnection
+from portal import csvfile
 from portal.access import get_institution_for
 from sync.engine.reasons import REASONS
 from sync.models import RunKind, RunStatus, RunTrigger, SyncIssue, SyncRun
@@ -140,7 +140,7 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     issues, _ = _issues(request, run)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sync-{run.id}-issues.csv"'
-    writer = csv.writer(response)
+    writer = csvfile.writer(response)
     writer.writerow(
         [
             "run",
@@ -169,13 +169,8 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
             issue.message,
             issue.fix,
         ]
-        writer.writerow([_csv_safe(v) for v in row])
+        writer.writerow(row)
     return response
-
-
-def _csv_safe(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; Canvas names are not trusted."""
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
 
 
 @login_required

@@ -172,3 +172,15 @@ def test_support_can_sync_now_and_approve_from_django_admin(client, support_user
         follow=True,
     )
     assert "1 of 1 held course(s) approved" in r.content.decode()
+
+
+def test_the_csv_marks_formula_cells_as_text(client_a, listed):
+    run = sync(listed)
+    run.issues.create(
+        code="test_student", object_type="person", label='=HYPERLINK("https://evil.test")', message="-2+3"
+    )
+
+    rows = list(csv.reader(io.StringIO(client_a.get(reverse("sync-run-csv", args=[run.id])).content.decode())))
+
+    assert rows[-1][7:9] == ['\'=HYPERLINK("https://evil.test")', "'-2+3"]
+    assert rows[-1][0] == str(run.id)

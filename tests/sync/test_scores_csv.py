@@ -173,6 +173,24 @@ def test_the_template_lists_active_exam_takers_with_their_scores(exam):
     ]
 
 
+def test_the_template_marks_formula_student_ids_and_names_as_text_and_reads_back(exam):
+    for n, student_id in enumerate(["+cmd|' /C calc'!A0", "-2+3", "=1", "-7"]):
+        taker = ExamTaker.objects.create(
+            institution=exam.course.institution, student_id=student_id, first_name="=HYPERLINK(1)", lms_id=900 + n
+        )
+        Enrollment.objects.create(course=exam.course, exam_taker=taker)
+
+    lines = scores.template_csv(exam).splitlines()
+
+    assert "'+cmd|' /C calc'!A0,'=HYPERLINK(1)," in lines
+    assert "'-2+3,'=HYPERLINK(1)," in lines and "'=1,'=HYPERLINK(1)," in lines
+    assert "-7,'=HYPERLINK(1)," in lines  # a number is not a formula: left as it is
+    filled = "\n".join(line + "5" if line.endswith(",") else line for line in lines)
+    parsed = read(exam, filled)
+    assert parsed.errors == []
+    assert {r.exam_taker.student_id for r in parsed.rows} >= {"+cmd|' /C calc'!A0", "-2+3", "=1", "-7"}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode)))
 def test_the_parser_never_raises_and_never_applies_a_file_with_errors(exam, data):

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.urls import reverse
@@ -276,3 +278,50 @@ def test_import_apply_rechecks_against_my_catalogue(client_b, institution_a, con
 def test_import_without_a_file_says_so(client_a, institution_a, config):
     r = client_a.post(reverse("sync-list-import"), {"mode": "add"})
     assert "Choose a CSV file to import." in text(r)
+
+
+FORMULA_IDS = ['=HYPERLINK("https://evil.test","Open")', "\tcmd", "+1+1", "-2+3"]
+
+
+def _formula_courses(institution, config) -> list:
+    ops = Department.objects.create(institution=institution, name="=Ops")
+    entries = []
+    for n, sis in enumerate(FORMULA_IDS):
+        catalog_course = CatalogCourse.objects.create(
+            institution=institution,
+            canvas_id=900 + n,
+            name=f"@Course {n}",
+            sis_course_id=sis,
+            workflow_state="available",
+        )
+        entry = synclist.add_course(institution, config, catalog_course.id)
+        entry.department = ops
+        entry.save()
+        entries.append(entry)
+    return entries
+
+
+def test_export_marks_formula_cells_as_text(institution_a, config):
+    _formula_courses(institution_a, config)
+
+    rows = list(csv.reader(io.StringIO(synclist_csv.export_csv(institution_a, config), newline="")))
+
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t")]
+    assert {row[2] for row in rows[1:]} == {"'" + sis for sis in FORMULA_IDS}
+    assert {row[7] for row in rows[1:]} == {"'=Ops"}
+
+
+def test_the_export_imports_back_unchanged_by_canvas_id_or_by_course_id(institution_a, config):
+    _formula_courses(institution_a, config)
+    exported = synclist_csv.export_csv(institution_a, config)
+
+    plan = synclist_csv.plan_import(institution_a, config, exported, "replace")
+    assert plan.errors == [] and plan.counts["unchanged"] == len(FORMULA_IDS) and not plan.has_changes
+
+    # Without the Canvas Course Id column the rows are found by their (marked) Course ID.
+    rows = list(csv.reader(io.StringIO(exported, newline="")))
+    out = io.StringIO()
+    csv.writer(out).writerows([row[2:] for row in rows])
+    plan = synclist_csv.plan_import(institution_a, config, out.getvalue(), "replace")
+    assert plan.errors == [] and plan.counts["unchanged"] == len(FORMULA_IDS)

@@ -1,0 +1,51 @@
+"""The one CSV writer for everything the portal exports, and its inverse for what comes back.
+
+Spreadsheet programs run a cell that starts with = + - @ (or a tab or carriage return, which they
+skip before looking) as a formula, and Canvas names and SIS ids are not ours to trust. Such a cell
+is written with a leading apostrophe, the spreadsheet's own "this is text" mark. A cell that
+already starts with an apostrophe gets one more, so that `restore` undoes exactly what `neutralise`
+did and a file the portal exported imports back unchanged. Numbers, including negative ones such
+as "-2.5", are left alone: they are not formulas, and a score must stay a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from typing import Any
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _needs_mark(text: str) -> bool:
+    return text.startswith(TRIGGERS) and not NUMBER.fullmatch(text)
+
+
+def neutralise(value: Any) -> Any:
+    """The cell as it is safe to write: text that a spreadsheet would run gets a leading apostrophe."""
+    if isinstance(value, str) and _needs_mark(value):
+        return "'" + value
+    return value
+
+
+def restore(text: str) -> str:
+    """The inverse of `neutralise` for a cell read back from a file the portal exported."""
+    if text.startswith("'") and _needs_mark(text[1:]):
+        return text[1:]
+    return text
+
+
+class SafeWriter:
+    """csv.writer, with every cell passed through `neutralise`."""
+
+    def __init__(self, out: Any) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow([neutralise(v) for v in row])
+
+
+def writer(out: Any) -> SafeWriter:
+    return SafeWriter(out)
