@@ -15,6 +15,7 @@ the drain has made a little room.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 import time
@@ -148,7 +149,8 @@ def fetch_concurrently(
         try:
             while True:
                 for item in source:
-                    pending[pool.submit(func, item)] = item
+                    # Each call runs in a copy of this thread's context, so its log lines keep the run's fields.
+                    pending[pool.submit(contextvars.copy_context().run, func, item)] = item
                     if len(pending) >= 2 * max_workers:
                         break
                 if not pending:

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from celery import shared_task
+
+from portal.logcontext import log_context
+
+
+def _run_log_context(run_id: int) -> AbstractContextManager[None]:
+    """Every log line of the task carries its run's id and institution."""
+    from sync.models import SyncRun
+
+    slug = SyncRun.objects.filter(id=run_id).values_list("institution__slug", flat=True).first()
+    return log_context(run_id=run_id, institution=slug)
+
+
+def _course_log_context(result_id: int) -> AbstractContextManager[None]:
+    from sync.models import SyncCourseResult
+
+    row = SyncCourseResult.objects.filter(id=result_id).values_list("run_id", "run__institution__slug").first()
+    run_id, slug = row or (None, None)
+    return log_context(run_id=run_id, institution=slug)
 
 
 @shared_task
 def refresh_catalog_task(run_id: int) -> None:
     from sync.refresh import run_refresh
 
-    run_refresh(run_id)
+    with _run_log_context(run_id):
+        run_refresh(run_id)
 
 
 @shared_task
 def refresh_course_task(run_id: int) -> None:
     from sync.refresh import run_course_refresh
 
-    run_course_refresh(run_id)
+    with _run_log_context(run_id):
+        run_course_refresh(run_id)
 
 
 @shared_task
@@ -24,7 +46,8 @@ def sync_course_task(result_id: int) -> None:
     """One sync-list entry of a sync run (Sync Now or nightly); the last one to finish ends the run."""
     from sync.engine import sync_course_result
 
-    sync_course_result(result_id)
+    with _course_log_context(result_id):
+        sync_course_result(result_id)
 
 
 @shared_task
@@ -40,7 +63,8 @@ def post_scores_task(run_id: int) -> None:
     """Post an exam's scores to Canvas (grade passback) as the grade-post run `run_id`."""
     from sync.passback import run_grade_post
 
-    run_grade_post(run_id)
+    with _run_log_context(run_id):
+        run_grade_post(run_id)
 
 
 @shared_task
