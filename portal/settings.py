@@ -108,9 +108,16 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Brute-force protection: after 5 wrong passwords for one account from one address, wait 15 minutes.
+# Only that account from that address is locked, so nobody elsewhere can lock a named admin out;
+# that needs the client's real address, which behind a reverse proxy comes from its header.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
+# How many reverse proxies (nginx, a load balancer) stand in front of the portal and append the
+# client's address to TRUSTED_PROXY_HEADER. 0: none, the header is ignored (a client could forge it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_HEADER = "HTTP_" + env.str("TRUSTED_PROXY_HEADER", default="X-Forwarded-For").upper().replace("-", "_")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False
