@@ -253,3 +253,19 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Optional error reporting: off unless SENTRY_DSN is set. Events leave with our secrets scrubbed and no
+# request bodies (portal/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from portal.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        known_secrets=[
+            SECRET_KEY,
+            *FIELD_ENCRYPTION_KEYS,
+            DATABASES["default"].get("PASSWORD") or "",
+            EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD") or "",
+        ],
+    )
