@@ -1,17 +1,10 @@
-"""What the smoke runs, read from docker-compose.yml and the Dockerfile, and the processes it starts.
-
-Compose's `${VAR:-default}` / `${VAR:?message}` are filled from the values an operator puts in `.env`;
-then only what exists solely inside compose's network (the `postgres` and `redis` host names, the
-container port) is pointed at this machine. Every process runs in a session of its own, so killing
-its group kills everything it started (gunicorn's and Celery's children too), as `docker kill` would.
-"""
+"""The processes the smoke starts: each in a session of its own, so killing its group kills everything it
+started (gunicorn's and Celery's children too), as `docker kill` would; each logged to its own file."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -19,87 +12,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
-
-_VAR = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$\$")
-
-
-def interpolate(text: str, values: Mapping[str, str]) -> str:
-    """Compose's variable substitution: ${X}, ${X:-default}, ${X-default}, ${X:?error}, ${X?error}, $$."""
-
-    def one(match: re.Match) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, op, arg = match.group("name"), match.group("op"), match.group("arg") or ""
-        value = values.get(name)
-        missing = value is None or (value == "" and op is not None and op.startswith(":"))
-        if op is not None and op.endswith("?") and missing:
-            raise ValueError(f"docker-compose.yml needs {name}: {arg}")
-        if op is not None and op.endswith("-") and missing:
-            return arg
-        return value or ""
-
-    return _VAR.sub(one, text)
-
-
-@dataclass
-class Service:
-    name: str
-    command: list[str]
-    environment: dict[str, str]
-    healthcheck: list[str]  # argv of compose's healthcheck test, [] if none
-
-
-def compose_services(path: Path, dotenv: Mapping[str, str]) -> dict[str, Service]:
-    """The services that run the portal's image (those with a `command:`), interpolated with `dotenv`."""
-    data = yaml.safe_load(path.read_text())
-    services = {}
-    for name, spec in data["services"].items():
-        if "command" not in spec:
-            continue
-        command = spec["command"]
-        argv = shlex.split(command) if isinstance(command, str) else list(command)
-        env = spec.get("environment") or {}
-        if isinstance(env, list):
-            env = dict(item.split("=", 1) for item in env)
-        services[name] = Service(
-            name,
-            [interpolate(arg, dotenv) for arg in argv],
-            {k: interpolate(str(v), dotenv) for k, v in env.items()},
-            _healthcheck(spec.get("healthcheck") or {}, dotenv),
-        )
-    return services
-
-
-def _healthcheck(spec: dict, dotenv: Mapping[str, str]) -> list[str]:
-    test = spec.get("test") or []
-    if isinstance(test, str):
-        test = ["CMD-SHELL", test]
-    if not test or test[0] == "NONE":
-        return []
-    args = [interpolate(str(arg), dotenv) for arg in test[1:]]
-    return ["sh", "-c", args[0]] if test[0] == "CMD-SHELL" else args
-
-
-@dataclass
-class Dockerfile:
-    env: dict[str, str]
-    collectstatic: str  # the RUN line's shell command
-
-
-def read_dockerfile(path: Path) -> Dockerfile:
-    env: dict[str, str] = {}
-    collectstatic = ""
-    for line in path.read_text().splitlines():
-        word, _, rest = line.strip().partition(" ")
-        if word == "ENV":
-            env.update(dict(item.split("=", 1) for item in shlex.split(rest)))
-        elif word == "RUN" and "collectstatic" in rest:
-            collectstatic = rest.strip()
-    if not collectstatic:
-        raise ValueError("the Dockerfile has no RUN line with collectstatic")
-    return Dockerfile(env, collectstatic)
 
 
 def free_port() -> int:

@@ -17,12 +17,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from smoke_report import SmokeError
 
 TIMEOUT = 30
-
-
-class SmokeError(AssertionError):
-    """A step that did not do what the product promises."""
 
 
 class TlsProxy(HTTPAdapter):
