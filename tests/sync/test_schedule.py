@@ -35,7 +35,15 @@ def celery_beat_scheduler(monkeypatch):
     # It closes "old" connections between reads, which would close the test's transaction.
     monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
     monkeypatch.setattr("portal.health._last_beat_write", None)
-    return lambda: import_string(settings.CELERY_BEAT_SCHEDULER.replace(":", "."))(app=app)
+    made = []
+
+    def make():
+        made.append(import_string(settings.CELERY_BEAT_SCHEDULER.replace(":", "."))(app=app))
+        return made[-1]
+
+    yield make
+    for scheduler in made:  # it would save its schedule at interpreter exit, after the test database is gone
+        scheduler._finalize.cancel()
 
 
 @pytest.fixture
