@@ -94,6 +94,16 @@ class RequestRejected(CanvasError):
     fix = "Correct the value Canvas names in the message, then try again."
 
 
+class AddressRefused(CanvasError):
+    """The portal would not connect: the Canvas Server leads to a private, local or metadata address."""
+
+    permanent = True
+    fix = (
+        "In LMS Settings, set Canvas Server to your Canvas instance's public https address, "
+        "such as https://yourschool.instructure.com."
+    )
+
+
 class UnexpectedResponse(CanvasError):
     """Canvas answered with something this client does not understand or cannot safely follow."""
 

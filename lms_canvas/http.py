@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.auth
-from requests.adapters import HTTPAdapter
 
+from lms_canvas.egress import NoRedirects, Refused, guard
 from lms_canvas.errors import (
+    AddressRefused,
     CanvasError,
     CanvasUnavailable,
     Forbidden,
@@ -75,8 +76,9 @@ def user_agent() -> str:
     return f"LMS-Sync-Portal/{release} (+python-requests)"
 
 
-class CanvasSession(requests.Session):
-    """A requests session that reads the environment (proxy variables, CA bundle) once per host.
+class CanvasSession(NoRedirects, requests.Session):
+    """A guarded requests session (lms_canvas.egress) that reads the environment (proxy variables,
+    CA bundle) once per host.
 
     requests looks them up on every request, and ~/.netrc too: about a third of the client's CPU
     per Canvas call, which at hundreds of calls a second competes with the calls themselves for the
@@ -114,10 +116,7 @@ def build_session() -> requests.Session:
     session = CanvasSession()
     session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
     # Enough pooled connections for every worker of fetch_concurrently to keep its own.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+    return guard(session, pool_maxsize=32)
 
 
 class Transport:
@@ -147,13 +146,15 @@ class Transport:
         while True:
             try:
                 response = self._send(method, url, params, data, token)
+            except Refused as exc:
+                raise AddressRefused(str(exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self._may_retry_failure(method, failures):
                     raise CanvasUnavailable(_network_message(method, path, exc)) from exc
                 self.back_off(f"{method} {path}: {type(exc).__name__}", self.policy.delay(failures))
                 failures += 1
                 continue
-            if response.ok:
+            if 200 <= response.status_code < 300:
                 return response
             if _is_throttled(response):
                 if throttled + 1 >= self.policy.throttled_attempts:
@@ -245,6 +246,12 @@ def error_for(method: str, path: str, response: requests.Response, *, after_refr
         return RequestRejected(f"Canvas refused {where} ({status}): {said or 'bad request'}", status=status)
     if status >= 500:
         return CanvasUnavailable(f"Canvas failed on {where} with HTTP {status}.", status=status)
+    if 300 <= status < 400:
+        return UnexpectedResponse(
+            f"Canvas answered {where} with a redirect (HTTP {status}); the portal follows no redirect, "
+            "so the request was not sent on.",
+            status=status,
+        )
     return UnexpectedResponse(f"Canvas answered {where} with unexpected HTTP {status}.", status=status)
 
 

@@ -1,7 +1,9 @@
 """Canvas's OAuth2 endpoints: key preflight, authorize URL, code exchange, refresh, revoke.
 
-Together with client.py, the only code that speaks to Canvas over HTTP. Every failure comes back
-as a `Finding` (one sentence of what happened, one of what to do) or a typed CanvasError.
+Together with client.py, the only code that speaks to Canvas over HTTP, and through the same
+guarded transport (lms_canvas.egress): no redirect is followed, so a secret never travels on to
+where a token endpoint points. Every failure comes back as a `Finding` (one sentence of what
+happened, one of what to do) or a typed CanvasError.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import raise_from_error
 from requests_oauthlib import OAuth2Session
 
-from lms_canvas.errors import CanvasUnavailable, TokenInvalid, UnexpectedResponse
-from lms_canvas.http import build_session
+from lms_canvas.egress import NoRedirects, Refused, guard
+from lms_canvas.errors import AddressRefused, CanvasUnavailable, TokenInvalid, UnexpectedResponse
+from lms_canvas.http import build_session, user_agent
 from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
 from lms_canvas.scopes import REQUIRED_SCOPES
 from portal.notify import email_admins
@@ -31,6 +35,14 @@ PURPOSE = "LMS Sync Portal"
 TIMEOUT = (5, 15)
 # Canvas's invalid_scope description ends with the missing scopes as a Ruby to_sentence list.
 _NOT_GRANTED = re.compile(r"requested, but not granted:\s*(?P<list>.+?)\.?\s*$", re.S)
+REDIRECTED_OAUTH = (
+    "Canvas's token endpoint answered with a redirect (HTTP {status}); the portal follows no redirect, "
+    "so nothing secret was sent on."
+)
+REDIRECTED_OAUTH_FIX = (
+    "Check that Canvas Server is your Canvas address itself, such as https://yourschool.instructure.com "
+    "(not an address that forwards to it); if it is, contact support."
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,8 @@ def preflight(conn: CanvasConnection) -> list[Finding]:
     }
     try:
         r = session.get(auth_url(conn), params=params, allow_redirects=False, timeout=TIMEOUT)
+    except Refused as exc:
+        return [Finding(str(exc), AddressRefused.fix)]
     except requests.RequestException as exc:
         return [_unreachable(base, exc)]
     finding = _authorize_answer(conn, r)
@@ -151,17 +165,24 @@ def _authorize_answer(conn: CanvasConnection, r: requests.Response) -> Finding |
             f"In Canvas, edit the key and add {redirect_uri()} under Redirect URIs, then select Save.",
         )
     if r.status_code in (301, 302, 303, 307):
-        location = r.headers.get("Location", "")
-        if location.startswith(redirect_uri()):
-            query = parse_qs(urlsplit(location).query)
-            error = query.get("error", [""])[0]
-            if error:
-                return finding_for_oauth_error(error, query.get("error_description", [""])[0])
+        redirected = _error_on_redirect_uri(r)
+        if redirected:
+            return finding_for_oauth_error(*redirected)
         return None  # on to Canvas's login page: every pre-login check passed
     return Finding(
         f"The server at {conn.server_url} answered (HTTP {r.status_code}), but not the way Canvas does.",
         "Check that Canvas Server is your Canvas address itself, such as https://yourschool.instructure.com.",
     )
+
+
+def _error_on_redirect_uri(r: requests.Response) -> tuple[str, str] | None:
+    """Canvas's (error, description) when it answers by redirecting to the portal's redirect URI."""
+    location = r.headers.get("Location", "")
+    if not location.startswith(redirect_uri()):
+        return None
+    query = parse_qs(urlsplit(location).query)
+    error = query.get("error", [""])[0]
+    return (error, query.get("error_description", [""])[0]) if error else None
 
 
 def _secret_check(conn: CanvasConnection, session: requests.Session) -> list[Finding]:
@@ -175,9 +196,15 @@ def _secret_check(conn: CanvasConnection, session: requests.Session) -> list[Fin
     }
     try:
         r = session.post(token_url(conn), data=data, timeout=TIMEOUT)
+    except Refused as exc:
+        return [Finding(str(exc), AddressRefused.fix)]
     except requests.RequestException as exc:
         return [_unreachable(conn.server_url, exc)]
-    error, _ = _json_error(r)
+    # Canvas without no_redirect_on_oauth_token_method answers on the redirect URI: read it, never follow.
+    redirected = 300 <= r.status_code < 400
+    error, _ = (_error_on_redirect_uri(r) or ("", "")) if redirected else _json_error(r)
+    if redirected and not error:
+        return [Finding(REDIRECTED_OAUTH.format(status=r.status_code), REDIRECTED_OAUTH_FIX)]
     if error == "invalid_client":
         return [
             Finding(
@@ -195,10 +222,30 @@ def _secret_check(conn: CanvasConnection, session: requests.Session) -> list[Fin
     ]
 
 
+class CanvasOAuth2Session(NoRedirects, OAuth2Session):
+    """requests-oauthlib's session on the guarded transport."""
+
+
 def _oauth_session(conn: CanvasConnection, **kwargs) -> OAuth2Session:
-    session = OAuth2Session(conn.client_id, redirect_uri=redirect_uri(), **kwargs)
-    session.headers.update(build_session().headers)
+    session = CanvasOAuth2Session(conn.client_id, redirect_uri=redirect_uri(), **kwargs)
+    session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
+    session.register_compliance_hook("access_token_response", _refuse_redirect)
+    session.register_compliance_hook("refresh_token_response", _refuse_redirect)
+    guard(session)
     return session
+
+
+def _refuse_redirect(r: requests.Response) -> requests.Response:
+    """A token endpoint's 3xx is an answer, not a place to go: Canvas's error, or a refusal."""
+    if not 300 <= r.status_code < 400:
+        return r
+    redirected = _error_on_redirect_uri(r)
+    if redirected:
+        error, description = redirected
+        raise_from_error(error, {"error_description": description})
+    raise UnexpectedResponse(
+        REDIRECTED_OAUTH.format(status=r.status_code), fix=REDIRECTED_OAUTH_FIX, status=r.status_code
+    )
 
 
 def authorization_url(conn: CanvasConnection, state: str) -> str:
@@ -214,6 +261,8 @@ def exchange_code(conn: CanvasConnection, code: str) -> dict:
         return _oauth_session(conn).fetch_token(
             token_url(conn), code=code, client_secret=conn.client_secret, include_client_id=True, timeout=TIMEOUT
         )
+    except Refused as exc:
+        raise AddressRefused(str(exc)) from None
     except requests.RequestException as exc:
         raise CanvasUnavailable(f"POST /login/oauth2/token failed: {type(exc).__name__}") from exc
 
@@ -264,6 +313,8 @@ def _refresh_call(conn: CanvasConnection) -> dict:
             client_secret=conn.client_secret,
             timeout=TIMEOUT,
         )
+    except Refused as exc:
+        raise AddressRefused(str(exc)) from None
     except requests.RequestException as exc:
         raise CanvasUnavailable(f"POST /login/oauth2/token (refresh) failed: {type(exc).__name__}") from exc
     except (ValueError, KeyError) as exc:

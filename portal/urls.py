@@ -21,5 +21,4 @@ urlpatterns = [
     path("support/", admin.site.urls),
     path("", include("lms_canvas.urls")),
     path("", include("sync.urls")),
-    path("", include("audit.urls")),
 ]
