@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -9,6 +10,11 @@ from django.http import HttpRequest
 from lms_canvas import connect, oauth
 from lms_canvas.errors import CanvasError
 from lms_canvas.models import CanvasConfig, CanvasConnection
+from lms_canvas.urlguard import normalize_canvas_url
+
+NOT_AUTHORIZED_YET = (
+    "the portal holds no Canvas token for it; an institution admin must choose Generate Key in LMS Settings."
+)
 
 
 def mask(secret: str) -> str:
@@ -18,8 +24,22 @@ def mask(secret: str) -> str:
     return "••••" + secret[-4:] if len(secret) >= 16 else "•••• (set)"
 
 
+class CanvasConnectionForm(forms.ModelForm):
+    # A CharField, not the model's URLField: that one would prefix http:// before the guard could say https.
+    server_url = forms.CharField(label="Canvas Server", max_length=200, required=False)
+
+    class Meta:
+        model = CanvasConnection
+        fields = ["lms_type", "server_url", "client_id"]
+
+    def clean_server_url(self) -> str:
+        value = self.cleaned_data["server_url"]
+        return normalize_canvas_url(value) if value.strip() else ""
+
+
 @admin.register(CanvasConnection)
 class CanvasConnectionAdmin(admin.ModelAdmin):
+    form = CanvasConnectionForm
     list_display = ["institution", "lms_type", "server_url", "client_id", "status", "verified_at", "token_expires_at"]
     list_filter = ["status", "lms_type"]
     search_fields = ["institution__name", "institution__slug", "server_url", "client_id"]
@@ -50,6 +70,16 @@ class CanvasConnectionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: CanvasConnection, form: forms.ModelForm, change: bool) -> None:
+        if obj.change_server_url(obj.server_url):
+            self.message_user(
+                request,
+                f"{obj.institution}: the Canvas Server changed, so its client secret and tokens were cleared. "
+                "An institution admin must enter the Client Secret in LMS Settings and choose Generate Key.",
+                messages.WARNING,
+            )
+        super().save_model(request, obj, form, change)
+
     @admin.display(description="Client secret")
     def client_secret_masked(self, obj: CanvasConnection) -> str:
         return mask(obj.client_secret)
@@ -65,6 +95,9 @@ class CanvasConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Re-verify (live call to Canvas and capability check)")
     def reverify(self, request: HttpRequest, queryset: QuerySet[CanvasConnection]) -> None:
         for conn in queryset.select_related("institution"):
+            if not conn.has_token:
+                self.message_user(request, f"{conn.institution}: {NOT_AUTHORIZED_YET}", messages.WARNING)
+                continue
             findings = connect.verify(conn, request.user)
             conn.refresh_from_db()
             level = messages.SUCCESS if conn.is_verified and not findings else messages.WARNING
@@ -74,6 +107,9 @@ class CanvasConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Refresh the access token now")
     def refresh_token(self, request: HttpRequest, queryset: QuerySet[CanvasConnection]) -> None:
         for conn in queryset.select_related("institution"):
+            if not conn.has_token:
+                self.message_user(request, f"{conn.institution}: {NOT_AUTHORIZED_YET}", messages.WARNING)
+                continue
             try:
                 oauth.refresh_access_token(conn.id, rejected_token=conn.access_token)
             except CanvasError as exc:

@@ -3,7 +3,16 @@ from __future__ import annotations
 from django import forms
 
 from lms_canvas.models import CanvasConfig, CourseIdType, LmsType, SectionIdType, StudentIdType
-from lms_canvas.urlguard import normalize_canvas_url
+from lms_canvas.urlguard import canvas_origin, normalize_canvas_url
+
+SERVER_MOVED_DEV_KEY = (
+    "You changed the Canvas Server: enter the Client Secret (Show Key in that Canvas) again. "
+    "A saved secret is only ever sent to the server it was saved for."
+)
+SERVER_MOVED_PASTED = (
+    "You changed the Canvas Server: paste the access token for that Canvas again. "
+    "A saved token is only ever sent to the server it was saved for."
+)
 
 
 class LmsSettingsForm(forms.Form):
@@ -22,10 +31,13 @@ class LmsSettingsForm(forms.Form):
         label="Access Token", max_length=500, required=False, widget=forms.PasswordInput(render_value=False)
     )
 
-    def __init__(self, *args, has_secret: bool = False, has_token: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, has_secret: bool = False, has_token: bool = False, saved_server_url: str = "", **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
         self.has_token = has_token
+        self.saved_server_url = saved_server_url
 
     def clean_server_url(self) -> str:
         return normalize_canvas_url(self.cleaned_data["server_url"])
@@ -40,14 +52,22 @@ class LmsSettingsForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        # Saved secrets belong to the saved address (CanvasConnection.change_server_url forgets them).
+        moved = "server_url" in data and canvas_origin(data["server_url"]) != canvas_origin(self.saved_server_url)
         if data.get("lms_type") == LmsType.DEV_KEY:
             if not data.get("client_id"):
                 self.add_error("client_id", "Enter the Client ID from Canvas's Developer Keys page.")
-            if not data.get("client_secret", "").strip() and not self.has_secret:
-                self.add_error("client_secret", "Enter the Client Secret shown by Show Key in Canvas.")
+            if not data.get("client_secret", "").strip() and (moved or not self.has_secret):
+                self.add_error(
+                    "client_secret",
+                    SERVER_MOVED_DEV_KEY if self.has_secret else "Enter the Client Secret shown by Show Key in Canvas.",
+                )
         elif data.get("lms_type") == LmsType.ACCESS_TOKEN:
-            if not data.get("access_token", "").strip() and not self.has_token:
-                self.add_error("access_token", "Paste the scoped access token you generated in Canvas.")
+            if not data.get("access_token", "").strip() and (moved or not self.has_token):
+                self.add_error(
+                    "access_token",
+                    SERVER_MOVED_PASTED if self.has_token else "Paste the scoped access token you generated in Canvas.",
+                )
         return data
 
 

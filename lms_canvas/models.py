@@ -9,10 +9,27 @@ from django.db import models
 from django.utils import timezone
 
 from lms_canvas.fields import EncryptedTextField
+from lms_canvas.urlguard import canvas_origin
 from portal.models import Institution
 
 # Refresh a little before Canvas's one-hour expiry so a request never leaves with a dying token.
 TOKEN_EXPIRY_MARGIN = dt.timedelta(seconds=120)
+# What a connection knows only because of the Canvas address it was set up for.
+ADDRESS_BOUND_FIELDS = (
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "token_expires_at",
+    "status",
+    "status_reason",
+    "verified_at",
+    "verified_by",
+    "canvas_user_name",
+    "canvas_user_id",
+    "root_account_id",
+    "capabilities",
+    "reauth_notified_at",
+)
 
 
 class LmsType(models.TextChoices):
@@ -52,6 +69,26 @@ class CanvasConnection(models.Model):
     def __str__(self) -> str:
         return f"Canvas for {self.institution}"
 
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        # A deferred server_url is not saved, so it cannot have moved.
+        if "server_url" in self.__dict__ and (update_fields is None or "server_url" in update_fields):
+            if self.change_server_url(self.server_url) and update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, *ADDRESS_BOUND_FIELDS, "updated_at"}
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        conn = super().from_db(db, field_names, values)
+        if "server_url" in conn.__dict__:
+            conn._bound_origin = canvas_origin(conn.server_url)
+        return conn
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "server_url" in fields:
+            self._bound_origin = canvas_origin(self.server_url)
+
     @property
     def is_verified(self) -> bool:
         return self.status == ConnectionStatus.VERIFIED
@@ -81,6 +118,42 @@ class CanvasConnection(models.Model):
         self.access_token = ""
         self.refresh_token = ""
         self.token_expires_at = None
+
+    def change_server_url(self, url: str) -> bool:
+        """Point the connection at `url`; True if that moves it to another Canvas address.
+
+        The client secret and the tokens belong to the address (scheme, host, port) they were entered
+        or issued for: moving forgets them and the verification, so nothing saved for one server is
+        ever sent to another. LMS Settings, the admin and any code that assigns `server_url` and
+        saves all come here (save() calls it), so call it before setting a new secret."""
+        moved = canvas_origin(url) != self._saved_origin()
+        self.server_url = url
+        self._bound_origin = canvas_origin(url)
+        if moved:
+            self.client_secret = ""
+            self.clear_tokens()
+            self.verified_at = None
+            self.verified_by = None
+            self.canvas_user_name = ""
+            self.canvas_user_id = None
+            self.root_account_id = None
+            self.capabilities = {}
+            self.reauth_notified_at = None
+            self.status = self.status_after_settings_change()
+            self.status_reason = (
+                "The Canvas Server changed, so the client secret and tokens saved for the previous one were "
+                "cleared. Enter the Client Secret (or access token) for this server in LMS Settings."
+            )
+        return moved
+
+    def _saved_origin(self) -> tuple | None:
+        if "_bound_origin" not in self.__dict__:
+            # Loaded without server_url (deferred), or built by hand: ask the database.
+            saved = None
+            if not self._state.adding:
+                saved = type(self).objects.filter(pk=self.pk).values_list("server_url", flat=True).first()
+            self._bound_origin = canvas_origin(self.server_url if saved is None else saved)
+        return self._bound_origin
 
 
 class CourseIdType(models.TextChoices):

@@ -36,7 +36,11 @@ def _report(request: HttpRequest, findings: list[oauth.Finding]) -> None:
 @login_required
 def lms_settings(request: HttpRequest) -> HttpResponse:
     conn = _connection(request)
-    form_kwargs = {"has_secret": conn.has_secret, "has_token": conn.lms_type == LmsType.ACCESS_TOKEN and conn.has_token}
+    form_kwargs = {
+        "has_secret": conn.has_secret,
+        "has_token": conn.lms_type == LmsType.ACCESS_TOKEN and conn.has_token,
+        "saved_server_url": conn.server_url,
+    }
     if request.method == "POST":
         form = LmsSettingsForm(request.POST, **form_kwargs)
         if form.is_valid():
@@ -58,15 +62,16 @@ def lms_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _save_settings(request: HttpRequest, conn: CanvasConnection, data: dict) -> None:
+    # First, so a secret typed now is kept and the one saved for another server is not.
+    moved = conn.change_server_url(data["server_url"])
     changed = (
-        data["lms_type"] != conn.lms_type
-        or data["server_url"] != conn.server_url
+        moved
+        or data["lms_type"] != conn.lms_type
         or data["client_id"] != conn.client_id
         or bool(data["client_secret"])
         or bool(data["access_token"])
     )
     conn.lms_type = data["lms_type"]
-    conn.server_url = data["server_url"]
     conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
     if data["client_secret"]:
         conn.client_secret = data["client_secret"].strip()
