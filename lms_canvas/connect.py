@@ -25,10 +25,14 @@ def client_for(conn: CanvasConnection, **kwargs: Any) -> CanvasClient:
 
 
 def verify(conn: CanvasConnection, user=None) -> list[Finding]:
-    """Verified means a live call with the stored token worked; then see what else works."""
+    """Verified means live calls with the stored token worked: the account, and its roles, which
+    Configure needs. Any Canvas error leaves the connection Not verified with the cause; the
+    capability checks only report what else does not work yet."""
     client = client_for(conn)
     try:
         account = client.get_account("self")
+        capabilities = check_capabilities(client, account.get("id"))
+        roles = client.list_roles(account.get("id") or "self")
     except CanvasError as exc:
         conn.refresh_from_db()
         if conn.status != ConnectionStatus.NEEDS_REAUTH:
@@ -43,9 +47,9 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     conn.verified_by = user
     conn.root_account_id = account.get("id")
     conn.reauth_notified_at = None
-    conn.capabilities = check_capabilities(client, conn.root_account_id)
+    conn.capabilities = capabilities
     conn.save()
-    load_roles(conn, client)
+    store_roles(conn, roles)
     return [Finding(c["message"], c["fix"]) for c in conn.capabilities.values() if not c["ok"]]
 
 
@@ -82,10 +86,14 @@ def check_capabilities(client: CanvasClient, account_id: int | None) -> dict[str
 
 
 def load_roles(conn: CanvasConnection, client: CanvasClient | None = None) -> CanvasConfig:
-    """Read the account's roles for Configure; keep the admin's choices, fill defaults the first time."""
-    config, _ = CanvasConfig.objects.get_or_create(institution=conn.institution)
+    """Read the account's roles from Canvas for Configure."""
     client = client or client_for(conn)
-    roles = client.list_roles(conn.root_account_id or "self")
+    return store_roles(conn, client.list_roles(conn.root_account_id or "self"))
+
+
+def store_roles(conn: CanvasConnection, roles: list[dict]) -> CanvasConfig:
+    """Keep the enrollment roles Canvas reported; keep the admin's choices, fill defaults the first time."""
+    config, _ = CanvasConfig.objects.get_or_create(institution=conn.institution)
     config.available_roles = [
         {"id": r["id"], "label": r.get("label") or r.get("role"), "base_role_type": r.get("base_role_type", "")}
         for r in roles

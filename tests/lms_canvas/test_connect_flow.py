@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
+from lms_canvas.http import RetryPolicy
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
 from lms_canvas.scopes import REQUIRED_SCOPES
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
@@ -282,3 +283,31 @@ def test_no_secret_reaches_the_admin_pages(client, support_user, connected):
         assert connected.client_secret not in body
         assert connected.access_token not in body and connected.refresh_token not in body
     assert "••••" in body
+
+
+def test_canvas_failing_the_roles_call_during_the_callback_leaves_not_verified_with_the_cause(
+    admin_client, sim, institution_a, monkeypatch
+):
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, retry: 0.0)
+    save_settings(admin_client, sim)
+    sim.control("faults", {"error_rate": 1.0, "error_status": 500, "paths": r"/roles$"})
+    r = generate_key_and_authorize(admin_client, sim)
+    assert r.status_code == 200
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.NOT_VERIFIED and conn.verified_at is None
+    assert "roles" in conn.status_reason
+    body = page_text(r)
+    assert "Canvas failed on GET /api/v1/accounts/1/roles with HTTP 500" in body
+    assert "What to do: Check that the Canvas server URL is right and Canvas is up" in body
+    assert "has not yet proved it can read Canvas" in body
+
+
+def test_a_failed_roles_call_can_be_retried_with_reverify(admin_client, sim, institution_a, monkeypatch):
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, retry: 0.0)
+    save_settings(admin_client, sim)
+    sim.control("faults", {"error_rate": 1.0, "error_status": 500, "paths": r"/roles$"})
+    generate_key_and_authorize(admin_client, sim)
+    sim.control("faults", {})
+    r = admin_client.post(reverse("canvas-reverify"), follow=True)
+    assert "Verified: the portal can read Canvas" in page_text(r)
+    assert CanvasConfig.objects.get(institution=institution_a).available_roles
