@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "portal",
     "lms_canvas",
     "sync",
+    "auditlog",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    # The signed-in user becomes the actor of the audit trail's entries for what the request changes.
+    "audit.middleware.AuditActorMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -157,6 +161,13 @@ if CANVAS_ALLOW_PRIVATE_URLS:
     # The local simulator speaks plain http; oauthlib refuses that unless told it is deliberate.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 CANVAS_SIMULATOR_URL = env.str("CANVAS_SIMULATOR_URL", default="http://127.0.0.1:8001")
+
+# The audit trail (django-auditlog; what is tracked, and what never, is in audit/tracking.py). A masked
+# field is recorded only as set or not; related objects are recorded by name, as they were then.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_MASK_CALLABLE = "audit.tracking.hide"
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
 
 # Celery: the default broker is kombu's filesystem transport under var/, so the demo needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -21,4 +21,5 @@ urlpatterns = [
     path("support/", admin.site.urls),
     path("", include("lms_canvas.urls")),
     path("", include("sync.urls")),
+    path("", include("audit.urls")),
 ]

@@ -93,6 +93,9 @@ class SyncRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a run, its courses and issues are the sync history: kept, like the audit trail
+
 
 @admin.register(SyncIssue)
 class SyncIssueAdmin(admin.ModelAdmin):
@@ -106,6 +109,9 @@ class SyncIssueAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -160,4 +166,7 @@ class SyncCourseResultAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -14,6 +14,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from portal.models import Institution
+from sync import trail
 from sync.models import (
     ACTIVE_STATUSES,
     CourseResultStatus,
@@ -71,9 +72,12 @@ def create_run(
     """Write the queued run row (before any Canvas call); the database allows one active run per kind."""
     try:
         with transaction.atomic():
-            return SyncRun.objects.create(
+            run = SyncRun.objects.create(
                 institution=institution, kind=kind, trigger=trigger, requested_by=user, params=params or {}
             )
+            if user is not None:  # a person started it: the audit trail says who (nightly runs are in the history)
+                trail.run_started(run)
+            return run
     except IntegrityError:
         active = SyncRun.objects.filter(institution=institution, kind=kind, status__in=ACTIVE_STATUSES).first()
         if active is None:  # it finished between our insert and this read

@@ -21,7 +21,7 @@ from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
-from sync import runs
+from sync import runs, trail
 from sync.engine import issues
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details, should_hold
 from sync.engine.plan import CoursePlan, Exclusion, IncludesOff, plan_entry
@@ -265,6 +265,7 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
         return result
     old_counts = result.counts or {}
     close(result, CourseResultStatus.APPROVED, f"Approved by {user or 'support'} and applied.", outcome.counts, user)
+    trail.held_course_approved(result, user, outcome.counts)
     with transaction.atomic():
         locked = SyncRun.objects.select_for_update().get(id=run.id)
         locked.counts = {

@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.core import mail
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from lms_canvas import connect
 from lms_canvas.errors import CanvasError
 from lms_canvas.models import CanvasConnection
@@ -22,19 +23,31 @@ from tests.security.test_tenancy import WITHOUT_IDS, urls_with_a_ids
 from tests.security.world import build_world
 from tests.sync.engine_helpers import sync
 
+ROTATED_SECRET = "a-secret-that-was-set-for-a-while-0123"
+
 
 @pytest.fixture
 def world_a(connected, sim, institution_a, caplog):
     caplog.set_level(logging.DEBUG)
     build_world(institution_a, sim)
+    rotate_and_restore_the_secret(institution_a)
     return institution_a
+
+
+def rotate_and_restore_the_secret(institution) -> None:
+    """Two changes of the client secret on the audit trail (it records that it changed, never a value)."""
+    conn = CanvasConnection.objects.get(institution=institution)
+    kept = conn.client_secret
+    for value in (ROTATED_SECRET, kept):
+        conn.client_secret = value
+        conn.save()
 
 
 def secrets_of(institution) -> list[str]:
     conn = CanvasConnection.objects.get(institution=institution)
     values = [conn.client_secret, conn.access_token, conn.refresh_token]
     assert all(len(v) >= 8 for v in values)
-    return values
+    return [*values, ROTATED_SECRET]
 
 
 def assert_clean(text: str, secrets: list[str], where: str) -> None:
@@ -56,8 +69,9 @@ def test_no_support_page_shows_a_secret(world_a, client, support_user):
     conn = CanvasConnection.objects.get(institution=world_a)
     pages = [reverse("admin:lms_canvas_canvasconnection_change", args=[conn.id])]
     for model in apps.get_models():
-        if model in admin.site._registry and model._meta.app_label in {"portal", "lms_canvas", "sync"}:
+        if model in admin.site._registry and model._meta.app_label in {"portal", "lms_canvas", "sync", "audit"}:
             pages.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    pages += [reverse("admin:audit_auditentry_change", args=[e.id]) for e in AuditEntry.objects.all()]
     for url in pages:
         assert_clean(client.get(url).content.decode(), secrets, url)
 
@@ -78,3 +92,12 @@ def test_failures_keep_secrets_out_of_messages_issues_emails_and_logs(world_a, s
     assert mail.outbox, "losing access should have emailed the admins"
     assert_clean("\n".join(m.subject + m.body for m in mail.outbox), secrets, "an email")
     assert_clean(caplog.text, secrets, "the logs")
+
+
+def test_no_audit_entry_holds_a_secret_not_even_encrypted(world_a):
+    secrets = secrets_of(world_a)
+    conn = CanvasConnection.objects.get(institution=world_a)
+    assert AuditEntry.objects.filter(object_id=conn.id, changes__has_key="client_secret").count() >= 3
+    rows = repr(list(AuditEntry.objects.values()))
+    assert_clean(rows, secrets, "the audit trail's rows")
+    assert "gAAAAA" not in rows, "a Fernet ciphertext reached the audit trail"

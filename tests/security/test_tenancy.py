@@ -8,6 +8,7 @@ import itertools
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from portal.models import Course, CourseAdminEnrollment, Enrollment, Exam, ExamScore, ExamTaker
 from sync.models import CatalogCourse, SyncListEntry, SyncRun
 from tests.security.world import PARAM_MODELS, build_world, ids_of, routes
@@ -53,6 +54,8 @@ def snapshot(institution) -> dict:
         snap[model.__name__] = sorted(
             tuple(sorted(row.items())) for row in model.objects.filter(**{field: institution}).values()
         )
+    # The audit trail: B's requests must add nothing to A's (its rows hold JSON, so compare their ids).
+    snap["AuditEntry"] = sorted(AuditEntry.objects.filter(institution=institution).values_list("id", flat=True))
     return snap
 
 
@@ -86,6 +89,7 @@ def test_the_crawler_sees_the_views_it_must(world_a):
         "sync-history",
         "sync-run",
         "exam",
+        "audit-trail",
     } <= names
 
 

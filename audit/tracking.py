@@ -1,0 +1,97 @@
+"""What the audit trail records, in one place: which models and fields, and which never.
+
+Changes to these models are recorded by django-auditlog's signals whoever makes them (a portal page,
+Django admin, a command); the actor comes from `audit.middleware`. A secret never reaches an entry:
+the client secret is recorded only as "set" or not (`hide`), and the tokens, which also change on
+every refresh, are not tracked at all. Events that are not a model's save (a run someone started, a
+held course approved) are recorded with `record`.
+"""
+
+from __future__ import annotations
+
+from auditlog.registry import auditlog
+from django.apps import apps
+from django.db import models
+
+from audit.models import Area, AuditEntry
+
+HIDDEN = "(set, not shown)"
+
+# model label -> (area, fields recorded, fields recorded only as set / not set)
+TRACKED: dict[str, tuple[str, list[str], list[str]]] = {
+    "lms_canvas.CanvasConnection": (
+        Area.LMS_SETTINGS,
+        ["lms_type", "server_url", "client_id", "client_secret", "status"],
+        ["client_secret"],
+    ),
+    "lms_canvas.CanvasConfig": (
+        Area.CONFIGURE,
+        ["course_id_type", "section_id_type", "student_id_type", "course_admin_role_ids", "student_role_ids"],
+        [],
+    ),
+    "sync.SyncListEntry": (Area.SYNC_LIST, ["course", "section", "department", "start_date", "end_date"], []),
+    "portal.Institution": (
+        Area.SCHEDULE,
+        [
+            "name",
+            "slug",
+            "timezone",
+            "nightly_sync_hour",
+            "notification_emails",
+            "sync_hold_percent",
+            "sync_hold_min_people",
+        ],
+        [],
+    ),
+}
+
+
+def hide(value: str) -> str:
+    """auditlog's mask callable: whether a secret is set, never any part of it (its own keeps half)."""
+    return "" if value in ("", "None") else HIDDEN
+
+
+def register_all() -> None:
+    for label, (_, fields, masked) in TRACKED.items():
+        auditlog.register(
+            apps.get_model(label),
+            include_fields=list(fields),
+            mask_fields=list(masked),
+            mask_callable="audit.tracking.hide",
+        )
+
+
+def institution_id_of(instance: models.Model) -> int | None:
+    if instance._meta.label == "portal.Institution":
+        return instance.pk
+    return getattr(instance, "institution_id", None)
+
+
+def area_of(instance: models.Model) -> str:
+    tracked = TRACKED.get(instance._meta.label)
+    return tracked[0] if tracked else ""
+
+
+def record(
+    instance: models.Model,
+    *,
+    area: str,
+    changes: dict[str, list],
+    institution_id: int | None = None,
+    actor=None,
+    action: int = AuditEntry.Action.UPDATE,
+    **fields,
+) -> AuditEntry:
+    """An event that is not a tracked save: `changes` maps a label to [before, after] (before may be
+    None); `fields` sets other entry fields (object_repr, additional_data: {"event", "run_id"})."""
+    return AuditEntry.objects.log_create(
+        instance,
+        force_log=True,
+        action=action,
+        changes=changes,
+        area=area,
+        actor=actor,
+        actor_email=getattr(actor, "email", None),
+        institution_id=institution_id if institution_id is not None else institution_id_of(instance),
+        **fields,
+    )
