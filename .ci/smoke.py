@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync-courses", type=int, default=40, help="courses put on the sync list")
     parser.add_argument("--latency-ms", type=int, default=300, help="Canvas latency during the killed sync")
     parser.add_argument("--skip", default="", help="comma-separated: nightly, kill")
-    parser.add_argument("--keep", action="store_true", help="keep the logs and static files directory")
+    parser.add_argument("--keep", action="store_true", help="keep the logs, static files, database and Redis data")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
@@ -198,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     sup = Supervisor(ROOT, work / "logs")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ok = False
+    stack = Stack(sup, work, args.courses)
     try:
-        stack = Stack(sup, work, args.courses)
         smoke = Smoke(args, stack)
         say(f"production smoke: portal {stack.portal} (gunicorn on http://127.0.0.1:{stack.port}), Canvas {stack.sim}")
         stack.start()
@@ -229,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\n----- {proc.name} ({state}): {' '.join(proc.argv)}\n{proc.tail()}", flush=True)
         sup.stop_all()
         if args.keep or not ok:
-            say(f"logs kept in {work / 'logs'}")
+            say(f"logs kept in {work / 'logs'}; the database and Redis databases left as they are")
         else:
             shutil.rmtree(work, ignore_errors=True)
+            stack.clean_up()
     say(f"production smoke {'passed' if ok else 'FAILED'} in {time.monotonic() - started_at:.0f}s")
     return 0 if ok else 1
 

@@ -125,7 +125,8 @@ def database_url() -> str:
     return urlunsplit(urlsplit(base)._replace(path="/portal_smoke"))
 
 
-def fresh_database(url: str) -> None:
+def fresh_database(url: str, *, create: bool = True) -> None:
+    """Drop the smoke's database and (unless `create` is false) create it empty."""
     import psycopg
 
     parts = urlsplit(url)
@@ -133,7 +134,8 @@ def fresh_database(url: str) -> None:
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as db:
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            db.execute(f'CREATE DATABASE "{name}"')
 
 
 def fresh_redis(base: str) -> None:
@@ -201,11 +203,18 @@ class Stack:
         self.portal = f"https://127.0.0.1:{self.port}"  # the public address, behind the stand-in TLS proxy
         self.sim = f"http://127.0.0.1:{self.sim_port}"
         self.workers: list[Proc] = []
+        self.db_url = database_url()
+        self.redis_base = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379")
+
+    def clean_up(self) -> None:
+        """After a pass: the database dropped and the Redis databases emptied (a failure leaves them to look at)."""
+        fresh_database(self.db_url, create=False)
+        fresh_redis(self.redis_base)
 
     def start(self) -> None:
         docker = read_dockerfile(ROOT / "Dockerfile")
         services = compose_services(ROOT / "docker-compose.yml", dotenv_values(self.port))
-        db_url, redis_base = database_url(), os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379")
+        db_url, redis_base = self.db_url, self.redis_base
         static_root = self.work / "staticfiles"
         base = base_env(docker.env)
         self.envs = {
