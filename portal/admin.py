@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.urls import reverse
+import smtplib
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from portal import accounts
+from portal.forms import InviteAdminForm
 from portal.models import (
     Course,
     CourseAdmin,
@@ -30,10 +37,21 @@ def _changelist_link(model: str, institution_id: int, label: str) -> str:
     return format_html('<a href="{}">{}</a>', url, label)
 
 
+def _password_state(membership: InstitutionAdmin) -> str:
+    if membership.user_id is None:
+        return ""
+    return "set" if membership.user.has_usable_password() else "not set yet (invited)"
+
+
 class InstitutionAdminInline(admin.TabularInline):
     model = InstitutionAdmin
     raw_id_fields = ["user"]
+    readonly_fields = ["password"]
     extra = 0
+
+    @admin.display(description="Password")
+    def password(self, obj: InstitutionAdmin) -> str:
+        return _password_state(obj)
 
 
 @admin.register(Institution)
@@ -54,14 +72,62 @@ class InstitutionModelAdmin(admin.ModelAdmin):
         ]
         return format_html(" · ".join(["{}"] * len(links)), *links)
 
+    def get_urls(self):
+        invite = self.admin_site.admin_view(self.invite_view)
+        return [path("<int:institution_id>/invite/", invite, name="portal_institution_invite"), *super().get_urls()]
+
+    def invite_view(self, request: HttpRequest, institution_id: int) -> HttpResponse:
+        """A new admin of this institution from an email (and name): they get a link to set a password."""
+        institution = get_object_or_404(Institution, id=institution_id)
+        if not self.has_change_permission(request, institution):
+            raise PermissionDenied
+        form = InviteAdminForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            email = form.cleaned_data["email"]
+            try:
+                accounts.invite_admin(institution=institution, invited_by=request.user, **form.cleaned_data)
+            except (smtplib.SMTPException, OSError):
+                msg = f"{email} is now an admin of {institution}, but the invitation email could not be sent. "
+                msg += "Send it again with “Send a new invitation” under Institution admins."
+                self.message_user(request, msg, messages.ERROR)
+            else:
+                msg = f"Invitation sent to {email}: a link to set their password, valid for {accounts.link_lifetime()}."
+                self.message_user(request, msg, messages.SUCCESS)
+            return redirect("admin:portal_institution_change", institution.id)
+        ctx = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": institution,
+            "form": form,
+            "title": f"Invite an admin to {institution}",
+            "lifetime": accounts.link_lifetime(),
+        }
+        return render(request, "admin/portal/institution/invite.html", ctx)
+
 
 @admin.register(InstitutionAdmin)
 class InstitutionAdminModelAdmin(admin.ModelAdmin):
-    list_display = ["user", "institution"]
+    list_display = ["user", "institution", "password"]
     list_filter = ["institution"]
     search_fields = ["user__email", "user__username", "institution__name"]
     raw_id_fields = ["user"]
     list_select_related = ["user", "institution"]
+    actions = ["send_invitation"]
+
+    @admin.display(description="Password")
+    def password(self, obj: InstitutionAdmin) -> str:
+        return _password_state(obj)
+
+    @admin.action(description="Send a new invitation (a link to set a password)")
+    def send_invitation(self, request: HttpRequest, queryset) -> None:
+        sent = 0
+        for membership in queryset.select_related("user", "institution"):
+            if not membership.user.email:
+                self.message_user(request, f"{membership.user} has no email address.", messages.WARNING)
+                continue
+            accounts.send_invitation(membership.user, membership.institution, request.user)
+            sent += 1
+        self.message_user(request, f"{sent} invitation(s) sent.")
 
 
 @admin.register(Department)

@@ -129,6 +129,12 @@ AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Password reset and invitation links (Django's token) work once, for this many seconds (3 days).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+# Reset requests per hour from one client address, and emails per hour to one address (Django's cache,
+# so per process without REDIS_URL). Past the second limit the page answers the same and sends nothing.
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=10)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import views
+from portal import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", account_views.password_reset, name="password_reset"),
+    path("password-reset/sent/", account_views.password_reset_done, name="password_reset_done"),
+    path("password-reset/done/", account_views.password_reset_complete, name="password_reset_complete"),
+    path("password-reset/<uidb64>/<token>/", account_views.password_reset_confirm, name="password_reset_confirm"),
+    path("welcome/<uidb64>/<token>/", account_views.invitation, name="invitation"),
     path("support/", admin.site.urls),
     path("", include("lms_canvas.urls")),
     path("", include("sync.urls")),

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils import timezone
 
 from lms_canvas import connect
@@ -54,6 +55,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fresh_rate_limits():
+    """Password-reset limits live in the (process-wide) cache; a test that asks for resets starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def make_admin(institution: Institution, email: str):

@@ -19,7 +19,7 @@ from lms_canvas.models import CanvasConnection
 from sync.models import SyncIssue, SyncRun
 from sync.refresh import refresh_catalog
 from sync.runs import create_run
-from tests.security.test_tenancy import WITHOUT_IDS, urls_with_a_ids
+from tests.security.test_tenancy import WITHOUT_IDS, public_urls, urls_with_a_ids
 from tests.security.world import build_world
 from tests.sync.engine_helpers import sync
 
@@ -55,9 +55,9 @@ def assert_clean(text: str, secrets: list[str], where: str) -> None:
         assert secret not in text, f"a secret reached {where}"
 
 
-def test_no_page_of_the_admin_shows_a_secret(world_a, client_a, caplog):
+def test_no_page_of_the_admin_shows_a_secret(world_a, client_a, admin_a, caplog):
     secrets = secrets_of(world_a)
-    urls = itertools.chain(urls_with_a_ids(world_a), ((r, reverse(n)) for r, n, _ in WITHOUT_IDS))
+    urls = itertools.chain(urls_with_a_ids(world_a), ((r, reverse(n)) for r, n, _ in WITHOUT_IDS), public_urls(admin_a))
     for route, url in urls:
         assert_clean(client_a.get(url).content.decode(errors="replace"), secrets, f"GET {route}")
     assert_clean(caplog.text, secrets, "the logs")
@@ -67,7 +67,11 @@ def test_no_support_page_shows_a_secret(world_a, client, support_user):
     secrets = secrets_of(world_a)
     client.force_login(support_user)
     conn = CanvasConnection.objects.get(institution=world_a)
-    pages = [reverse("admin:lms_canvas_canvasconnection_change", args=[conn.id])]
+    pages = [
+        reverse("admin:lms_canvas_canvasconnection_change", args=[conn.id]),
+        reverse("admin:portal_institution_change", args=[world_a.id]),
+        reverse("admin:portal_institution_invite", args=[world_a.id]),
+    ]
     for model in apps.get_models():
         if model in admin.site._registry and model._meta.app_label in {"portal", "lms_canvas", "sync", "audit"}:
             pages.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
@@ -90,6 +94,17 @@ def test_failures_keep_secrets_out_of_messages_issues_emails_and_logs(world_a, s
     texts = [r.message for r in SyncRun.objects.all()] + [f"{i.message} {i.fix}" for i in SyncIssue.objects.all()]
     assert_clean("\n".join(texts), secrets, "a run or an issue")
     assert mail.outbox, "losing access should have emailed the admins"
+    assert_clean("\n".join(m.subject + m.body for m in mail.outbox), secrets, "an email")
+    assert_clean(caplog.text, secrets, "the logs")
+
+
+def test_reset_and_invitation_emails_carry_no_secret(world_a, client, support_user, admin_a, caplog, fresh_rate_limits):
+    secrets = secrets_of(world_a)
+    client.post(reverse("password_reset"), {"email": admin_a.email})
+    client.force_login(support_user)
+    invite = reverse("admin:portal_institution_invite", args=[world_a.id])
+    client.post(invite, {"email": "carol@alpha.test", "first_name": "Carol"})
+    assert len(mail.outbox) == 2
     assert_clean("\n".join(m.subject + m.body for m in mail.outbox), secrets, "an email")
     assert_clean(caplog.text, secrets, "the logs")
 

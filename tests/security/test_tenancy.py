@@ -6,7 +6,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from audit.models import AuditEntry
 from portal.models import Course, CourseAdminEnrollment, Enrollment, Exam, ExamScore, ExamTaker
@@ -14,8 +17,19 @@ from sync.models import CatalogCourse, SyncListEntry, SyncRun
 from tests.security.world import PARAM_MODELS, build_world, ids_of, routes
 
 ALL_ROUTES = list(routes())
-WITH_IDS = [r for r in ALL_ROUTES if r[2]]
-WITHOUT_IDS = [r for r in ALL_ROUTES if not r[2] and r[1] not in {"login", "logout"}]
+# Pages anyone may open without logging in: logging in, and getting a password (reset, invitation).
+PUBLIC = {
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_complete",
+    "password_reset_confirm",
+    "invitation",
+}
+WITH_IDS = [r for r in ALL_ROUTES if r[2] and r[1] not in PUBLIC]
+WITHOUT_IDS = [r for r in ALL_ROUTES if not r[2] and r[1] not in PUBLIC]
+PUBLIC_ROUTES = [r for r in ALL_ROUTES if r[1] in PUBLIC]
 A_MARKERS = ["Alpha University", "Contracts I", "LAW-101-F26", "Alpha midterm", "S0001"]
 
 
@@ -127,6 +141,44 @@ def test_every_portal_url_requires_login(world_a, client):
     for route, url in itertools.chain(urls_with_a_ids(world_a), ((r, reverse(n)) for r, n, _ in WITHOUT_IDS)):
         r = client.get(url)
         assert r.status_code == 302 and r["Location"].startswith(reverse("login")), f"GET {route} -> {r.status_code}"
+
+
+def public_urls(user) -> list[tuple[str, str]]:
+    """Every public page, the link pages with `user`'s real id and both a made-up and a real token."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    urls = []
+    for route, name, params in PUBLIC_ROUTES:
+        if not params:
+            urls.append((route, reverse(name)))
+            continue
+        assert set(params) == {"uidb64", "token"}, f"{route}: a new public page; say here what to visit it with"
+        for token in ("abc-0123456789abcdef", default_token_generator.make_token(user)):
+            urls.append((route, reverse(name, kwargs={"uidb64": uid, "token": token})))
+    return urls
+
+
+def test_every_public_url_is_a_page_of_logging_in_or_getting_a_password():
+    assert {name for _, name, _ in PUBLIC_ROUTES} == PUBLIC
+
+
+def test_the_public_pages_show_nothing_of_a_and_change_nothing(world_a, client, admin_a):
+    before = snapshot(world_a)
+    password = admin_a.password
+    for route, url in public_urls(admin_a):
+        r = client.get(url, follow=True)
+        assert r.status_code in (200, 405), f"GET {route} -> {r.status_code}"  # 405: logout is POST only
+        body = r.content.decode(errors="replace")
+        leaked = [m for m in A_MARKERS if m in body]
+        assert not leaked, f"GET {route} shows A's {leaked}"
+        if "abc-" in url:
+            assert admin_a.email not in body, f"GET {route} with a made-up token names the account"
+        client.cookies.clear()  # a real token's session must not carry over to the made-up one
+    for route, url in public_urls(admin_a):
+        r = client.post(url, {"email": admin_a.email, "new_password1": "x" * 12, "new_password2": "x" * 12})
+        assert r.status_code < 500, f"POST {route} -> {r.status_code}"
+    admin_a.refresh_from_db()
+    assert admin_a.password == password  # a link POSTed without first opening it sets nothing
+    assert snapshot(world_a) == before
 
 
 def test_admin_of_a_reaches_every_url_without_a_server_error(world_a, client_a):
