@@ -40,7 +40,7 @@ def test_refresh_token_refused_by_canvas_is_explained(client, support_user, conn
     assert connected.status == ConnectionStatus.NEEDS_REAUTH
 
 
-def test_masking_shows_at_most_the_last_four_characters():
+def test_support_sees_only_whether_a_secret_is_set_never_any_of_it():
     assert mask("") == "—"
-    assert mask("short") == "•••• (set)"
-    assert mask("a" * 60 + "WXYZ") == "••••WXYZ"
+    assert mask("short") == "•••• (set, never shown)"
+    assert "WXYZ" not in mask("a" * 60 + "WXYZ")
