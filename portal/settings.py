@@ -36,7 +36,7 @@ INSTALLED_APPS = [
     "lms_canvas",
     "sync",
     "auditlog",
-    "audit",
+    "sync.audit",
 ]
 
 MIDDLEWARE = [
@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     # The signed-in user becomes the actor of the audit trail's entries for what the request changes.
-    "audit.middleware.AuditActorMiddleware",
+    "sync.audit.middleware.AuditActorMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -168,10 +168,10 @@ if CANVAS_ALLOW_PRIVATE_URLS:
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 CANVAS_SIMULATOR_URL = env.str("CANVAS_SIMULATOR_URL", default="http://127.0.0.1:8001")
 
-# The audit trail (django-auditlog; what is tracked, and what never, is in audit/tracking.py). A masked
+# The audit trail (django-auditlog; what is tracked, and what never, is in sync/audit/tracking.py). A masked
 # field is recorded only as set or not; related objects are recorded by name, as they were then.
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
-AUDITLOG_MASK_CALLABLE = "audit.tracking.hide"
+AUDITLOG_MASK_CALLABLE = "sync.audit.tracking.hide"
 AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 AUDITLOG_DISABLE_ON_RAW_SAVE = True
 # auditlog's own migrations would still create its unused log entry table, whose foreign key to the

@@ -26,5 +26,5 @@ urlpatterns = [
     path("support/", admin.site.urls),
     path("", include("lms_canvas.urls")),
     path("", include("sync.urls")),
-    path("", include("audit.urls")),
+    path("", include("sync.audit.urls")),
 ]

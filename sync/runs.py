@@ -14,7 +14,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from portal.models import Institution
-from sync import trail
+from sync.audit import trail
 from sync.models import (
     ACTIVE_STATUSES,
     CourseResultStatus,

@@ -21,7 +21,8 @@ from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
-from sync import runs, trail
+from sync import runs
+from sync.audit import trail
 from sync.engine import issues
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details, should_hold
 from sync.engine.plan import CoursePlan, Exclusion, IncludesOff, plan_entry

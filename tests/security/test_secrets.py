@@ -12,10 +12,10 @@ from django.contrib import admin
 from django.core import mail
 from django.urls import reverse
 
-from audit.models import AuditEntry
 from lms_canvas import connect
 from lms_canvas.errors import CanvasError
 from lms_canvas.models import CanvasConnection
+from sync.audit.models import AuditEntry
 from sync.models import SyncIssue, SyncRun
 from sync.refresh import refresh_catalog
 from sync.runs import create_run

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from audit.models import AuditEntry
 from portal.models import Course, CourseAdminEnrollment, Enrollment, Exam, ExamScore, ExamTaker
+from sync.audit.models import AuditEntry
 from sync.models import CatalogCourse, SyncListEntry, SyncRun
 from tests.security.world import PARAM_MODELS, build_world, ids_of, routes
 

@@ -4,10 +4,11 @@ from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    name = "audit"
+    name = "sync.audit"
+    label = "audit"  # the app label its migrations, its table and AUDITLOG_LOGENTRY_MODEL name
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from audit import tracking
+        from sync.audit import tracking
 
         tracking.register_all()

@@ -57,7 +57,7 @@ class Row:
 class AuditEntryManager(LogEntryManager):
     def log_create(self, instance, force_log: bool = False, **kwargs):
         """The library's, plus the institution and area of what changed (see audit.tracking)."""
-        from audit import tracking
+        from sync.audit import tracking
 
         kwargs.setdefault("institution_id", tracking.institution_id_of(instance))
         kwargs.setdefault("area", tracking.area_of(instance))

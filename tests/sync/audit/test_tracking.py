@@ -9,11 +9,11 @@ from auditlog.registry import auditlog
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from audit import tracking
-from audit.models import Area, AuditEntry
 from lms_canvas.fields import EncryptedTextField
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from portal.models import Department
+from sync.audit import tracking
+from sync.audit.models import Area, AuditEntry
 from sync.engine import start_sync
 from sync.models import CatalogCourse, CourseResultStatus, RunStatus, RunTrigger, SyncListEntry, SyncRun
 from tests.sync.catalog_helpers import make_catalog
@@ -225,7 +225,7 @@ def test_no_tracked_field_can_hold_a_secret():
             tracked = field.name in fields["include_fields"] and field.name not in fields["exclude_fields"]
             if tracked:
                 assert field.name in fields["mask_fields"], f"{model.__name__}.{field.name} would be recorded"
-                assert fields["mask_callable"] == "audit.tracking.hide"
+                assert fields["mask_callable"] == "sync.audit.tracking.hide"
     assert tracking.hide(SECRET) == tracking.HIDDEN and tracking.hide("") == ""
 
 

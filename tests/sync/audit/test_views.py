@@ -9,9 +9,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from audit import tracking
-from audit.models import Area, AuditEntry
 from lms_canvas.models import CanvasConfig
+from sync.audit import tracking
+from sync.audit.models import Area, AuditEntry
 from sync.models import CatalogCourse, SyncListEntry
 from tests.sync.catalog_helpers import make_catalog, text
 

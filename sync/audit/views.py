@@ -10,13 +10,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from audit import tracking
-from audit.models import Area, AuditEntry
 from lms_canvas.forms import ConfigureForm
 from lms_canvas.models import CanvasConfig
 from portal import csvfile
 from portal.access import get_institution_for
 from portal.models import Institution
+from sync.audit import tracking
+from sync.audit.models import Area, AuditEntry
 
 PAGE_SIZE = 50
 

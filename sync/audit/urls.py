@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audit import views
+from sync.audit import views
 
 urlpatterns = [
     path("admin-settings/audit/", views.audit_trail, name="audit-trail"),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from audit import tracking
-from audit.models import Area, AuditEntry
+from sync.audit import tracking
+from sync.audit.models import Area, AuditEntry
 from sync.models import SyncCourseResult, SyncIssue, SyncRun
 from sync.runs import create_run, record_issue
 

@@ -3,8 +3,8 @@ Preview, Refresh, a course refresh, a grade post) and the held courses someone a
 
 from __future__ import annotations
 
-from audit import tracking
-from audit.models import Area, AuditEntry
+from sync.audit import tracking
+from sync.audit.models import Area, AuditEntry
 from sync.models import RunKind, SyncCourseResult, SyncRun
 
 

@@ -6,7 +6,7 @@ from auditlog.admin import LogEntryAdmin
 from django.contrib import admin
 from django.http import HttpRequest
 
-from audit.models import AuditEntry
+from sync.audit.models import AuditEntry
 
 # auditlog registers its own admin for the log entry model; ours adds the institution and the area.
 if admin.site.is_registered(AuditEntry):

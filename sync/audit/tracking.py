@@ -1,7 +1,7 @@
 """What the audit trail records, in one place: which models and fields, and which never.
 
 Changes to these models are recorded by django-auditlog's signals whoever makes them (a portal page,
-Django admin, a command); the actor comes from `audit.middleware`. A secret never reaches an entry:
+Django admin, a command); the actor comes from `sync.audit.middleware`. A secret never reaches an entry:
 the client secret is recorded only as "set" or not (`hide`), and the tokens, which also change on
 every refresh, are not tracked at all. Events that are not a model's save (a run someone started, a
 held course approved) are recorded with `record`.
@@ -13,7 +13,7 @@ from auditlog.registry import auditlog
 from django.apps import apps
 from django.db import models
 
-from audit.models import Area, AuditEntry
+from sync.audit.models import Area, AuditEntry
 
 HIDDEN = "(set, not shown)"
 
@@ -57,7 +57,7 @@ def register_all() -> None:
             apps.get_model(label),
             include_fields=list(fields),
             mask_fields=list(masked),
-            mask_callable="audit.tracking.hide",
+            mask_callable="sync.audit.tracking.hide",
         )
 
 
