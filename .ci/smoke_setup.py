@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import email
+import email.policy
 import re
 import secrets
 import zoneinfo
+from email.message import EmailMessage
+from pathlib import Path
 
 import requests
 from smoke_report import SmokeError, Step, poll, say
@@ -78,32 +82,31 @@ class Setup:
 
     def create_institution(self) -> None:
         s, admin = self.support, self.portal + "/support/"
-        with Step(f"support: the institution admin's user {ADMIN} (Users › Add user)"):
-            page = s.get(admin + "auth/user/add/")
-            form = page.form(has="username").set("username", ADMIN)
-            form.set("password1", self.admin_password).set("password2", self.admin_password)
-            if form.has("usable_password"):
-                form.set("usable_password", "true")
-            page = s.submit(page, form, "Save")
-            found = re.search(r"/auth/user/(\d+)/change/", page.url)
-            if not found:
-                raise SmokeError(f"adding the user did not lead to its change page: {page.url} {page.text[:800]}")
-            self.admin_user_id = found.group(1)
-            form = page.form(has="email").set("email", ADMIN).set("first_name", "Ada").set("last_name", "Admin")
-            s.submit(page, form, "Save").expect("was changed successfully")
-
         hour = 23  # later today in the chosen time zone: no nightly sync is due before step 4 sets it
-        with Step(f"support: Institutions › Add: Smoke University ({self.tz}, nightly at {hour}:00) with its admin"):
+        with Step(f"support: Institutions › Add: Smoke University ({self.tz}, nightly at {hour}:00)"):
             page = s.get(admin + "portal/institution/add/")
             form = page.form(has="name").set("name", "Smoke University").set("slug", "smoke")
             form.set("timezone", self.tz).set("nightly_sync_hour", str(hour))
-            form.set("admins-TOTAL_FORMS", "1").set("admins-0-user", self.admin_user_id)
             page = s.submit(page, form, "Save")
             page.expect("was added successfully")
             page = s.get(admin + "portal/institution/?q=smoke")
             self.institution_url = page.link("Smoke University")
             self.institution_id = re.search(r"/institution/(\d+)/", self.institution_url).group(1)
-            s.get(self.institution_url).expect(ADMIN)
+
+        with Step(f"support: the institution's page › Invite an admin: {ADMIN}, Ada Admin (support types no password)"):
+            page = s.get(s.get(self.institution_url).link("Invite an admin"))
+            form = page.form(has="email").set("email", ADMIN).set("first_name", "Ada").set("last_name", "Admin")
+            if any(name.startswith("password") for name, _ in form.fields):
+                raise SmokeError(f"the invitation form asks support for a password: {form.fields}")
+            web_log = self.stack.web.log
+            mark = web_log.stat().st_size
+            page = s.submit(page, form, "Send invitation")
+            page.expect(f"Invitation sent to {ADMIN}", "not set yet (invited)")
+            mail = poll("the invitation email in web's output", lambda: console_email(web_log, mark, ADMIN), 15, 0.2)
+            if "Smoke University" not in mail["Subject"] or "Smoke University" not in email_text(mail):
+                raise SmokeError(f"the invitation does not name the institution: {mail['Subject']!r}")
+            self.invitation_link = email_link(mail, self.portal + "/welcome/")
+            say(f"    {mail['Subject']!r} to {mail['To']}: a link {self.portal}/welcome/<uid>/<token>/")
 
         with Step(f"support: Departments › Add: {', '.join(DEPARTMENTS)}"):
             for name in DEPARTMENTS:
@@ -114,7 +117,16 @@ class Setup:
     def admin_connects(self) -> None:
         self.admin = Browser("admin", self.portal)
         a = self.admin
-        with Step("admin: first login, Global Settings › LMS Settings"):
+        with Step("admin: the invitation's link › Set your password; the link then no longer works"):
+            page = a.get(self.invitation_link).expect("Set your password", ADMIN)
+            form = page.form(has="new_password1")
+            form.set("new_password1", self.admin_password).set("new_password2", self.admin_password)
+            a.submit(page, form, "Set password").expect("Your password is set")
+            a.get(self.invitation_link).expect("This link no longer works")
+            if "not set yet" in self.support.get(self.institution_url).expect(ADMIN).text:
+                raise SmokeError("after the admin set a password, the institution's page still says it is not set")
+
+        with Step("admin: first login with that password, Global Settings › LMS Settings"):
             page = a.get(self.portal + "/")
             page = a.submit(page, page.form(has="username").set("username", ADMIN).set("password", self.admin_password))
             page.expect("Smoke University")
@@ -256,6 +268,35 @@ def option_for(page: Page, select: str, label: str) -> str:
     if not found:
         raise SmokeError(f"{page.url}: {select} has no option {label!r}")
     return found.group(1)
+
+
+def console_email(log: Path, offset: int, to: str) -> EmailMessage | None:
+    """The last email to `to` that Django's console backend (EMAIL_URL consolemail://) wrote to the log
+    after `offset`: each is the message as sent (MIME headers, maybe quoted-printable), then 79 dashes."""
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode("utf-8", errors="replace")
+    found = None
+    for chunk in re.findall(r"^(Content-Type: .*?)\n-{79}$", text, re.M | re.S):
+        mail = email.message_from_string(chunk, policy=email.policy.default)
+        if to in mail.get("To", ""):
+            found = mail
+    return found
+
+
+def email_text(mail: EmailMessage) -> str:
+    """The plain-text body, decoded (quoted-printable or base64, charset)."""
+    body = mail.get_body(("plain",))
+    return body.get_content() if body is not None else ""
+
+
+def email_link(mail: EmailMessage, prefix: str) -> str:
+    """The link in the email's decoded text that starts with `prefix` (whole, however the email wrapped it)."""
+    text = email_text(mail)
+    found = re.search(re.escape(prefix) + r"[^\s<>\"]+", text)
+    if not found:
+        raise SmokeError(f"the email {mail['Subject']!r} has no link starting {prefix}: {text[:1500]}")
+    return found.group(0)
 
 
 def done_fragment(fragment: Page) -> Page | None:
