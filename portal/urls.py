@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from portal import account_views, views
 
@@ -23,6 +24,12 @@ urlpatterns = [
     path("password-reset/done/", account_views.password_reset_complete, name="password_reset_complete"),
     path("password-reset/<uidb64>/<token>/", account_views.password_reset_confirm, name="password_reset_confirm"),
     path("welcome/<uidb64>/<token>/", account_views.invitation, name="invitation"),
+    # Named as Django admin expects, so its login page offers "Forgotten your password?" too.
+    path(
+        "support/password-reset/",
+        RedirectView.as_view(pattern_name="password_reset"),
+        name="admin_password_reset",
+    ),
     path("support/", admin.site.urls),
     path("", include("lms_canvas.urls")),
     path("", include("sync.urls")),

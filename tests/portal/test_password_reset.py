@@ -53,6 +53,13 @@ def test_the_login_page_links_to_the_reset_page(client):
     assert f'href="{reverse("password_reset")}">Forgot your password?' in client.get(reverse("login")).text
 
 
+def test_supports_login_page_links_to_the_same_reset_page(client):
+    body = client.get("/support/login/").content.decode()
+    link = reverse("admin_password_reset")
+    assert f'href="{link}"' in body
+    assert client.get(link).url == reverse("password_reset")
+
+
 def test_it_emails_a_link_that_sets_a_new_password_once(client, admin_a, site):
     r = ask(client, "Alice@Alpha.test")
 
