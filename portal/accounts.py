@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -46,8 +47,12 @@ def email_context() -> dict[str, str]:
 
 
 def _allowed(scope: str, key: str, limit: int) -> bool:
-    """Count one attempt; False once more than `limit` fell in the current window."""
-    cache_key = f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()}"
+    """Count one attempt; False once more than `limit` fell in the current window.
+
+    The window is in the key (a fixed window by the clock), so it ends at the same moment on every cache
+    backend and in every web process; the timeout only lets the cache drop finished windows."""
+    window = int(time.time() // RATE_WINDOW_SECONDS)
+    cache_key = f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()}:{window}"
     cache.add(cache_key, 0, timeout=RATE_WINDOW_SECONDS)
     try:
         count = cache.incr(cache_key)
