@@ -1,4 +1,7 @@
-"""Celery tasks: thin interfaces that load a run by id and call one service function."""
+"""Celery tasks: thin interfaces that load a run by id and call one service function.
+
+Every task is named explicitly, as it was first registered ("sync.tasks.<function>"): queued messages
+and beat's stored PeriodicTask rows name tasks by that string, so the modules they call may move."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def _course_log_context(result_id: int) -> AbstractContextManager[None]:
     return log_context(run_id=run_id, institution=slug)
 
 
-@shared_task
+@shared_task(name="sync.tasks.refresh_catalog_task")
 def refresh_catalog_task(run_id: int) -> None:
     from sync.refresh import run_refresh
 
@@ -33,7 +36,7 @@ def refresh_catalog_task(run_id: int) -> None:
         run_refresh(run_id)
 
 
-@shared_task
+@shared_task(name="sync.tasks.refresh_course_task")
 def refresh_course_task(run_id: int) -> None:
     from sync.refresh import run_course_refresh
 
@@ -41,7 +44,7 @@ def refresh_course_task(run_id: int) -> None:
         run_course_refresh(run_id)
 
 
-@shared_task
+@shared_task(name="sync.tasks.sync_course_task")
 def sync_course_task(result_id: int) -> None:
     """One sync-list entry of a sync run (Sync Now or nightly); the last one to finish ends the run."""
     from sync.engine import sync_course_result
@@ -50,7 +53,7 @@ def sync_course_task(result_id: int) -> None:
         sync_course_result(result_id)
 
 
-@shared_task
+@shared_task(name="sync.tasks.dispatch_nightly_syncs_task")
 def dispatch_nightly_syncs_task() -> None:
     """Celery beat, every minute: start each institution's nightly sync once its local hour comes."""
     from sync.schedule import dispatch_nightly
@@ -58,7 +61,7 @@ def dispatch_nightly_syncs_task() -> None:
     dispatch_nightly()
 
 
-@shared_task
+@shared_task(name="sync.tasks.post_scores_task")
 def post_scores_task(run_id: int) -> None:
     """Post an exam's scores to Canvas (grade passback) as the grade-post run `run_id`."""
     from sync.passback import run_grade_post
@@ -67,7 +70,7 @@ def post_scores_task(run_id: int) -> None:
         run_grade_post(run_id)
 
 
-@shared_task
+@shared_task(name="sync.tasks.reap_runs_task")
 def reap_runs_task() -> None:
     """Celery beat, every 30 s: end the runs no worker picked up or whose worker died, keeping what finished."""
     from sync.reaper import reap_runs

@@ -1,0 +1,31 @@
+"""Task names are part of the contract with the broker and beat's database: they never follow a module."""
+
+from __future__ import annotations
+
+import inspect
+
+from celery import Task
+
+from portal.celery import app
+from sync import tasks
+from sync.schedule import PERIODIC_TASKS
+
+QUEUED_NAMES = {
+    "sync.tasks.refresh_catalog_task",
+    "sync.tasks.refresh_course_task",
+    "sync.tasks.sync_course_task",
+    "sync.tasks.dispatch_nightly_syncs_task",
+    "sync.tasks.post_scores_task",
+    "sync.tasks.reap_runs_task",
+}
+
+
+def test_every_task_keeps_the_name_queued_messages_and_beat_rows_use():
+    defined = {obj.name for _, obj in inspect.getmembers(tasks) if isinstance(obj, Task)}
+    assert defined == QUEUED_NAMES
+
+
+def test_every_periodic_task_names_a_registered_task():
+    app.loader.import_default_modules()
+    for task, _seconds in PERIODIC_TASKS.values():
+        assert task in app.tasks
