@@ -55,7 +55,8 @@ def _seed(sim_url: str, admins: int) -> dict:
     from lms_canvas import connect
     from lms_canvas.models import CanvasConfig
     from portal.models import Department, InstitutionAdmin
-    from sync import refresh, runs
+    from sync import runs
+    from sync.catalog import refresh
     from sync.models import CatalogCourse, RunKind, SyncListEntry
 
     get_user_model().objects.filter(username__endswith="@load.test").delete()

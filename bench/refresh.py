@@ -111,7 +111,8 @@ def _peak_memory_mb() -> float:
 
 
 def _ours(conn, profile: str | None) -> dict:
-    from sync import refresh, runs
+    from sync import runs
+    from sync.catalog import refresh
     from sync.models import RunKind
 
     marks: dict[str, float] = {}
@@ -205,13 +206,13 @@ def _search_timings(institution) -> list[tuple[str, float, int]]:
     """Select Courses searches at this catalogue size: (label, median ms of 3, matches)."""
     import statistics
 
-    from sync import catalog
+    from sync.catalog import search
     from sync.models import CatalogCourse
 
-    config = catalog.config_for(institution)
+    config = search.config_for(institution)
     courses = CatalogCourse.objects.filter(institution=institution).exclude(sis_course_id="").order_by("pk")
     sample = courses[courses.count() // 2]
-    last_page = catalog.search_courses(institution, config, "").paginator.num_pages
+    last_page = search.search_courses(institution, config, "").paginator.num_pages
     searches = [
         ("first page, no query", "", 1),
         (f"deep page ({last_page})", "", last_page),
@@ -227,7 +228,7 @@ def _search_timings(institution) -> list[tuple[str, float, int]]:
         runs = []
         for _ in range(3):
             started = time.perf_counter()
-            result = catalog.search_courses(institution, config, query, page=page)
+            result = search.search_courses(institution, config, query, page=page)
             list(result)
             runs.append((time.perf_counter() - started) * 1000)
         timings.append((label, statistics.median(runs), result.paginator.count))

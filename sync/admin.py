@@ -121,7 +121,8 @@ class SyncIssueAdmin(admin.ModelAdmin):
 def refresh_courses_now(modeladmin, request, queryset) -> None:
     from django.contrib import messages
 
-    from sync import refresh, runs
+    from sync import runs
+    from sync.catalog import refresh
     from sync.models import RunTrigger
 
     for conn in queryset.select_related("institution"):

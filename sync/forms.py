@@ -1,4 +1,4 @@
-"""Forms validate and normalize; the sync list's per-row fields are read in sync/views/sync_list.py."""
+"""The sync list's CSV import forms: they validate and normalize; the per-row fields are read in its views."""
 
 from __future__ import annotations
 
@@ -7,26 +7,6 @@ from django import forms
 from sync.synclist_csv import MODES
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
-
-
-class CourseSearchForm(forms.Form):
-    q = forms.CharField(label="Search by Course ID or name", required=False, max_length=255)
-    hide = forms.BooleanField(label="Hide courses that cannot be synced", required=False)
-    page = forms.IntegerField(required=False, min_value=1)
-
-
-class CourseRefreshForm(forms.Form):
-    course = forms.CharField(
-        label="Canvas course id or SIS ID",
-        max_length=255,
-        error_messages={"required": "Enter a Canvas course id or SIS ID."},
-    )
-
-    def clean_course(self) -> str:
-        value = self.cleaned_data["course"].strip()
-        if not value:
-            raise forms.ValidationError("Enter a Canvas course id or SIS ID.")
-        return value
 
 
 class ImportForm(forms.Form):

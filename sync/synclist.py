@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from lms_canvas.models import CanvasConfig
 from portal.models import Department, Institution
-from sync.catalog import course_id_value, course_reason, section_id_value, section_reason
+from sync.catalog.search import course_id_value, course_reason, section_id_value, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
 
 NOT_IN_CATALOGUE = (

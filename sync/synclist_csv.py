@@ -12,7 +12,7 @@ from django.db import transaction
 from lms_canvas.models import CanvasConfig
 from portal import csvfile
 from portal.models import Department, Institution
-from sync.catalog import COURSE_ID_FIELDS, course_reason, section_reason
+from sync.catalog.search import COURSE_ID_FIELDS, course_reason, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
 from sync.synclist import END_BEFORE_START, default_dates, entries_for, parse_date
 

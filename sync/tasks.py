@@ -30,7 +30,7 @@ def _course_log_context(result_id: int) -> AbstractContextManager[None]:
 
 @shared_task(name="sync.tasks.refresh_catalog_task")
 def refresh_catalog_task(run_id: int) -> None:
-    from sync.refresh import run_refresh
+    from sync.catalog.refresh import run_refresh
 
     with _run_log_context(run_id):
         run_refresh(run_id)
@@ -38,7 +38,7 @@ def refresh_catalog_task(run_id: int) -> None:
 
 @shared_task(name="sync.tasks.refresh_course_task")
 def refresh_course_task(run_id: int) -> None:
-    from sync.refresh import run_course_refresh
+    from sync.catalog.refresh import run_course_refresh
 
     with _run_log_context(run_id):
         run_course_refresh(run_id)

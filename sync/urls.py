@@ -2,27 +2,26 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sync.views import exams, history, sync_list, sync_now, sync_settings
+from sync.catalog import views as catalog
+from sync.views import exams, history, sync_list, sync_now
 
 urlpatterns: list = []
 
 urlpatterns += [
-    path("admin-settings/lms/sync/", sync_settings.sync_settings, name="sync-settings"),
-    path("admin-settings/lms/sync/courses/", sync_settings.course_search, name="sync-course-search"),
+    path("admin-settings/lms/sync/", catalog.sync_settings, name="sync-settings"),
+    path("admin-settings/lms/sync/courses/", catalog.course_search, name="sync-course-search"),
     path(
         "admin-settings/lms/sync/courses/<int:course_id>/sections/",
-        sync_settings.course_sections,
+        catalog.course_sections,
         name="sync-course-sections",
     ),
-    path("admin-settings/lms/sync/courses/<int:course_id>/add/", sync_settings.add_course, name="sync-add-course"),
-    path("admin-settings/lms/sync/sections/<int:section_id>/add/", sync_settings.add_section, name="sync-add-section"),
-    path("admin-settings/lms/sync/refresh/", sync_settings.refresh_start, name="sync-refresh"),
-    path("admin-settings/lms/sync/refresh/progress/", sync_settings.refresh_progress, name="sync-refresh-progress"),
-    path(
-        "admin-settings/lms/sync/refresh/<int:run_id>/cancel/", sync_settings.refresh_cancel, name="sync-refresh-cancel"
-    ),
-    path("admin-settings/lms/sync/refresh/course/", sync_settings.course_refresh, name="sync-course-refresh"),
-    path("admin-settings/lms/sync/id-coverage/", sync_settings.id_coverage, name="sync-id-coverage"),
+    path("admin-settings/lms/sync/courses/<int:course_id>/add/", catalog.add_course, name="sync-add-course"),
+    path("admin-settings/lms/sync/sections/<int:section_id>/add/", catalog.add_section, name="sync-add-section"),
+    path("admin-settings/lms/sync/refresh/", catalog.refresh_start, name="sync-refresh"),
+    path("admin-settings/lms/sync/refresh/progress/", catalog.refresh_progress, name="sync-refresh-progress"),
+    path("admin-settings/lms/sync/refresh/<int:run_id>/cancel/", catalog.refresh_cancel, name="sync-refresh-cancel"),
+    path("admin-settings/lms/sync/refresh/course/", catalog.course_refresh, name="sync-course-refresh"),
+    path("admin-settings/lms/sync/id-coverage/", catalog.id_coverage, name="sync-id-coverage"),
     path("admin-settings/lms/sync/list/", sync_list.sync_list_save, name="sync-list-save"),
     path("admin-settings/lms/sync/list/export/", sync_list.sync_list_export, name="sync-list-export"),
     path("admin-settings/lms/sync/list/import/", sync_list.sync_list_import, name="sync-list-import"),

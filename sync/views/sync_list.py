@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import get_institution_for
 from portal.models import Department, Institution
-from sync import catalog, synclist, synclist_csv
+from sync import synclist, synclist_csv
+from sync.catalog import search
 from sync.forms import ImportApplyForm, ImportForm
 from sync.synclist import RowChange, SaveResult, parse_date
 
@@ -21,7 +22,7 @@ ACTIONS = {"save", "bulk_dates", "bulk_department", "remove"}
 
 
 def sync_list_context(institution: Institution, result: SaveResult | None = None, posted: dict | None = None) -> dict:
-    config = catalog.config_for(institution)
+    config = search.config_for(institution)
     entries = synclist.entries_for(institution, config)
     errors = result.errors if result else {}
     for entry in entries:
@@ -75,7 +76,7 @@ def _department_id(value: str) -> int:
 @require_POST
 def sync_list_save(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    config = catalog.config_for(institution)
+    config = search.config_for(institution)
     action = request.POST.get("action", "save")
     if action not in ACTIONS:
         action = "save"
@@ -115,7 +116,7 @@ def _bulk_change(request: HttpRequest, action: str) -> RowChange:
 @require_GET
 def sync_list_export(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    text = synclist_csv.export_csv(institution, catalog.config_for(institution))
+    text = synclist_csv.export_csv(institution, search.config_for(institution))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     filename = f"sync-list-{institution.slug}-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -131,7 +132,7 @@ def sync_list_import(request: HttpRequest) -> HttpResponse:
         ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution), "import_form": form}
         return render(request, "sync/sync_settings.html", ctx)
     text, mode = form.cleaned_data["file"], form.cleaned_data["mode"]
-    plan = synclist_csv.plan_import(institution, catalog.config_for(institution), text, mode)
+    plan = synclist_csv.plan_import(institution, search.config_for(institution), text, mode)
     ctx = {
         "plan": plan,
         "mode_label": synclist_csv.MODES[mode],
@@ -149,7 +150,7 @@ def sync_list_import_apply(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The import could not be read back; choose the file and preview it again.")
         return redirect(reverse("sync-settings") + "?tab=list")
     mode = form.cleaned_data["mode"]
-    plan = synclist_csv.plan_import(institution, catalog.config_for(institution), form.cleaned_data["csv_text"], mode)
+    plan = synclist_csv.plan_import(institution, search.config_for(institution), form.cleaned_data["csv_text"], mode)
     if plan.errors:
         ctx = {"plan": plan, "mode_label": synclist_csv.MODES[mode], "apply_form": form}
         messages.error(

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from lms_canvas.models import CanvasConfig
 from portal.models import Department
-from sync import refresh
+from sync.catalog import refresh
 from sync.models import CatalogCourse, SyncListEntry
 from tests.conftest import connect_to, login
 from tests.sync.catalog_helpers import make_catalog

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from lms_canvas.simulator.testing import RunningSimulator
 from portal.models import Course, CourseAdminEnrollment, Enrollment, ExamTaker, Institution, Section
-from sync import refresh, runs
+from sync import runs
+from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, CourseResultStatus, RunKind, RunStatus, SyncRun
 from tests.conftest import connect_to
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lms_canvas.models import CanvasConfig
-from sync import catalog
+from sync.catalog import search
 from sync.models import CatalogCourse, CatalogSection
 from tests.sync.catalog_helpers import make_catalog
 
@@ -15,7 +15,7 @@ def config(institution_a):
 
 
 def reasons(institution, config, **kwargs):
-    page = catalog.search_courses(institution, config, **kwargs)
+    page = search.search_courses(institution, config, **kwargs)
     return {c.canvas_id: (c.reason.code if c.reason else None) for c in page}
 
 
@@ -25,20 +25,20 @@ def test_every_course_is_listed_with_why_it_cannot_be_synced(institution_a, conf
 
 def test_a_gone_course_says_it_is_no_longer_in_canvas(institution_a, config):
     CatalogCourse.objects.filter(canvas_id=501).update(gone_at="2026-01-01T00:00:00Z")
-    page = catalog.search_courses(institution_a, config, "Contracts")
+    page = search.search_courses(institution_a, config, "Contracts")
     assert page[0].reason.text == "No longer in Canvas: the last refresh did not find it."
 
 
 def test_the_no_id_reason_names_the_chosen_type(institution_a, config):
     config.course_id_type = "integration"
-    page = catalog.search_courses(institution_a, config, "Contracts")
+    page = search.search_courses(institution_a, config, "Contracts")
     assert page[0].reason.text.startswith("No Reference ID in Canvas, the ID type chosen on Configure")
 
 
 def test_with_course_id_type_canvas_every_published_course_has_an_id(institution_a, config):
     config.course_id_type = "canvas"
     assert reasons(institution_a, config)[502] is None
-    assert catalog.search_courses(institution_a, config, "History")[0].course_id == "502"
+    assert search.search_courses(institution_a, config, "History")[0].course_id == "502"
 
 
 def test_hide_unsyncable(institution_a, config):
@@ -63,9 +63,9 @@ def test_pagination_on_the_server(institution_a, config):
                       workflow_state="available")
         for i in range(120)
     )  # fmt: skip
-    first = catalog.search_courses(institution_a, config, "Zeta", page_size=50)
-    last = catalog.search_courses(institution_a, config, "Zeta", page=3, page_size=50)
-    beyond = catalog.search_courses(institution_a, config, "Zeta", page=99, page_size=50)
+    first = search.search_courses(institution_a, config, "Zeta", page_size=50)
+    last = search.search_courses(institution_a, config, "Zeta", page=3, page_size=50)
+    beyond = search.search_courses(institution_a, config, "Zeta", page=99, page_size=50)
 
     assert first.paginator.count == 120
     assert [c.name for c in first][:2] == ["Zeta 000", "Zeta 001"]
@@ -74,23 +74,23 @@ def test_pagination_on_the_server(institution_a, config):
 
 
 def test_section_reasons(institution_a, config):
-    course, sections = catalog.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=501).id)
+    course, sections = search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=501).id)
     assert {s.canvas_id: (s.reason.code if s.reason else None) for s in sections} == {801: None, 802: "no_id"}
-    _, sections = catalog.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=503).id)
+    _, sections = search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=503).id)
     assert sections[0].reason.text == "Its course cannot be synced."
     CatalogSection.objects.filter(canvas_id=801).update(gone_at="2026-01-01T00:00:00Z")
-    _, sections = catalog.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=501).id)
+    _, sections = search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=501).id)
     assert sections[0].reason.code == "gone"
 
 
 def test_sections_of_another_institution_are_not_found(institution_a, institution_b, config):
     make_catalog(institution_b, offset=10_000)
     with pytest.raises(CatalogCourse.DoesNotExist):
-        catalog.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=10_501).id)
+        search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=10_501).id)
 
 
 def test_id_coverage_counts_values_per_type_with_examples(institution_a, config):
-    coverage = catalog.id_coverage(institution_a)
+    coverage = search.id_coverage(institution_a)
 
     courses = {c.label: c for c in coverage["courses"]}
     assert (courses["SIS ID"].with_value, courses["SIS ID"].total) == (3, 4)  # the deleted course is left out

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from lms_canvas.models import CanvasConfig
-from sync import refresh, runs
+from sync import runs
+from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncIssue, SyncListEntry, SyncRun
 from tests.conftest import connect_to
 

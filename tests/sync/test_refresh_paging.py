@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lms_canvas.models import CanvasConfig
-from sync import refresh, runs
+from sync import runs
+from sync.catalog import refresh
 from sync.models import CatalogCourse, RunKind, RunStatus
 from tests.conftest import connect_to
 

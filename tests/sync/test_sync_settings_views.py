@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
-from sync import refresh, runs
+from sync import runs
+from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncListEntry, SyncRun
 from tests.sync.catalog_helpers import make_catalog, text
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Institution
-from sync import refresh, runs
+from sync import runs
+from sync.catalog import refresh
 from sync.models import RunKind, RunStatus, RunTrigger
 
 

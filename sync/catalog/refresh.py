@@ -21,8 +21,9 @@ from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
 from portal.models import Institution
-from sync import catalog_writes, runs
-from sync.catalog_writes import BATCH_SIZE
+from sync import runs
+from sync.catalog import writes
+from sync.catalog.writes import BATCH_SIZE
 from sync.models import (
     CatalogCourse,
     CatalogSection,
@@ -154,11 +155,11 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
     try:
         progress.beat(phase=PHASE_COURSES, done=0, total=None, force=True)
         _fetch_courses(conn, client, progress, started)
-        catalog_writes.prepare_for_search()
+        writes.prepare_for_search()
         _set_params(run.id, sections_started_at=timezone.now().isoformat(), courses_fetched=progress.courses)
         _fetch_all_sections(conn, client, progress, started)
         progress.beat(phase=PHASE_GONE, force=True)
-        progress.gone = catalog_writes.mark_gone(conn.institution_id, started)
+        progress.gone = writes.mark_gone(conn.institution_id, started)
         progress.created = _catalog_size(conn.institution_id) - before
     except RefreshCancelled:
         message = (
@@ -170,7 +171,7 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
     except RefreshAborted as exc:
         runs.finish(run.id, RunStatus.FAILED, failure_message(exc.error, progress), progress.counts())
         return _reloaded(run)
-    issues = catalog_writes.report_gone_sync_entries(conn.institution_id, run.id, started)
+    issues = writes.report_gone_sync_entries(conn.institution_id, run.id, started)
     status = RunStatus.WITH_ISSUES if issues or progress.failed_courses else RunStatus.SUCCEEDED
     runs.finish(run.id, status, summary(progress, issues), progress.counts())
     return _reloaded(run)
@@ -209,7 +210,7 @@ def summary(progress: Progress, issues: int) -> str:
 def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progress, started: dt.datetime) -> None:
     account = conn.root_account_id or "self"
     for page in iter_course_pages(lambda n: client.get_account_courses_page(n, account, per_page=PER_PAGE)):
-        catalog_writes.save_courses(conn.institution_id, page, started)
+        writes.save_courses(conn.institution_id, page, started)
         progress.courses += len(page)
         progress.beat(done=progress.courses)
     progress.beat(done=progress.courses, force=True)
@@ -280,16 +281,16 @@ def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: 
                 failed.add(course_pk)
                 continue
             in_a_row = 0
-            batch.extend(catalog_writes.section_row(conn.institution_id, course_pk, s, started) for s in result)
+            batch.extend(writes.section_row(conn.institution_id, course_pk, s, started) for s in result)
             if len(batch) >= BATCH_SIZE:
-                progress.sections += catalog_writes.save_sections(batch)
+                progress.sections += writes.save_sections(batch)
                 batch = []
             progress.beat(done=done)
     finally:
         results.close()
-    progress.sections += catalog_writes.save_sections(batch)
+    progress.sections += writes.save_sections(batch)
     progress.beat(done=done, force=True)
-    catalog_writes.mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
+    writes.mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
 
 
 def _course_failed(conn, progress: Progress, course_pk: int, canvas_id: int, error: CanvasError, in_a_row: int) -> int:
@@ -337,13 +338,13 @@ def refresh_one_course(
     try:
         runs.beat(run.id, phase="Fetching the course", done=0, total=1)
         course = client.get_course(key, account_id=conn.root_account_id or "self")
-        catalog_writes.save_courses(conn.institution_id, [course], started)
+        writes.save_courses(conn.institution_id, [course], started)
         progress.courses = 1
         saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course["id"])
         if course.get("workflow_state") != "deleted":
             sections = list(client.iter_sections(course["id"]))
-            progress.sections = catalog_writes.save_sections(
-                [catalog_writes.section_row(conn.institution_id, saved.pk, s, started) for s in sections]
+            progress.sections = writes.save_sections(
+                [writes.section_row(conn.institution_id, saved.pk, s, started) for s in sections]
             )
         CatalogSection.objects.filter(course=saved, gone_at__isnull=True, refreshed_at__lt=started).update(
             gone_at=started

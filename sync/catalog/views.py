@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 from lms_canvas.models import CanvasConnection
 from portal.access import get_institution_for
 from portal.models import Institution
-from sync import catalog, refresh, runs, synclist
-from sync.forms import CourseRefreshForm, CourseSearchForm
+from sync import runs, synclist
+from sync.catalog import refresh, search
+from sync.catalog.forms import CourseRefreshForm, CourseSearchForm
 from sync.models import CatalogCourse, RunKind, SyncRun
 from sync.views.sync_list import sync_list_context
 
@@ -35,8 +36,8 @@ def _get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
 def _search_context(request: HttpRequest, institution: Institution) -> dict:
     form = CourseSearchForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {"q": "", "hide": False, "page": 1}
-    config = catalog.config_for(institution)
-    results = catalog.search_courses(
+    config = search.config_for(institution)
+    results = search.search_courses(
         institution, config, data.get("q") or "", hide_unsyncable=bool(data.get("hide")), page=data.get("page") or 1
     )
     listed = set(
@@ -79,7 +80,7 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
     ctx = {
         "tab": tab,
         "conn": conn,
-        "last_refreshed": catalog.last_refreshed(institution),
+        "last_refreshed": search.last_refreshed(institution),
         "course_refresh_form": CourseRefreshForm(),
         **progress_context(_latest_refresh(institution)),
     }
@@ -101,9 +102,9 @@ def course_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def course_sections(request: HttpRequest, course_id: int) -> HttpResponse:
     institution = get_institution_for(request)
-    config = catalog.config_for(institution)
+    config = search.config_for(institution)
     try:
-        course, sections = catalog.sections_of(institution, config, course_id)
+        course, sections = search.sections_of(institution, config, course_id)
     except CatalogCourse.DoesNotExist:
         raise Http404 from None
     listed = set(institution.sync_entries.filter(course=course).values_list("section_id", flat=True))
@@ -126,7 +127,7 @@ def add_section(request: HttpRequest, section_id: int) -> HttpResponse:
 
 
 def _added(request: HttpRequest, add) -> HttpResponse:
-    config = catalog.config_for(get_institution_for(request))
+    config = search.config_for(get_institution_for(request))
     try:
         entry = add(config)
     except synclist.SyncListError as exc:
@@ -208,7 +209,7 @@ def course_refresh(request: HttpRequest) -> HttpResponse:
 @require_GET
 def id_coverage(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    ctx = {"coverage": catalog.id_coverage(institution), "last_refreshed": catalog.last_refreshed(institution)}
+    ctx = {"coverage": search.id_coverage(institution), "last_refreshed": search.last_refreshed(institution)}
     return render(request, "sync/_id_coverage.html", ctx)
 
 
