@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.urls import path
 
 from sync.catalog import views as catalog
-from sync.views import exams, history, sync_list, sync_now
+from sync.synclist import views as synclist
+from sync.views import exams, history, sync_now
 
 urlpatterns: list = []
 
@@ -22,10 +23,10 @@ urlpatterns += [
     path("admin-settings/lms/sync/refresh/<int:run_id>/cancel/", catalog.refresh_cancel, name="sync-refresh-cancel"),
     path("admin-settings/lms/sync/refresh/course/", catalog.course_refresh, name="sync-course-refresh"),
     path("admin-settings/lms/sync/id-coverage/", catalog.id_coverage, name="sync-id-coverage"),
-    path("admin-settings/lms/sync/list/", sync_list.sync_list_save, name="sync-list-save"),
-    path("admin-settings/lms/sync/list/export/", sync_list.sync_list_export, name="sync-list-export"),
-    path("admin-settings/lms/sync/list/import/", sync_list.sync_list_import, name="sync-list-import"),
-    path("admin-settings/lms/sync/list/import/apply/", sync_list.sync_list_import_apply, name="sync-list-import-apply"),
+    path("admin-settings/lms/sync/list/", synclist.sync_list_save, name="sync-list-save"),
+    path("admin-settings/lms/sync/list/export/", synclist.sync_list_export, name="sync-list-export"),
+    path("admin-settings/lms/sync/list/import/", synclist.sync_list_import, name="sync-list-import"),
+    path("admin-settings/lms/sync/list/import/apply/", synclist.sync_list_import_apply, name="sync-list-import-apply"),
 ]
 
 urlpatterns += [

@@ -1,5 +1,5 @@
 """Edit Sync Settings: Refresh Courses with live progress, Select Courses (search, "+", ">"), and the
-specific course refresh. The Edit Sync List tab is in sync/views/sync_list.py."""
+specific course refresh. The Edit Sync List tab is in sync/synclist/views.py."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from lms_canvas.models import CanvasConnection
 from portal.access import get_institution_for
 from portal.models import Institution
-from sync import runs, synclist
+from sync import runs
 from sync.catalog import refresh, search
 from sync.catalog.forms import CourseRefreshForm, CourseSearchForm
 from sync.models import CatalogCourse, RunKind, SyncRun
-from sync.views.sync_list import sync_list_context
+from sync.synclist import edit
+from sync.synclist.views import sync_list_context
 
 
 def _latest_refresh(institution: Institution) -> SyncRun | None:
@@ -116,21 +117,21 @@ def course_sections(request: HttpRequest, course_id: int) -> HttpResponse:
 @require_POST
 def add_course(request: HttpRequest, course_id: int) -> HttpResponse:
     institution = get_institution_for(request)
-    return _added(request, lambda config: synclist.add_course(institution, config, course_id, request.user))
+    return _added(request, lambda config: edit.add_course(institution, config, course_id, request.user))
 
 
 @login_required
 @require_POST
 def add_section(request: HttpRequest, section_id: int) -> HttpResponse:
     institution = get_institution_for(request)
-    return _added(request, lambda config: synclist.add_section(institution, config, section_id, request.user))
+    return _added(request, lambda config: edit.add_section(institution, config, section_id, request.user))
 
 
 def _added(request: HttpRequest, add) -> HttpResponse:
     config = search.config_for(get_institution_for(request))
     try:
         entry = add(config)
-    except synclist.SyncListError as exc:
+    except edit.SyncListError as exc:
         if not _is_htmx(request):
             messages.error(request, exc.message)
             return redirect("sync-settings")

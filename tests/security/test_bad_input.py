@@ -497,7 +497,7 @@ def _csv_files(world: World, header: str) -> dict[str, Callable[[], bytes]]:
 
 
 def test_sync_list_import_rejects_bad_files(world):
-    from sync.synclist_csv import HEADER
+    from sync.synclist.csv_io import HEADER
 
     header = ",".join(HEADER)
     url = reverse("sync-list-import")

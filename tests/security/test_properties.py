@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from lms_canvas.models import CanvasConfig, StudentIdType
 from portal.models import ExamScore
-from sync import scores, synclist_csv
+from sync import scores
 from sync.engine.plan import PERSON_ID_FIELDS, CoursePlan, _map_enrollments
 from sync.engine.reasons import REASONS
 from sync.models import CatalogCourse, SyncListEntry
+from sync.synclist import csv_io
 from tests.sync.passback_helpers import STUDENTS, make_course, make_exam
 
 STUDENT_IDS = [student_id for _, student_id, _, _ in STUDENTS]
@@ -109,12 +110,12 @@ import_texts = st.one_of(
 
 
 @DB_SETTINGS
-@given(text=import_texts, mode=st.sampled_from(list(synclist_csv.MODES)))
+@given(text=import_texts, mode=st.sampled_from(list(csv_io.MODES)))
 def test_the_import_never_raises_names_lines_and_applies_nothing_from_a_file_with_an_error(catalog, text, mode):
     config = CanvasConfig.objects.get(institution=catalog)
     before = _entries(catalog)
 
-    plan = synclist_csv.plan_import(catalog, config, text, mode)
+    plan = csv_io.plan_import(catalog, config, text, mode)
 
     for line, message in plan.errors:
         assert message
@@ -122,7 +123,7 @@ def test_the_import_never_raises_names_lines_and_applies_nothing_from_a_file_wit
     assert _entries(catalog) == before  # planning (the preview) never writes
     if plan.errors:
         with pytest.raises(ValueError):
-            synclist_csv.apply_import(catalog, plan)
+            csv_io.apply_import(catalog, plan)
         assert _entries(catalog) == before
 
 

@@ -13,17 +13,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import get_institution_for
 from portal.models import Department, Institution
-from sync import synclist, synclist_csv
 from sync.catalog import search
-from sync.forms import ImportApplyForm, ImportForm
-from sync.synclist import RowChange, SaveResult, parse_date
+from sync.synclist import csv_io, edit
+from sync.synclist.edit import RowChange, SaveResult, parse_date
+from sync.synclist.forms import ImportApplyForm, ImportForm
 
 ACTIONS = {"save", "bulk_dates", "bulk_department", "remove"}
 
 
 def sync_list_context(institution: Institution, result: SaveResult | None = None, posted: dict | None = None) -> dict:
     config = search.config_for(institution)
-    entries = synclist.entries_for(institution, config)
+    entries = edit.entries_for(institution, config)
     errors = result.errors if result else {}
     for entry in entries:
         entry.errors = errors.get(entry.id, {})
@@ -85,15 +85,15 @@ def sync_list_save(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check at least one row first, then choose the bulk action.")
         return redirect(reverse("sync-settings") + "?tab=list")
     if action == "remove":
-        removed = synclist.remove(institution, checked)
+        removed = edit.remove(institution, checked)
         messages.success(request, f"Removed {removed} entr{'y' if removed == 1 else 'ies'} from the sync list.")
         return redirect(reverse("sync-settings") + "?tab=list")
     posted: dict = {}
     if action == "save":
         changes, posted = _row_changes(request, _ids(request.POST.getlist("row")))
-        result = synclist.save_rows(institution, config, changes)
+        result = edit.save_rows(institution, config, changes)
     else:
-        result = synclist.bulk_change(institution, config, checked, _bulk_change(request, action))
+        result = edit.bulk_change(institution, config, checked, _bulk_change(request, action))
     if result.ok:
         messages.success(request, f"Saved. {result.saved} entr{'y' if result.saved == 1 else 'ies'} changed.")
         return redirect(reverse("sync-settings") + "?tab=list")
@@ -116,7 +116,7 @@ def _bulk_change(request: HttpRequest, action: str) -> RowChange:
 @require_GET
 def sync_list_export(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    text = synclist_csv.export_csv(institution, search.config_for(institution))
+    text = csv_io.export_csv(institution, search.config_for(institution))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     filename = f"sync-list-{institution.slug}-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -132,10 +132,10 @@ def sync_list_import(request: HttpRequest) -> HttpResponse:
         ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution), "import_form": form}
         return render(request, "sync/sync_settings.html", ctx)
     text, mode = form.cleaned_data["file"], form.cleaned_data["mode"]
-    plan = synclist_csv.plan_import(institution, search.config_for(institution), text, mode)
+    plan = csv_io.plan_import(institution, search.config_for(institution), text, mode)
     ctx = {
         "plan": plan,
-        "mode_label": synclist_csv.MODES[mode],
+        "mode_label": csv_io.MODES[mode],
         "apply_form": ImportApplyForm(initial={"csv_text": text, "mode": mode}),
     }
     return render(request, "sync/import_preview.html", ctx)
@@ -150,15 +150,15 @@ def sync_list_import_apply(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The import could not be read back; choose the file and preview it again.")
         return redirect(reverse("sync-settings") + "?tab=list")
     mode = form.cleaned_data["mode"]
-    plan = synclist_csv.plan_import(institution, search.config_for(institution), form.cleaned_data["csv_text"], mode)
+    plan = csv_io.plan_import(institution, search.config_for(institution), form.cleaned_data["csv_text"], mode)
     if plan.errors:
-        ctx = {"plan": plan, "mode_label": synclist_csv.MODES[mode], "apply_form": form}
+        ctx = {"plan": plan, "mode_label": csv_io.MODES[mode], "apply_form": form}
         messages.error(
             request, "Nothing was imported: the file has errors (listed below). Correct them and import again."
         )
         return render(request, "sync/import_preview.html", ctx)
-    changed = synclist_csv.apply_import(institution, plan, request.user)
+    changed = csv_io.apply_import(institution, plan, request.user)
     messages.success(
-        request, f"Imported ({synclist_csv.MODES[mode]}): {changed} entr{'y' if changed == 1 else 'ies'} changed."
+        request, f"Imported ({csv_io.MODES[mode]}): {changed} entr{'y' if changed == 1 else 'ies'} changed."
     )
     return redirect(reverse("sync-settings") + "?tab=list")

@@ -14,7 +14,7 @@ from portal import csvfile
 from portal.models import Department, Institution
 from sync.catalog.search import COURSE_ID_FIELDS, course_reason, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
-from sync.synclist import END_BEFORE_START, default_dates, entries_for, parse_date
+from sync.synclist.edit import END_BEFORE_START, default_dates, entries_for, parse_date
 
 HEADER = [
     "Canvas Course Id",

@@ -1,5 +1,5 @@
 """The sync list: add courses and sections (re-checked against this institution's catalogue), edit
-dates and departments in bulk, and validate with messages by field. CSV lives in sync/synclist_csv.py."""
+dates and departments in bulk, and validate with messages by field. CSV lives in sync/synclist/csv_io.py."""
 
 from __future__ import annotations
 

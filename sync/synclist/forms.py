@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from sync.synclist_csv import MODES
+from sync.synclist.csv_io import MODES
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
