@@ -64,7 +64,7 @@ def dispatch_nightly_syncs_task() -> None:
 @shared_task(name="sync.tasks.post_scores_task")
 def post_scores_task(run_id: int) -> None:
     """Post an exam's scores to Canvas (grade passback) as the grade-post run `run_id`."""
-    from sync.passback import run_grade_post
+    from sync.grades.passback import run_grade_post
 
     with _run_log_context(run_id):
         run_grade_post(run_id)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.urls import path
 
 from sync.catalog import views as catalog
+from sync.grades import views as grades
 from sync.synclist import views as synclist
-from sync.views import exams, history, sync_now
+from sync.views import history, sync_now
 
 urlpatterns: list = []
 
@@ -48,11 +49,11 @@ urlpatterns += [
 ]
 
 urlpatterns += [
-    path("exams/", exams.exams, name="exams"),
-    path("exams/new/", exams.exam_create, name="exam-create"),
-    path("exams/<int:exam_id>/", exams.exam_detail, name="exam"),
-    path("exams/<int:exam_id>/scores/", exams.exam_upload, name="exam-upload"),
-    path("exams/<int:exam_id>/scores.csv", exams.exam_template, name="exam-template"),
-    path("exams/<int:exam_id>/post/", exams.exam_post, name="exam-post"),
-    path("exams/<int:exam_id>/post/progress/", exams.exam_post_progress, name="exam-post-progress"),
+    path("exams/", grades.exams, name="exams"),
+    path("exams/new/", grades.exam_create, name="exam-create"),
+    path("exams/<int:exam_id>/", grades.exam_detail, name="exam"),
+    path("exams/<int:exam_id>/scores/", grades.exam_upload, name="exam-upload"),
+    path("exams/<int:exam_id>/scores.csv", grades.exam_template, name="exam-template"),
+    path("exams/<int:exam_id>/post/", grades.exam_post, name="exam-post"),
+    path("exams/<int:exam_id>/post/progress/", grades.exam_post_progress, name="exam-post-progress"),
 ]

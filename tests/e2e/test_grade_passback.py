@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from sync import passback
+from sync.grades import passback
 from tests.conftest import connect_to, login
 from tests.sync.passback_helpers import make_course, make_exam
 

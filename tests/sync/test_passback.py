@@ -9,7 +9,8 @@ import pytest
 from lms_canvas.models import CanvasConnection, ConnectionStatus
 from lms_canvas.simulator.scopes import SEED_SCOPES
 from portal.models import ExamScore, ExamTaker, PostStatus
-from sync import passback, runs
+from sync import runs
+from sync.grades import passback
 from sync.models import RunKind, RunStatus, SyncRun
 from tests.conftest import connect_to
 from tests.sync.passback_helpers import make_course, make_exam

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.models import Enrollment, EnrollmentStatus, ExamScore, ExamTaker
-from sync import scores
+from sync.grades import scores
 from tests.sync.passback_helpers import make_course, make_exam
 
 

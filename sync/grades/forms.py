@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 
 from portal.models import Course, Institution
-from sync import scores
+from sync.grades import scores
 
 
 class ExamForm(forms.Form):

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.access import get_institution_for
 from portal.models import Exam
 from sync import runs
-from sync.exam_forms import ExamForm, PostScoresForm, ScoresUploadForm
+from sync.grades.forms import ExamForm, PostScoresForm, ScoresUploadForm
+from sync.grades.passback import start_grade_post
+from sync.grades.scores import apply_scores, read_scores_csv, template_csv
 from sync.models import RunKind, SyncRun
-from sync.passback import start_grade_post
-from sync.scores import apply_scores, read_scores_csv, template_csv
 
 RECENT_RUNS = 5
 
@@ -38,7 +38,7 @@ def _exams_page(request: HttpRequest, form: ExamForm) -> HttpResponse:
         .annotate(score_count=Count("scores"))
         .order_by("course__course_id", "title")
     )
-    return render(request, "sync/exams.html", {"exams": exams, "form": form})
+    return render(request, "sync/grades/exams.html", {"exams": exams, "form": form})
 
 
 @login_required
@@ -77,7 +77,7 @@ def _exam_page(request: HttpRequest, exam: Exam, **ctx) -> HttpResponse:
         "last_run": recent[0] if recent else None,
         **ctx,
     }
-    return render(request, "sync/exam.html", ctx)
+    return render(request, "sync/grades/exam.html", ctx)
 
 
 @login_required
@@ -159,7 +159,7 @@ def exam_post_progress(request: HttpRequest, exam_id: int) -> HttpResponse:
     """The htmx fragment polled while a post runs; the full page shows the results once it ends."""
     exam = get_exam_for(request, exam_id)
     run = grade_post_runs(exam).first()
-    response = render(request, "sync/_post_progress.html", {"exam": exam, "last_run": run})
+    response = render(request, "sync/grades/_post_progress.html", {"exam": exam, "last_run": run})
     if run is None or not run.is_active:
         response["HX-Refresh"] = "true"
     return response
