@@ -55,7 +55,7 @@ def test_generated_institution_has_the_awkward_cases():
     dataset = generate_dataset(400, seed=1)
     students = Counter(e["course_id"] for e in dataset["enrollments"] if e["type"] == "StudentEnrollment")
     assert 20 <= statistics.median(students.values()) <= 40
-    assert max(students.values()) > 300 or len([n for n in students.values() if n > 150]) > 0
+    assert max(students.values()) > 300  # the contract: "median about 30, some over 300"
     states = Counter(e["enrollment_state"] for e in dataset["enrollments"])
     assert {"active", "invited", "inactive", "completed"} <= set(states)
     courses = Counter(c["workflow_state"] for c in dataset["courses"])
