@@ -55,9 +55,9 @@ def _seed(sim_url: str, admins: int) -> dict:
     from lms_canvas import connect
     from lms_canvas.models import CanvasConfig
     from portal.models import Department, InstitutionAdmin
-    from sync import runs
     from sync.catalog import refresh
     from sync.models import CatalogCourse, RunKind, SyncListEntry
+    from sync.runs import lifecycle
 
     get_user_model().objects.filter(username__endswith="@load.test").delete()
     inst = fresh_institution(SLUG, "Load Test University")
@@ -66,7 +66,7 @@ def _seed(sim_url: str, admins: int) -> dict:
     connect.load_roles(conn)
     CanvasConfig.objects.filter(institution=inst).update(course_id_type="canvas", section_id_type="canvas")
     started = time.perf_counter()
-    run = refresh.run_refresh(runs.create_run(inst, RunKind.REFRESH).id)
+    run = refresh.run_refresh(lifecycle.create_run(inst, RunKind.REFRESH).id)
     refresh_s = time.perf_counter() - started
     courses = CatalogCourse.objects.filter(institution=inst, workflow_state="available", gone_at__isnull=True)
     SyncListEntry.objects.bulk_create(

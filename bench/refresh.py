@@ -111,9 +111,9 @@ def _peak_memory_mb() -> float:
 
 
 def _ours(conn, profile: str | None) -> dict:
-    from sync import runs
     from sync.catalog import refresh
     from sync.models import RunKind
+    from sync.runs import lifecycle
 
     marks: dict[str, float] = {}
     original_params, original_client_for = refresh._set_params, refresh.client_for
@@ -131,7 +131,7 @@ def _ours(conn, profile: str | None) -> dict:
     refresh._set_params, refresh.client_for = mark_courses_done, sampled_client_for
     profiler = cProfile.Profile() if profile else None
     try:
-        run = runs.create_run(conn.institution, RunKind.REFRESH)
+        run = lifecycle.create_run(conn.institution, RunKind.REFRESH)
         _reset_peak_memory()
         sampler.start()
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)

@@ -12,7 +12,7 @@ from sync.models import (
     SyncListEntry,
     SyncRun,
 )
-from sync.runs import QueueUnavailable, RunAlreadyActive
+from sync.runs.lifecycle import QueueUnavailable, RunAlreadyActive
 
 
 @admin.register(CatalogCourse)
@@ -121,16 +121,16 @@ class SyncIssueAdmin(admin.ModelAdmin):
 def refresh_courses_now(modeladmin, request, queryset) -> None:
     from django.contrib import messages
 
-    from sync import runs
     from sync.catalog import refresh
     from sync.models import RunTrigger
+    from sync.runs import lifecycle
 
     for conn in queryset.select_related("institution"):
         try:
             run = refresh.start_refresh(conn.institution, user=request.user, trigger=RunTrigger.SUPPORT)
-        except runs.RunAlreadyActive as exc:
+        except lifecycle.RunAlreadyActive as exc:
             modeladmin.message_user(request, f"{conn.institution}: {exc}", messages.WARNING)
-        except runs.QueueUnavailable as exc:
+        except lifecycle.QueueUnavailable as exc:
             modeladmin.message_user(request, f"{conn.institution}: {exc.run.message}", messages.ERROR)
         else:
             modeladmin.message_user(request, f"{conn.institution}: refresh queued as run #{run.id}.", messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""The nightly sync: which institutions are due, starting them, and the emails about how it went.
+"""The nightly sync: which institutions are due, and starting them (the emails about how it went are
+sync.runs.notify's).
 
 Celery beat calls `dispatch_nightly` every minute (PERIODIC_TASKS below: created by a migration,
 reconciled whenever beat starts, and by `setup_schedules` for support). An institution is
@@ -11,15 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
-from lms_canvas.models import CanvasConnection, ConnectionStatus
 from portal.models import Institution
-from portal.notify import email_admins
-from sync import runs
+from sync.engine.runner import start_sync
 from sync.models import RunKind, RunStatus, RunTrigger, SyncListEntry, SyncRun
+from sync.runs import issues, lifecycle
+from sync.runs.notify import notify_run_outcome
+from sync.runs.reasons import ReasonCode, reason
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,6 @@ def is_due(institution: Institution, now: dt.datetime) -> bool:
 
 def dispatch_nightly(now: dt.datetime | None = None) -> list[SyncRun]:
     """Start (or record as skipped, with why) the nightly sync of every institution that is due."""
-    from sync.engine.runner import start_sync
-
     now = now or timezone.now()
     started = []
     with_entries = SyncListEntry.objects.values_list("institution_id", flat=True).distinct()
@@ -60,9 +58,9 @@ def dispatch_nightly(now: dt.datetime | None = None) -> list[SyncRun]:
             continue
         try:
             run = start_sync(institution, trigger=RunTrigger.NIGHTLY)
-        except runs.RunAlreadyActive as exc:
-            run = _skipped(institution, "already_running", f"Sync #{exc.run.id} was still running.")
-        except runs.QueueUnavailable as exc:  # ended with the cause; the next institution may still go
+        except lifecycle.RunAlreadyActive as exc:
+            run = _skipped(institution, code="already_running", detail=f"Sync #{exc.run.id} was still running.")
+        except lifecycle.QueueUnavailable as exc:  # ended with the cause; the next institution may still go
             run = exc.run
             notify_run_outcome(run)
         started.append(run)
@@ -70,10 +68,7 @@ def dispatch_nightly(now: dt.datetime | None = None) -> list[SyncRun]:
     return started
 
 
-def _skipped(institution: Institution, code: str, detail: str) -> SyncRun:
-    from sync.engine.issues import record_run_issue
-    from sync.engine.reasons import reason
-
+def _skipped(institution: Institution, *, code: ReasonCode, detail: str) -> SyncRun:
     now = timezone.now()
     run = SyncRun.objects.create(
         institution=institution,
@@ -84,52 +79,8 @@ def _skipped(institution: Institution, code: str, detail: str) -> SyncRun:
         finished_at=now,
         message=f"Not started: {reason(code).sentence} {detail} {reason(code).fix}",
     )
-    record_run_issue(run, code, detail)
+    issues.record(run.id, code, detail=detail)
     return run
-
-
-def notify_run_outcome(run: SyncRun) -> None:
-    """One email per event: a nightly sync failed, held changes, or found Canvas needs re-authorizing."""
-    if run.trigger != RunTrigger.NIGHTLY or run.params.get("preview"):
-        return
-    link = settings.SITE_URL.rstrip("/") + reverse("sync-run", args=[run.id])
-    name = run.institution.name
-    if run.status == RunStatus.SKIPPED:
-        _notify_reauth_once(run, link)
-    elif run.status == RunStatus.FAILED:
-        email_admins(
-            run.institution,
-            "Nightly sync failed",
-            f"The nightly sync of {name} failed.\n\nWhat happened: {run.message}\n\n"
-            f"What to do: open {link} for each course's cause and fix, then choose Sync Now.\n"
-            "Nothing synced earlier was changed.\n",
-        )
-    elif run.counts.get("held"):
-        email_admins(
-            run.institution,
-            "Nightly sync held changes for your approval",
-            f"The nightly sync of {name} held {run.counts['held']} deactivation(s): some course rosters "
-            "would have shrunk drastically at once, which is usually a mistake in Canvas.\n\n"
-            f"What to do: open {link}, check those courses in Canvas, and choose Approve if the change is real.\n",
-        )
-
-
-def _notify_reauth_once(run: SyncRun, link: str) -> None:
-    conn = CanvasConnection.objects.filter(institution=run.institution).first()
-    if conn is None or conn.status != ConnectionStatus.NEEDS_REAUTH:
-        return
-    claimed = CanvasConnection.objects.filter(id=conn.id, reauth_notified_at__isnull=True).update(
-        reauth_notified_at=timezone.now()
-    )
-    if claimed:
-        email_admins(
-            run.institution,
-            "Canvas needs re-authorization",
-            f"The nightly sync of {run.institution.name} did not run: the portal can no longer read Canvas.\n\n"
-            f"What happened: {conn.status_reason or 'Canvas refused the portal access token.'}\n"
-            "What to do: sign in to the portal, open LMS Settings and choose Generate Key.\n"
-            f"Details: {link}\n",
-        )
 
 
 def install_periodic_tasks() -> list[str]:

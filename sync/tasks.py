@@ -73,6 +73,6 @@ def post_scores_task(run_id: int) -> None:
 @shared_task(name="sync.tasks.reap_runs_task")
 def reap_runs_task() -> None:
     """Celery beat, every 30 s: end the runs no worker picked up or whose worker died, keeping what finished."""
-    from sync.reaper import reap_runs
+    from sync.runs.reaper import reap_runs
 
     reap_runs()

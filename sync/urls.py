@@ -3,9 +3,10 @@ from __future__ import annotations
 from django.urls import path
 
 from sync.catalog import views as catalog
+from sync.engine import views as engine
 from sync.grades import views as grades
+from sync.runs import views as runs
 from sync.synclist import views as synclist
-from sync.views import history, sync_now
 
 urlpatterns: list = []
 
@@ -31,21 +32,21 @@ urlpatterns += [
 ]
 
 urlpatterns += [
-    path("admin-settings/lms/sync/now/", sync_now.sync_now, name="sync-now"),
-    path("admin-settings/lms/sync/preview/", sync_now.sync_preview, name="sync-preview"),
-    path("admin-settings/lms/history/", history.history, name="sync-history"),
-    path("admin-settings/lms/history/<int:run_id>/", history.run_detail, name="sync-run"),
-    path("admin-settings/lms/history/<int:run_id>/progress/", history.run_progress, name="sync-run-progress"),
-    path("admin-settings/lms/history/<int:run_id>/issues.csv", history.run_csv, name="sync-run-csv"),
-    path("admin-settings/lms/history/<int:run_id>/apply/", sync_now.run_apply, name="sync-run-apply"),
-    path("admin-settings/lms/history/<int:run_id>/cancel/", sync_now.run_cancel, name="sync-run-cancel"),
+    path("admin-settings/lms/sync/now/", engine.sync_now, name="sync-now"),
+    path("admin-settings/lms/sync/preview/", engine.sync_preview, name="sync-preview"),
+    path("admin-settings/lms/history/", runs.history, name="sync-history"),
+    path("admin-settings/lms/history/<int:run_id>/", runs.run_detail, name="sync-run"),
+    path("admin-settings/lms/history/<int:run_id>/progress/", runs.run_progress, name="sync-run-progress"),
+    path("admin-settings/lms/history/<int:run_id>/issues.csv", runs.run_csv, name="sync-run-csv"),
+    path("admin-settings/lms/history/<int:run_id>/apply/", engine.run_apply, name="sync-run-apply"),
+    path("admin-settings/lms/history/<int:run_id>/cancel/", engine.run_cancel, name="sync-run-cancel"),
     path(
         "admin-settings/lms/history/<int:run_id>/courses/<int:result_id>/approve/",
-        sync_now.approve,
+        engine.approve,
         name="sync-run-approve",
     ),
-    path("admin-settings/lms/sync-errors/", history.sync_errors, name="sync-errors"),
-    path("admin-settings/lms/why/", history.why, name="sync-why"),
+    path("admin-settings/lms/sync-errors/", runs.sync_errors, name="sync-errors"),
+    path("admin-settings/lms/why/", runs.why, name="sync-why"),
 ]
 
 urlpatterns += [

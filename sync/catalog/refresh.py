@@ -21,18 +21,17 @@ from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
 from portal.models import Institution
-from sync import runs
 from sync.catalog import writes
 from sync.catalog.writes import BATCH_SIZE
 from sync.models import (
     CatalogCourse,
     CatalogSection,
-    IssueSeverity,
     RunKind,
     RunStatus,
     RunTrigger,
     SyncRun,
 )
+from sync.runs import issues, lifecycle
 
 PER_PAGE = 100
 # More threads than the gate's ceiling (hwm / up-front cost = 14 for Canvas), so the gate decides.
@@ -74,7 +73,7 @@ class Progress:
         if not force and time.monotonic() - self.last_beat < BEAT_EVERY_S:
             return
         self.last_beat = time.monotonic()
-        if not runs.beat(self.run_id, phase=phase, done=done, total=total):
+        if not lifecycle.beat(self.run_id, phase=phase, done=done, total=total):
             raise RefreshCancelled
 
     def counts(self) -> dict[str, int]:
@@ -101,46 +100,36 @@ INTERNAL_ERROR = (
 
 
 def start_refresh(institution: Institution, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN) -> SyncRun:
-    """Write the queued run and enqueue the task after commit; raises runs.RunAlreadyActive, or
-    runs.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
+    """Write the queued run and enqueue the task after commit; raises lifecycle.RunAlreadyActive, or
+    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
     from sync.tasks import refresh_catalog_task
 
-    run = runs.create_run(institution, RunKind.REFRESH, trigger=trigger, user=user)
-    runs.enqueue_on_commit(run, lambda: refresh_catalog_task.delay(run.id))
-    return run
+    return lifecycle.start(institution, RunKind.REFRESH, refresh_catalog_task, trigger=trigger, user=user)
 
 
 def run_refresh(run_id: int) -> SyncRun | None:
-    """Claim the run and refresh; a task delivered twice does nothing the second time."""
-    return _run(run_id, lambda conn, run: refresh_catalog(conn, run))
+    """The task's body: claim the run and refresh; a task delivered twice does nothing the second time."""
+    return lifecycle.run_claimed(
+        run_id, lambda conn, run: refresh_catalog(conn, run), not_connected=NOT_CONNECTED, internal_error=INTERNAL_ERROR
+    )
 
 
 def start_course_refresh(
     institution: Institution, canvas_id_or_sis: str, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN
 ) -> SyncRun:
-    run = runs.create_run(
+    run = lifecycle.create_run(
         institution, RunKind.COURSE_REFRESH, trigger=trigger, user=user, params={"course": canvas_id_or_sis}
     )
     return run
 
 
 def run_course_refresh(run_id: int) -> SyncRun | None:
-    return _run(run_id, lambda conn, run: refresh_one_course(conn, run, run.params.get("course", "")))
-
-
-def _run(run_id: int, work: Callable[[CanvasConnection, SyncRun], SyncRun]) -> SyncRun | None:
-    if not runs.claim(run_id):
-        return None
-    run = SyncRun.objects.select_related("institution").get(id=run_id)
-    conn = CanvasConnection.objects.filter(institution_id=run.institution_id).first()
-    if conn is None or not conn.is_verified:
-        runs.finish(run_id, RunStatus.FAILED, NOT_CONNECTED)
-        return _reloaded(run)
-    try:
-        return work(conn, run)
-    except Exception:
-        runs.finish(run_id, RunStatus.FAILED, INTERNAL_ERROR)
-        raise
+    return lifecycle.run_claimed(
+        run_id,
+        lambda conn, run: refresh_one_course(conn, run, run.params.get("course", "")),
+        not_connected=NOT_CONNECTED,
+        internal_error=INTERNAL_ERROR,
+    )
 
 
 # --- the full refresh -------------------------------------------------------------------------
@@ -166,14 +155,14 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
             f"Cancelled by an admin after {progress.courses} courses and {progress.sections} sections. "
             "What was fetched is kept; nothing was marked gone. What to do: choose Refresh Courses to finish it."
         )
-        runs.finish(run.id, RunStatus.CANCELLED, message, progress.counts())
+        lifecycle.finish(run.id, RunStatus.CANCELLED, message, progress.counts())
         return _reloaded(run)
     except RefreshAborted as exc:
-        runs.finish(run.id, RunStatus.FAILED, failure_message(exc.error, progress), progress.counts())
+        lifecycle.finish(run.id, RunStatus.FAILED, failure_message(exc.error, progress), progress.counts())
         return _reloaded(run)
     issues = writes.report_gone_sync_entries(conn.institution_id, run.id, started)
     status = RunStatus.WITH_ISSUES if issues or progress.failed_courses else RunStatus.SUCCEEDED
-    runs.finish(run.id, status, summary(progress, issues), progress.counts())
+    lifecycle.finish(run.id, status, summary(progress, issues), progress.counts())
     return _reloaded(run)
 
 
@@ -299,16 +288,15 @@ def _course_failed(conn, progress: Progress, course_pk: int, canvas_id: int, err
     if in_a_row + 1 >= GIVE_UP_AFTER_FAILURES:
         raise RefreshAborted(error)
     progress.failed_courses += 1
-    runs.record_issue(
+    issues.record(
         progress.run_id,
         "sections_unreadable",
-        f"The sections of this course could not be read: {error.message}",
-        error.fix,
         object_type="course",
         canvas_id=canvas_id,
         canvas_course_id=canvas_id,
         label=CatalogCourse.objects.filter(pk=course_pk).values_list("name", flat=True).first() or "",
-        severity=IssueSeverity.WARNING,
+        message=f"The sections of this course could not be read: {error.message}",
+        fix=error.fix,
     )
     return in_a_row + 1
 
@@ -336,7 +324,7 @@ def refresh_one_course(
     started = timezone.now()
     key = course_key(canvas_id_or_sis)
     try:
-        runs.beat(run.id, phase="Fetching the course", done=0, total=1)
+        lifecycle.beat(run.id, phase="Fetching the course", done=0, total=1)
         course = client.get_course(key, account_id=conn.root_account_id or "self")
         writes.save_courses(conn.institution_id, [course], started)
         progress.courses = 1
@@ -354,13 +342,13 @@ def refresh_one_course(
             f"Canvas has no course “{canvas_id_or_sis}” in this account (looked up as {key}). "
             "What to do: check the Canvas course id, or the SIS ID exactly as Canvas shows it, and try again."
         )
-        runs.finish(run.id, RunStatus.FAILED, message, progress.counts())
+        lifecycle.finish(run.id, RunStatus.FAILED, message, progress.counts())
         return _reloaded(run)
     except CanvasError as exc:
-        runs.finish(run.id, RunStatus.FAILED, failure_message(exc, progress), progress.counts())
+        lifecycle.finish(run.id, RunStatus.FAILED, failure_message(exc, progress), progress.counts())
         return _reloaded(run)
     message = f"Refreshed “{saved.name}” (Canvas id {saved.canvas_id}) and its {progress.sections} sections."
-    runs.finish(run.id, RunStatus.SUCCEEDED, message, progress.counts())
+    lifecycle.finish(run.id, RunStatus.SUCCEEDED, message, progress.counts())
     run = _reloaded(run)
     run.params = {**run.params, "catalog_course_id": saved.pk}
     SyncRun.objects.filter(id=run.id).update(params=run.params)

@@ -1,11 +1,9 @@
 """Reading the catalogue: search, the reason a course or section cannot be synced, ID coverage.
 
-Reason codes (the words the pages show come from REASONS):
-- `gone`: the last full refresh no longer found it in Canvas.
-- `deleted`: deleted in Canvas.
-- `unpublished`: not published in Canvas.
-- `no_id`: no value for the ID type chosen on Configure.
-- `course_unsyncable` (sections only): its course cannot be synced.
+The reasons are codes of the one registry (sync.runs.reasons); Select Courses shows each one's
+`listed` words: course_gone (the last full refresh no longer found it), course_deleted,
+course_unpublished, no_course_id (no value for the ID type chosen on Configure); for sections
+course_unsyncable (its course cannot be synced), section_gone and no_section_id.
 """
 
 from __future__ import annotations
@@ -18,25 +16,20 @@ from django.db.models import Q, QuerySet
 from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType
 from portal.models import Institution
 from sync.models import CatalogCourse, CatalogSection
+from sync.runs.reasons import REASONS, ReasonCode
 
 PAGE_SIZE = 50
 SYNCABLE_STATES = ("available", "completed")
-
-REASONS = {
-    "gone": "No longer in Canvas: the last refresh did not find it.",
-    "deleted": "Deleted in Canvas.",
-    "unpublished": "Unpublished in Canvas: publish it in Canvas, then refresh courses.",
-    "no_id": "No {id_label} in Canvas, the ID type chosen on Configure: fill it in Canvas or choose another type.",
-    "course_unsyncable": "Its course cannot be synced.",
-}
 
 COURSE_ID_FIELDS = {CourseIdType.SIS: "sis_course_id", CourseIdType.REFERENCE: "integration_id"}
 SECTION_ID_FIELDS = {SectionIdType.SIS: "sis_section_id", SectionIdType.REFERENCE: "integration_id"}
 
 
 @dataclass(frozen=True)
-class Reason:
-    code: str
+class Unsyncable:
+    """Why Select Courses greys a course or section out: a registry code and its listed words."""
+
+    code: ReasonCode
     text: str
 
 
@@ -62,31 +55,31 @@ def section_id_value(section: CatalogSection, config: CanvasConfig) -> str:
 # --- why it cannot be synced --------------------------------------------------------------------
 
 
-def course_reason(course: CatalogCourse, config: CanvasConfig) -> Reason | None:
+def course_reason(course: CatalogCourse, config: CanvasConfig) -> Unsyncable | None:
     """None when the course can be synced; else the first reason, in the order an admin fixes them."""
     if course.gone_at:
-        return _reason("gone")
+        return _reason("course_gone")
     if course.workflow_state == "deleted":
-        return _reason("deleted")
+        return _reason("course_deleted")
     if course.workflow_state not in SYNCABLE_STATES:
-        return _reason("unpublished")
+        return _reason("course_unpublished")
     if not course_id_value(course, config):
-        return _reason("no_id", id_label=config.get_course_id_type_display())
+        return _reason("no_course_id", id_label=config.get_course_id_type_display())
     return None
 
 
-def section_reason(section: CatalogSection, config: CanvasConfig) -> Reason | None:
+def section_reason(section: CatalogSection, config: CanvasConfig) -> Unsyncable | None:
     if course_reason(section.course, config):
         return _reason("course_unsyncable")
     if section.gone_at:
-        return _reason("gone")
+        return _reason("section_gone")
     if not section_id_value(section, config):
-        return _reason("no_id", id_label=config.get_section_id_type_display())
+        return _reason("no_section_id", id_label=config.get_section_id_type_display())
     return None
 
 
-def _reason(code: str, **words: str) -> Reason:
-    return Reason(code, REASONS[code].format(**words))
+def _reason(code: ReasonCode, **words: str) -> Unsyncable:
+    return Unsyncable(code, REASONS[code].listed.format(**words))
 
 
 def syncable_courses_q(config: CanvasConfig) -> Q:

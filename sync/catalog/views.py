@@ -8,7 +8,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -17,21 +17,17 @@ from django.views.decorators.http import require_GET, require_POST
 from lms_canvas.models import CanvasConnection
 from portal.access import get_institution_for
 from portal.models import Institution
-from sync import runs
 from sync.catalog import refresh, search
 from sync.catalog.forms import CourseRefreshForm, CourseSearchForm
 from sync.models import CatalogCourse, RunKind, SyncRun
+from sync.runs import lifecycle
+from sync.runs.views import get_run_for
 from sync.synclist import edit
 from sync.synclist.views import sync_list_context
 
 
 def _latest_refresh(institution: Institution) -> SyncRun | None:
     return SyncRun.objects.filter(institution=institution, kind=RunKind.REFRESH).order_by("-created_at").first()
-
-
-def _get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
-    institution = get_institution_for(request)
-    return get_object_or_404(SyncRun, id=run_id, institution=institution)
 
 
 def _search_context(request: HttpRequest, institution: Institution) -> dict:
@@ -148,10 +144,10 @@ def refresh_start(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
     try:
         run = refresh.start_refresh(institution, user=request.user)
-    except runs.RunAlreadyActive as exc:
+    except lifecycle.RunAlreadyActive as exc:
         run = exc.run
         messages.info(request, "A refresh is already running; its progress is shown below.")
-    except runs.QueueUnavailable as exc:
+    except lifecycle.QueueUnavailable as exc:
         run = exc.run  # ended: the progress panel shows its message (the queue is down, try again)
     if _is_htmx(request):
         return render(request, "sync/_refresh_progress.html", progress_context(run))
@@ -175,8 +171,8 @@ def refresh_progress(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def refresh_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _get_run_for(request, run_id)
-    runs.request_cancel(run)
+    run = get_run_for(request, run_id)
+    lifecycle.request_cancel(run)
     run.refresh_from_db()
     if _is_htmx(request):
         return render(request, "sync/_refresh_progress.html", progress_context(run))
@@ -194,7 +190,7 @@ def course_refresh(request: HttpRequest) -> HttpResponse:
         return redirect("sync-settings")
     try:
         run = refresh.start_course_refresh(institution, form.cleaned_data["course"], user=request.user)
-    except runs.RunAlreadyActive:
+    except lifecycle.RunAlreadyActive:
         messages.error(request, "Another course refresh is running. What to do: wait a moment and try again.")
         return redirect("sync-settings")
     run = refresh.run_course_refresh(run.id)

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from lms_canvas.client import CanvasObject
-from sync import runs
-from sync.models import CatalogCourse, CatalogSection, IssueSeverity, SyncListEntry
+from sync.models import CatalogCourse, CatalogSection, SyncListEntry
+from sync.runs import issues
+from sync.runs.reasons import ReasonCode
 
 BATCH_SIZE = 1000
 # Rows per INSERT statement: 500 rows of 16 columns stay under SQLite's 32,766 bound parameters.
@@ -166,17 +167,18 @@ def report_gone_sync_entries(institution_id: int, run_id: int, started: dt.datet
         if not (gone or deleted):
             continue
         what = "section" if entry.section_id else "course"
+        code: ReasonCode = "section_gone" if entry.section_id else "course_gone"
         obj = entry.section if entry.section_id else entry.course
-        runs.record_issue(
+        issues.record(
             run_id,
-            f"{what}_gone",
-            f"This {what} is on the sync list but is {'deleted in' if deleted and not gone else 'no longer in'} Canvas.",
-            "Remove it from the sync list on Edit Sync List, or restore it in Canvas and refresh courses.",
+            code,
             object_type=what,
             canvas_id=obj.canvas_id,
             canvas_course_id=entry.course.canvas_id,
             label=str(obj.name),
-            severity=IssueSeverity.WARNING,
+            message=f"This {what} is on the sync list but is "
+            f"{'deleted in' if deleted and not gone else 'no longer in'} Canvas.",
+            fix="Remove it from the sync list on Edit Sync List, or restore it in Canvas and refresh courses.",
         )
         count += 1
     return count

@@ -6,16 +6,13 @@ from __future__ import annotations
 from sync.engine.apply import ApplyOutcome, Changes, apply_plan, apply_plans, compute_changes, preview_details
 from sync.engine.pipeline import run_sync
 from sync.engine.plan import CoursePlan, Exclusion, plan_entry
-from sync.engine.reasons import REASONS, Reason
 from sync.engine.runner import approve_held, finalize_run, start_sync, sync_course_result
 
 __all__ = [
-    "REASONS",
     "ApplyOutcome",
     "Changes",
     "CoursePlan",
     "Exclusion",
-    "Reason",
     "apply_plan",
     "apply_plans",
     "approve_held",

@@ -21,7 +21,6 @@ from django.utils import timezone
 from lms_canvas.connect import client_for
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.throttle import fetch_concurrently
-from sync import runs
 from sync.engine.apply import apply_plans
 from sync.engine.plan import plan_entry
 from sync.engine.runner import (
@@ -33,6 +32,7 @@ from sync.engine.runner import (
     record_outcome,
 )
 from sync.models import ACTIVE_STATUSES, CourseResultStatus, SyncCourseResult, SyncRun
+from sync.runs import lifecycle
 
 CLAIM_CHUNK = 50  # courses claimed per statement
 APPLY_BATCH = 200  # plans written together
@@ -44,7 +44,7 @@ def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
     """Process every open course of `run` here; `workers` > 1 reads Canvas from that many threads, or
     more when the throttle gate allows more requests in flight (1: no threads)."""
     ids = list(SyncCourseResult.objects.filter(run=run, status=CourseResultStatus.PENDING).values_list("id", flat=True))
-    runs.claim(run.id)
+    lifecycle.claim(run.id)
     run.refresh_from_db()
     conn = CanvasConnection.objects.get(institution=run.institution)
     config = CanvasConfig.objects.get(institution=run.institution)
@@ -75,7 +75,7 @@ def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
     for result, planned in done:
         if isinstance(planned, BaseException):
             record_failure(result, run, planned)
-            runs.add_progress(run.id)
+            lifecycle.add_progress(run.id)
         else:
             batch.append((result, planned))
         if len(batch) >= APPLY_BATCH or (batch and time.monotonic() - flushed > APPLY_EVERY_S):
@@ -92,7 +92,7 @@ def _claim(run: SyncRun, ids: list[int]) -> Iterator[SyncCourseResult]:
     for start in range(0, len(ids), CLAIM_CHUNK):
         now = timezone.now()
         claimable = Q(status=CourseResultStatus.PENDING) | Q(
-            status=CourseResultStatus.RUNNING, claimed_at__lt=now - runs.heartbeat_timeout()
+            status=CourseResultStatus.RUNNING, claimed_at__lt=now - lifecycle.heartbeat_timeout()
         )
         chunk = SyncCourseResult.objects.filter(claimable, id__in=ids[start : start + CLAIM_CHUNK])
         chunk.update(status=CourseResultStatus.RUNNING, claimed_at=now)
@@ -111,7 +111,7 @@ def _claim(run: SyncRun, ids: list[int]) -> Iterator[SyncCourseResult]:
             else:
                 yield result
                 continue
-            runs.add_progress(run.id)
+            lifecycle.add_progress(run.id)
 
 
 def _apply_batch(run: SyncRun, batch: list) -> None:
@@ -135,4 +135,4 @@ def _apply_batch(run: SyncRun, batch: list) -> None:
             with transaction.atomic():  # one commit for the batch's issues and results
                 for (result, plan), outcome in zip(batch, outcomes, strict=True):
                     record_outcome(result, run, plan, outcome)
-    runs.add_progress(run.id, len(batch))
+    lifecycle.add_progress(run.id, len(batch))

@@ -21,12 +21,9 @@ from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
-from sync import runs
 from sync.audit import trail
-from sync.engine import issues
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details, should_hold
-from sync.engine.plan import CoursePlan, Exclusion, IncludesOff, plan_entry
-from sync.engine.reasons import reason
+from sync.engine.plan import CoursePlan, IncludesOff, plan_entry
 from sync.models import (
     ACTIVE_STATUSES,
     COUNT_NAMES,
@@ -40,11 +37,13 @@ from sync.models import (
     SyncListEntry,
     SyncRun,
 )
+from sync.runs import issues, lifecycle
+from sync.runs.reasons import ReasonCode, reason
 
 logger = logging.getLogger(__name__)
 
 # The issue code of a token or scope refused mid-run; once recorded, the run stops and fails.
-ACCESS_LOST = "canvas_access_lost"
+ACCESS_LOST: ReasonCode = "canvas_access_lost"
 _gates: dict[int, ThrottleGate] = {}
 _gates_lock = threading.Lock()
 
@@ -57,14 +56,14 @@ def start_sync(
     preview: bool = False,
     enqueue: bool = True,
 ) -> SyncRun:
-    """Write the run and its per-course results; raises runs.RunAlreadyActive if one is running, and
-    runs.QueueUnavailable (the run ended, with why) if the task queue refuses its tasks."""
-    run = runs.create_run(institution, RunKind.SYNC, trigger=trigger, user=user, params={"preview": preview})
+    """Write the run and its per-course results; raises lifecycle.RunAlreadyActive if one is running, and
+    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses its tasks."""
+    run = lifecycle.create_run(institution, RunKind.SYNC, trigger=trigger, user=user, params={"preview": preview})
     conn = CanvasConnection.objects.filter(institution=institution).first()
     if conn is None or not conn.is_verified:
         status = conn.get_status_display() if conn else "Not configured"
-        issues.record_run_issue(run, "connection_not_verified", f"Connection status: {status}.")
-        end_run(
+        issues.record(run.id, "connection_not_verified", detail=f"Connection status: {status}.")
+        lifecycle.end(
             run,
             RunStatus.SKIPPED,
             f"Not started: the Canvas connection is not Verified ({status}). " + reason("connection_not_verified").fix,
@@ -74,10 +73,10 @@ def start_sync(
     listed = SyncListEntry.objects.filter(institution=institution).select_related("course", "section")
     entries = [e for e in listed if e.is_current(today)]
     for ended in (e for e in listed if not e.is_current(today)):
-        issues.record_run_issue(run, "entry_ended", f"{ended} ended on {ended.end_date:%Y-%m-%d}.")
+        issues.record(run.id, "entry_ended", detail=f"{ended} ended on {ended.end_date:%Y-%m-%d}.")
     if not entries:
-        issues.record_run_issue(run, "sync_list_empty")
-        end_run(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)
+        issues.record(run.id, "sync_list_empty")
+        lifecycle.end(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)
         return run
     results = SyncCourseResult.objects.bulk_create(
         SyncCourseResult(
@@ -93,7 +92,7 @@ def start_sync(
     run.total = len(results)
     if enqueue:
         ids = list(SyncCourseResult.objects.filter(run=run).values_list("id", flat=True))
-        runs.enqueue_on_commit(run, lambda: enqueue_courses(ids))
+        lifecycle.enqueue_on_commit(run, lambda: enqueue_courses(ids))
     return run
 
 
@@ -109,7 +108,7 @@ def sync_course_result(result_id: int) -> None:
     now = timezone.now()
     # A course claimed this long ago and never finished died with its worker: a redelivery takes it over.
     claimable = Q(status=CourseResultStatus.PENDING) | Q(
-        status=CourseResultStatus.RUNNING, claimed_at__lt=now - runs.heartbeat_timeout()
+        status=CourseResultStatus.RUNNING, claimed_at__lt=now - lifecycle.heartbeat_timeout()
     )
     if not SyncCourseResult.objects.filter(claimable, id=result_id).update(
         status=CourseResultStatus.RUNNING, claimed_at=now
@@ -119,7 +118,7 @@ def sync_course_result(result_id: int) -> None:
         id=result_id
     )
     run = result.run
-    runs.claim(run.id)
+    lifecycle.claim(run.id)
     run.refresh_from_db(fields=["status", "cancel_requested"])
     if run.status not in ACTIVE_STATUSES or run.cancel_requested:
         close(result, CourseResultStatus.CANCELLED, "Cancelled before this course was synced.")
@@ -128,7 +127,7 @@ def sync_course_result(result_id: int) -> None:
         close(result, CourseResultStatus.FAILED, f"Not synced: {lost.message} What to do: {lost.fix}")
     else:
         _sync_one(result, run)
-    runs.add_progress(run.id)
+    lifecycle.add_progress(run.id)
     finalize_run(run.id)
 
 
@@ -145,7 +144,7 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
             result.entry,
             account_id=conn.root_account_id or "self",
             server_url=conn.server_url,
-            on_page=lambda: runs.beat(run.id),
+            on_page=lambda: lifecycle.beat(run.id),
         )
         if run.params.get("preview"):
             preview(result, run, plan)
@@ -157,34 +156,21 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
 
 def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> None:
     """A course that could not be synced: its issue and result; nothing in it was changed."""
+    canvas_id = result.canvas_course_id
+    course = {"object_type": "course", "canvas_id": canvas_id, "canvas_course_id": canvas_id, "label": result.label}
     if isinstance(exc, TokenInvalid | ScopeMissing):
         # Canvas refused the token or a scope: every other course would fail the same way.
-        issues.record(
-            run,
-            result,
-            [Exclusion(ACCESS_LOST, "course", result.canvas_course_id, result.label)],
-            message=exc.message,
-            fix=exc.fix,
-        )
+        issues.record(run.id, ACCESS_LOST, **course, message=exc.message, fix=exc.fix)
         close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
     elif isinstance(exc, CanvasError):
-        issues.record(
-            run,
-            result,
-            [Exclusion("canvas_error", "course", result.canvas_course_id, result.label)],
-            message=exc.message,
-            fix=exc.fix,
-        )
+        issues.record(run.id, "canvas_error", **course, message=exc.message, fix=exc.fix)
         close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
     elif isinstance(exc, IncludesOff):
-        issues.record(run, result, [Exclusion("includes_off", "course", result.canvas_course_id, result.label)])
+        issues.record(run.id, "includes_off", **course)
         close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
     else:  # a bug: recorded against the course, and the other courses go on
         logger.error("Sync of %s in run %s failed", result.label, run.id, exc_info=exc)
-        detail = f"{type(exc).__name__}: {exc}"[:500]
-        issues.record(
-            run, result, [Exclusion("internal_error", "course", result.canvas_course_id, result.label, detail)]
-        )
+        issues.record(run.id, "internal_error", **course, detail=f"{type(exc).__name__}: {exc}"[:500])
         close(
             result,
             CourseResultStatus.FAILED,
@@ -205,13 +191,19 @@ def record_outcome(result: SyncCourseResult, run: SyncRun, plan: CoursePlan, out
             f"({changes.active_before - changes.active_after} deactivated)."
         )
         issues.record(
-            run, result, [Exclusion("roster_shrink_held", "course", plan.canvas_course_id, plan.label, detail)]
+            run.id,
+            "roster_shrink_held",
+            object_type="course",
+            canvas_id=plan.canvas_course_id,
+            canvas_course_id=result.canvas_course_id,
+            label=plan.label,
+            detail=detail,
         )
-        issues.record(run, result, outcome.exclusions)
+        issues.record_exclusions(run.id, result.canvas_course_id, outcome.exclusions)
         result.details = preview_details(plan, changes) | {"would_hold": True}
         close(result, CourseResultStatus.HELD, detail + " Nothing was changed; Approve to apply it.", outcome.counts)
         return
-    issues.record(run, result, outcome.exclusions)
+    issues.record_exclusions(run.id, result.canvas_course_id, outcome.exclusions)
     if outcome.status == "blocked":
         blocked = outcome.exclusions[0]
         text = reason(blocked.code).sentence + (" " + blocked.detail if blocked.detail else "")
@@ -297,7 +289,7 @@ def finalize_run(run_id: int) -> bool:
     counts = {name: sum((c or {}).get(name, 0) for _, c in results) for name in COUNT_NAMES}
     statuses = [s for s, _ in results]
     status, message = _outcome(run, statuses, counts)
-    return end_run(run, status, message, counts)
+    return lifecycle.end(run, status, message, counts)
 
 
 def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]:
@@ -340,18 +332,6 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]
 
 def _access_lost(run_id: int) -> SyncIssue | None:
     return SyncIssue.objects.filter(run_id=run_id, code=ACCESS_LOST).order_by("id").first()
-
-
-def end_run(run: SyncRun, status: str, message: str, counts: dict | None = None) -> bool:
-    if run.status == RunStatus.QUEUED and status != RunStatus.CANCELLED:
-        runs.claim(run.id)
-    if not runs.finish(run.id, status, message, counts):
-        return False
-    run.refresh_from_db()
-    from sync.schedule import notify_run_outcome
-
-    notify_run_outcome(run)
-    return True
 
 
 def gate_for(connection_id: int) -> ThrottleGate:

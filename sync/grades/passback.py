@@ -20,8 +20,9 @@ from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
 from portal.models import Exam, ExamScore, PostStatus
-from sync import runs
-from sync.models import IssueSeverity, RunKind, RunStatus, RunTrigger, SyncRun
+from sync.models import RunKind, RunStatus, SyncRun
+from sync.runs import issues, lifecycle
+from sync.runs.reasons import ReasonCode
 
 HALF_CENT = Decimal("0.005")
 
@@ -104,69 +105,56 @@ class PostAborted(Exception):
 
 
 def start_grade_post(exam: Exam, *, user=None, overwrite_conflicts: bool = False) -> SyncRun:
-    """Write the queued run and enqueue its task after commit; raises runs.RunAlreadyActive, or
-    runs.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
+    """Write the queued run and enqueue its task after commit; raises lifecycle.RunAlreadyActive, or
+    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
     from sync.tasks import post_scores_task
 
     params = {"exam_id": exam.id, "exam": exam.title, "overwrite_conflicts": overwrite_conflicts}
-    run = runs.create_run(
-        exam.course.institution, RunKind.GRADE_POST, trigger=RunTrigger.ADMIN, user=user, params=params
-    )
-    runs.enqueue_on_commit(run, lambda: post_scores_task.delay(run.id))
-    return run
+    return lifecycle.start(exam.course.institution, RunKind.GRADE_POST, post_scores_task, user=user, params=params)
 
 
 def run_grade_post(run_id: int) -> SyncRun | None:
     """The task's body: claim the run, then post; a task delivered twice does nothing the second time."""
-    if not runs.claim(run_id):
-        return None
-    run = SyncRun.objects.select_related("institution").get(id=run_id)
+    return lifecycle.run_claimed(run_id, _post, not_connected=NOT_CONNECTED, internal_error=INTERNAL_ERROR)
+
+
+def _post(conn: CanvasConnection, run: SyncRun) -> SyncRun:
     exam = Exam.objects.filter(id=run.params.get("exam_id"), course__institution=run.institution).first()
     if exam is None:
-        runs.finish(run_id, RunStatus.FAILED, EXAM_GONE)
+        lifecycle.finish(run.id, RunStatus.FAILED, EXAM_GONE)
         return _reloaded(run)
-    try:
-        return post_scores(run, exam, overwrite_conflicts=bool(run.params.get("overwrite_conflicts")))
-    except Exception:
-        runs.finish(run_id, RunStatus.FAILED, INTERNAL_ERROR)
-        raise
+    overwrite = bool(run.params.get("overwrite_conflicts"))
+    return post_scores(run, exam, client_for(conn), overwrite_conflicts=overwrite)
 
 
 # --- the post ---------------------------------------------------------------------------------
 
 
-def post_scores(
-    run: SyncRun, exam: Exam, *, overwrite_conflicts: bool = False, client: CanvasClient | None = None
-) -> SyncRun:
+def post_scores(run: SyncRun, exam: Exam, client: CanvasClient, *, overwrite_conflicts: bool = False) -> SyncRun:
     """Post `exam`'s new and changed scores as `run` (already claimed, status running)."""
-    conn = CanvasConnection.objects.filter(institution_id=exam.course.institution_id).first()
-    if client is None and (conn is None or not conn.is_verified):
-        runs.finish(run.id, RunStatus.FAILED, NOT_CONNECTED)
-        return _reloaded(run)
     if exam.course.lms_id is None:
-        runs.finish(run.id, RunStatus.FAILED, NO_CANVAS_COURSE.format(course=exam.course.course_id))
+        lifecycle.finish(run.id, RunStatus.FAILED, NO_CANVAS_COURSE.format(course=exam.course.course_id))
         return _reloaded(run)
-    client = client or client_for(conn)
     tally = Tally()
     try:
-        runs.beat(run.id, phase="Creating the Canvas assignment")
+        lifecycle.beat(run.id, phase="Creating the Canvas assignment")
         assignment_id = ensure_assignment(client, exam)
         scores = list(exam.scores.select_related("exam_taker").order_by("exam_taker__student_id"))
-        runs.beat(run.id, phase="Posting grades", done=0, total=len(scores))
+        lifecycle.beat(run.id, phase="Posting grades", done=0, total=len(scores))
         for done, row in enumerate(scores, start=1):
             _post_one(client, run, exam, assignment_id, row, tally, overwrite_conflicts)
-            if not runs.beat(run.id, done=done):
+            if not lifecycle.beat(run.id, done=done):
                 _save_results(run, tally)
                 message = f"Cancelled by an admin after {done} of {len(scores)} people. " + _summary(tally)
-                runs.finish(run.id, RunStatus.CANCELLED, message, tally.counts())
+                lifecycle.finish(run.id, RunStatus.CANCELLED, message, tally.counts())
                 return _reloaded(run)
     except PostAborted as exc:
         _save_results(run, tally)
-        runs.finish(run.id, RunStatus.FAILED, exc.message, tally.counts())
+        lifecycle.finish(run.id, RunStatus.FAILED, exc.message, tally.counts())
         return _reloaded(run)
     _save_results(run, tally)
     status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed else RunStatus.SUCCEEDED
-    runs.finish(run.id, status, _summary(tally), tally.counts())
+    lifecycle.finish(run.id, status, _summary(tally), tally.counts())
     return _reloaded(run)
 
 
@@ -229,7 +217,7 @@ def _post_one(
         tally.note(row, "unchanged")
         return
     if person.lms_id is None:
-        _fail(run, exam, row, tally, NO_CANVAS_USER.format(person=_label(row)), NO_CANVAS_USER_FIX, "no_lms_user")
+        _fail(run, exam, row, tally, NO_CANVAS_USER.format(person=_label(row)), NO_CANVAS_USER_FIX, code="no_lms_user")
         return
     course_id = exam.course.lms_id
     try:
@@ -250,7 +238,15 @@ def _post_one(
     except CanvasError as exc:
         if isinstance(exc, NotFound) and not _assignment_exists(client, exam, assignment_id):
             raise PostAborted(ASSIGNMENT_GONE.format(id=assignment_id)) from exc
-        _fail(run, exam, row, tally, f"Canvas refused the grade for {_label(row)}: {exc.message}", exc.fix)
+        _fail(
+            run,
+            exam,
+            row,
+            tally,
+            f"Canvas refused the grade for {_label(row)}: {exc.message}",
+            exc.fix,
+            code="grade_not_posted",
+        )
         return
     _mark_posted(row, str(graded.get("grade") or ""), "Overwrote the grade changed in Canvas." if conflict else "")
     if conflict:
@@ -293,26 +289,25 @@ def _mark_posted(row: ExamScore, canvas_grade: str, message: str) -> None:
 
 
 def _conflict(run: SyncRun, exam: Exam, row: ExamScore, tally: Tally, message: str) -> None:
-    _record(run, exam, row, "grade_conflict", message, CONFLICT_FIX, IssueSeverity.WARNING)
+    _record(run, exam, row, message, CONFLICT_FIX, code="grade_conflict")
     _set_status(row, PostStatus.CONFLICT, message)
     tally.conflicts += 1
     tally.note(row, "conflict", message)
 
 
-def _fail(run: SyncRun, exam: Exam, row: ExamScore, tally: Tally, message: str, fix: str, code="grade_not_posted"):
-    _record(run, exam, row, code, message, fix, IssueSeverity.ERROR)
+def _fail(run: SyncRun, exam: Exam, row: ExamScore, tally: Tally, message: str, fix: str, *, code: ReasonCode):
+    _record(run, exam, row, message, fix, code=code)
     _set_status(row, PostStatus.FAILED, f"{message} {fix}")
     tally.failed += 1
     tally.note(row, "failed", message)
 
 
-def _record(run: SyncRun, exam: Exam, row: ExamScore, code: str, message: str, fix: str, severity: str) -> None:
-    runs.record_issue(
+def _record(run: SyncRun, exam: Exam, row: ExamScore, message: str, fix: str, *, code: ReasonCode) -> None:
+    issues.record(
         run.id,
         code,
-        message,
-        fix,
-        severity=severity,
+        message=message,
+        fix=fix,
         object_type="person",
         canvas_id=row.exam_taker.lms_id,
         canvas_course_id=exam.course.lms_id,

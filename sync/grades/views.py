@@ -13,11 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import get_institution_for
 from portal.models import Exam
-from sync import runs
 from sync.grades.forms import ExamForm, PostScoresForm, ScoresUploadForm
 from sync.grades.passback import start_grade_post
 from sync.grades.scores import apply_scores, read_scores_csv, template_csv
 from sync.models import RunKind, SyncRun
+from sync.runs import lifecycle
 
 RECENT_RUNS = 5
 
@@ -127,7 +127,7 @@ def exam_post(request: HttpRequest, exam_id: int) -> HttpResponse:
         return redirect("exam", exam.id)
     try:
         run = start_grade_post(exam, user=request.user, overwrite_conflicts=overwrite)
-    except runs.RunAlreadyActive as exc:
+    except lifecycle.RunAlreadyActive as exc:
         messages.warning(
             request,
             format_html(
@@ -139,7 +139,7 @@ def exam_post(request: HttpRequest, exam_id: int) -> HttpResponse:
             ),
         )
         return redirect("exam", exam.id)
-    except runs.QueueUnavailable as exc:
+    except lifecycle.QueueUnavailable as exc:
         messages.error(request, exc.run.message)
         return redirect("exam", exam.id)
     messages.success(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from lms_canvas.simulator.testing import RunningSimulator
 from portal.models import Course, CourseAdminEnrollment, Enrollment, ExamTaker, Institution, Section
-from sync import runs
 from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, CourseResultStatus, RunKind, RunStatus, SyncRun
+from sync.runs import lifecycle
 from tests.conftest import connect_to
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 
@@ -141,7 +141,7 @@ def assert_converged(institution: Institution, expected: Truth) -> SyncRun:
 
 
 def start_refresh_run(institution: Institution) -> SyncRun:
-    run = runs.create_run(institution, RunKind.REFRESH)
+    run = lifecycle.create_run(institution, RunKind.REFRESH)
     return refresh.run_refresh(run.id)
 
 

@@ -13,10 +13,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from sync import runs
 from sync.engine import start_sync
 from sync.models import CourseResultStatus, RunStatus
-from sync.reaper import reap_runs
+from sync.runs import lifecycle
+from sync.runs.reaper import reap_runs
 from tests.faults.helpers import assert_converged, assert_run_truthful, course_ids, put_on_sync_list, records, truth
 from tests.sync.engine_helpers import sync
 from tests.worker import start_worker
@@ -66,7 +66,7 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING  # nobody can tell yet: the heartbeat has only just stopped
     assert run.course_results.filter(status__in=[CourseResultStatus.PENDING, CourseResultStatus.RUNNING]).exists()
-    timeout = runs.heartbeat_timeout()
+    timeout = lifecycle.heartbeat_timeout()
     assert reap_runs(now=timezone.now() + timeout / 2) == []  # slow is not dead
     assert len(reap_runs(now=timezone.now() + timeout + timezone.timedelta(seconds=1))) == 1
 

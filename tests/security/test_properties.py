@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from lms_canvas.models import CanvasConfig, StudentIdType
 from portal.models import ExamScore
 from sync.engine.plan import PERSON_ID_FIELDS, CoursePlan, _map_enrollments
-from sync.engine.reasons import REASONS
 from sync.grades import scores
 from sync.models import CatalogCourse, SyncListEntry
+from sync.runs.reasons import REASONS
 from sync.synclist import csv_io
 from tests.sync.passback_helpers import STUDENTS, make_course, make_exam
 

@@ -18,7 +18,7 @@ from lms_canvas.models import CanvasConnection
 from sync.audit.models import AuditEntry
 from sync.catalog.refresh import refresh_catalog
 from sync.models import SyncIssue, SyncRun
-from sync.runs import create_run
+from sync.runs.lifecycle import create_run
 from tests.security.test_tenancy import WITHOUT_IDS, public_urls, urls_with_a_ids
 from tests.security.world import build_world
 from tests.sync.engine_helpers import sync

@@ -20,7 +20,13 @@ def reasons(institution, config, **kwargs):
 
 
 def test_every_course_is_listed_with_why_it_cannot_be_synced(institution_a, config):
-    assert reasons(institution_a, config) == {501: None, 502: "no_id", 503: "unpublished", 504: "deleted", 505: None}
+    assert reasons(institution_a, config) == {
+        501: None,
+        502: "no_course_id",
+        503: "course_unpublished",
+        504: "course_deleted",
+        505: None,
+    }
 
 
 def test_a_gone_course_says_it_is_no_longer_in_canvas(institution_a, config):
@@ -75,12 +81,12 @@ def test_pagination_on_the_server(institution_a, config):
 
 def test_section_reasons(institution_a, config):
     course, sections = search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=501).id)
-    assert {s.canvas_id: (s.reason.code if s.reason else None) for s in sections} == {801: None, 802: "no_id"}
+    assert {s.canvas_id: (s.reason.code if s.reason else None) for s in sections} == {801: None, 802: "no_section_id"}
     _, sections = search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=503).id)
     assert sections[0].reason.text == "Its course cannot be synced."
     CatalogSection.objects.filter(canvas_id=801).update(gone_at="2026-01-01T00:00:00Z")
     _, sections = search.sections_of(institution_a, config, CatalogCourse.objects.get(canvas_id=501).id)
-    assert sections[0].reason.code == "gone"
+    assert sections[0].reason.code == "section_gone"
 
 
 def test_sections_of_another_institution_are_not_found(institution_a, institution_b, config):

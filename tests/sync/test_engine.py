@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from lms_canvas.models import CanvasConfig
 from portal.models import Course, CourseAdmin, Enrollment, ExamTaker, Section
-from sync.engine import REASONS
 from sync.models import CourseResultStatus, RunStatus
+from sync.runs.reasons import REASONS
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, issue_codes, sync
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal.models import Exam, ExamScore
-from sync import runs
 from sync.models import RunKind, SyncRun
+from sync.runs import issues, lifecycle
 from tests.sync.passback_helpers import make_course, make_exam
 
 
@@ -180,7 +180,7 @@ def test_posting_writes_a_run_and_enqueues_the_task_on_commit(client_a, exam, se
 
 
 def test_posting_while_a_post_runs_points_to_it(client_a, exam, sent):
-    active = runs.create_run(
+    active = lifecycle.create_run(
         exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "exam": "Midterm"}
     )
 
@@ -201,10 +201,10 @@ def test_posting_with_no_scores_says_to_upload_first(client_a, course, sent):
 
 
 def test_the_progress_fragment_asks_for_a_refresh_once_the_post_ended(client_a, exam):
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
     assert "HX-Refresh" not in client_a.get(reverse("exam-post-progress", args=[exam.id]))
-    runs.claim(run.id)
-    runs.finish(run.id, "succeeded", "done")
+    lifecycle.claim(run.id)
+    lifecycle.finish(run.id, "succeeded", "done")
 
     assert client_a.get(reverse("exam-post-progress", args=[exam.id]))["HX-Refresh"] == "true"
 
@@ -214,10 +214,14 @@ def test_the_dashboard_links_to_exams(client_a):
 
 
 def test_a_grade_post_and_its_per_person_issues_show_in_view_history(client_a, exam):
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "exam": "Midterm"})
-    runs.claim(run.id)
-    runs.record_issue(run.id, "grade_conflict", "The grade in Canvas (95) was changed there", "Check with the teacher.")
-    runs.finish(run.id, "with_issues", "1 grade(s) posted.")
+    run = lifecycle.create_run(
+        exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "exam": "Midterm"}
+    )
+    lifecycle.claim(run.id)
+    issues.record(
+        run.id, "grade_conflict", message="The grade in Canvas (95) was changed there", fix="Check with the teacher."
+    )
+    lifecycle.finish(run.id, "with_issues", "1 grade(s) posted.")
 
     listing = client_a.get(reverse("sync-history"))
     detail = client_a.get(reverse("sync-run", args=[run.id]))

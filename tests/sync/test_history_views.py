@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from portal.models import Enrollment
 from sync.engine import start_sync
-from sync.engine.reasons import REASONS
 from sync.models import CourseResultStatus, RunStatus, SyncRun
+from sync.runs.reasons import REASONS
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 
 pytestmark = pytest.mark.django_db

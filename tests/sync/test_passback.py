@@ -9,9 +9,9 @@ import pytest
 from lms_canvas.models import CanvasConnection, ConnectionStatus
 from lms_canvas.simulator.scopes import SEED_SCOPES
 from portal.models import ExamScore, ExamTaker, PostStatus
-from sync import runs
 from sync.grades import passback
 from sync.models import RunKind, RunStatus, SyncRun
+from sync.runs import lifecycle
 from tests.conftest import connect_to
 from tests.sync.passback_helpers import make_course, make_exam
 
@@ -30,10 +30,9 @@ def exam(course):
 
 
 def post(exam, *, overwrite: bool = False) -> SyncRun:
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
-    assert runs.claim(run.id)
-    exam.refresh_from_db()
-    return passback.post_scores(run, exam, overwrite_conflicts=overwrite)
+    params = {"exam_id": exam.id, "overwrite_conflicts": overwrite}
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params=params)
+    return passback.run_grade_post(run.id)
 
 
 def assignments(sim) -> list[dict]:
@@ -245,7 +244,7 @@ def test_a_crash_between_creating_the_assignment_and_remembering_it_then_a_retry
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(passback, "remember_assignment", crash)
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
     with pytest.raises(RuntimeError):
         passback.run_grade_post(run.id)
     run.refresh_from_db()
@@ -306,7 +305,7 @@ def test_one_failing_person_does_not_stop_the_others(sim, exam, course, institut
 
 
 def test_a_task_delivered_twice_posts_once(sim, exam):
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
 
     first = passback.run_grade_post(run.id)
     second = passback.run_grade_post(run.id)
@@ -349,7 +348,7 @@ def test_start_grade_post_enqueues_the_task_after_commit(exam, django_capture_on
 def test_the_celery_task_posts_the_run_it_is_given(sim, exam):
     from sync.tasks import post_scores_task
 
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
 
     post_scores_task(run.id)
 
@@ -359,7 +358,7 @@ def test_the_celery_task_posts_the_run_it_is_given(sim, exam):
 
 
 def test_an_exam_deleted_before_the_task_ran_fails_the_run_with_the_reason(exam):
-    run = runs.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id})
     exam.delete()
 
     run = passback.run_grade_post(run.id)

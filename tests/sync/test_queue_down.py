@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from portal.celery import app
 from sync.models import CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncRun
-from sync.runs import QUEUE_DOWN_MESSAGE
+from sync.runs.lifecycle import QUEUE_DOWN_MESSAGE
 from sync.schedule import dispatch_nightly
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from portal.celery import app
-from sync import runs
 from sync.engine import start_sync, sync_course_result
 from sync.models import CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncRun
-from sync.reaper import reap_runs
+from sync.runs import lifecycle
+from sync.runs.reaper import reap_runs
 from sync.schedule import REAPER_TASK
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 
@@ -45,7 +45,7 @@ def test_the_reaper_is_a_beat_task_that_beat_can_call():
 
 
 def test_a_queued_run_nobody_picks_up_fails_with_that_cause(institution_a, settings):
-    run = runs.create_run(institution_a, RunKind.REFRESH)
+    run = lifecycle.create_run(institution_a, RunKind.REFRESH)
 
     assert reap_runs(now=later(settings.RUN_START_TIMEOUT_SECONDS - 5)) == []  # waiting is not lost
     [reaped] = reap_runs(now=later(settings.RUN_START_TIMEOUT_SECONDS + 1))
@@ -53,7 +53,7 @@ def test_a_queued_run_nobody_picks_up_fails_with_that_cause(institution_a, setti
     run.refresh_from_db()
     assert reaped.id == run.id and run.status == RunStatus.FAILED
     assert "no worker picked this up within 15 minutes" in run.message
-    runs.create_run(institution_a, RunKind.REFRESH)  # nothing blocks the next click
+    lifecycle.create_run(institution_a, RunKind.REFRESH)  # nothing blocks the next click
 
 
 def test_a_sync_whose_worker_died_keeps_what_finished(three_courses, settings):
@@ -96,7 +96,7 @@ def test_a_sync_whose_tasks_the_queue_lost_says_so(three_courses, settings):
 
 def test_a_reaped_nightly_sync_emails_the_admins_once(three_courses, settings):
     run = start_sync(three_courses, trigger=RunTrigger.NIGHTLY)
-    runs.claim(run.id)
+    lifecycle.claim(run.id)
 
     reap_runs(now=later(settings.RUN_START_TIMEOUT_SECONDS + 1))
     reap_runs(now=later(settings.RUN_START_TIMEOUT_SECONDS + 60))
@@ -107,7 +107,7 @@ def test_a_reaped_nightly_sync_emails_the_admins_once(three_courses, settings):
 
 def test_viewing_pages_reaps_nothing(client_a, three_courses, settings):
     run = start_sync(three_courses)
-    runs.claim(run.id)
+    lifecycle.claim(run.id)
     SyncRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - dt.timedelta(hours=2))
 
     for url in (reverse("sync-history"), reverse("sync-run", args=[run.id]), reverse("sync-settings")):

@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 
 from lms_canvas.models import CanvasConfig
-from sync import runs
 from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncIssue, SyncListEntry, SyncRun
+from sync.runs import lifecycle
 from tests.conftest import connect_to
 
 
 def _refresh(conn) -> SyncRun:
-    run = runs.create_run(conn.institution, RunKind.REFRESH)
+    run = lifecycle.create_run(conn.institution, RunKind.REFRESH)
     return refresh.run_refresh(run.id)
 
 
@@ -142,7 +142,7 @@ def test_throttled_canvas_still_finishes(connected, sim, monkeypatch):
 
 
 def test_cancel_stops_the_refresh_and_keeps_what_was_fetched(connected, monkeypatch):
-    run = runs.create_run(connected.institution, RunKind.REFRESH)
+    run = lifecycle.create_run(connected.institution, RunKind.REFRESH)
     SyncRun.objects.filter(id=run.id).update(cancel_requested=True)
 
     run = refresh.run_refresh(run.id)
@@ -152,7 +152,7 @@ def test_cancel_stops_the_refresh_and_keeps_what_was_fetched(connected, monkeypa
 
 
 def test_a_task_delivered_twice_refreshes_once(connected):
-    run = runs.create_run(connected.institution, RunKind.REFRESH)
+    run = lifecycle.create_run(connected.institution, RunKind.REFRESH)
     from sync.tasks import refresh_catalog_task
 
     refresh_catalog_task(run.id)
@@ -161,7 +161,7 @@ def test_a_task_delivered_twice_refreshes_once(connected):
 
 
 def test_refresh_without_a_verified_connection_fails_saying_what_to_do(institution_a):
-    run = runs.create_run(institution_a, RunKind.REFRESH)
+    run = lifecycle.create_run(institution_a, RunKind.REFRESH)
 
     run = refresh.run_refresh(run.id)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lms_canvas.models import CanvasConfig
-from sync import runs
 from sync.catalog import refresh
 from sync.models import CatalogCourse, RunKind, RunStatus
+from sync.runs import lifecycle
 from tests.conftest import connect_to
 
 
@@ -18,7 +18,7 @@ def test_a_canvas_with_smaller_pages_still_gives_every_course(institution_a, mak
     connect_to(institution_a, big)
     CanvasConfig.objects.get_or_create(institution=institution_a)
 
-    run = refresh.run_refresh(runs.create_run(institution_a, RunKind.REFRESH).id)
+    run = refresh.run_refresh(lifecycle.create_run(institution_a, RunKind.REFRESH).id)
 
     assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
     assert CatalogCourse.objects.filter(institution=institution_a).count() == len(big.store.tables["courses"])

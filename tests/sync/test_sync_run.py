@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from portal.models import Enrollment
-from sync import runs
 from sync.engine import approve_held, finalize_run, start_sync, sync_course_result
 from sync.models import CourseResultStatus, RunStatus, SyncCourseResult, SyncRun
+from sync.runs import lifecycle
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, issue_codes, sync
 
 
@@ -97,7 +97,7 @@ def test_approve_applies_the_held_course(stats_course, institution_a, admin_a):
 @pytest.mark.django_db
 def test_a_second_sync_now_while_one_is_active_is_refused(contracts_entry):
     first = start_sync(contracts_entry, enqueue=False)
-    with pytest.raises(runs.RunAlreadyActive) as exc:
+    with pytest.raises(lifecycle.RunAlreadyActive) as exc:
         start_sync(contracts_entry, enqueue=False)
     assert exc.value.run == first
 
@@ -120,7 +120,7 @@ def test_concurrent_clicks_create_one_active_sync(contracts_entry):
         try:
             start_sync(contracts_entry, enqueue=False)
             outcomes.append("started")
-        except runs.RunAlreadyActive:
+        except lifecycle.RunAlreadyActive:
             outcomes.append("refused")
         finally:
             connection.close()

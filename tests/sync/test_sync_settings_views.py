@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
-from sync import runs
 from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncListEntry, SyncRun
+from sync.runs import lifecycle
 from tests.sync.catalog_helpers import make_catalog, text
 
 
@@ -121,7 +121,7 @@ def test_refresh_courses_queues_a_run_and_enqueues_after_commit(
 
 
 def test_a_second_refresh_click_shows_the_running_one(client_a, catalog_a):
-    first = runs.create_run(catalog_a, RunKind.REFRESH)
+    first = lifecycle.create_run(catalog_a, RunKind.REFRESH)
     with mock.patch("sync.tasks.refresh_catalog_task.delay"):
         client_a.post(reverse("sync-refresh"))
     assert SyncRun.objects.filter(kind=RunKind.REFRESH).count() == 1
@@ -131,8 +131,8 @@ def test_a_second_refresh_click_shows_the_running_one(client_a, catalog_a):
 def test_progress_fragment_shows_phase_counts_and_time_left(client_a, catalog_a):
     from django.utils import timezone
 
-    run = runs.create_run(catalog_a, RunKind.REFRESH)
-    runs.claim(run.id)
+    run = lifecycle.create_run(catalog_a, RunKind.REFRESH)
+    lifecycle.claim(run.id)
     started = (timezone.now() - timezone.timedelta(seconds=60)).isoformat()
     SyncRun.objects.filter(id=run.id).update(
         phase=refresh.PHASE_SECTIONS,
@@ -153,10 +153,10 @@ def test_progress_fragment_shows_phase_counts_and_time_left(client_a, catalog_a)
 def test_progress_of_a_dead_worker_says_failed(client_a, catalog_a):
     from django.utils import timezone
 
-    from sync.reaper import reap_runs
+    from sync.runs.reaper import reap_runs
 
-    run = runs.create_run(catalog_a, RunKind.REFRESH)
-    runs.claim(run.id)
+    run = lifecycle.create_run(catalog_a, RunKind.REFRESH)
+    lifecycle.claim(run.id)
     SyncRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - timezone.timedelta(minutes=10))
     reap_runs()  # beat's reaper
 
@@ -168,9 +168,9 @@ def test_progress_of_a_dead_worker_says_failed(client_a, catalog_a):
 
 
 def test_failed_refresh_message_is_shown(client_a, catalog_a):
-    run = runs.create_run(catalog_a, RunKind.REFRESH)
-    runs.claim(run.id)
-    runs.finish(
+    run = lifecycle.create_run(catalog_a, RunKind.REFRESH)
+    lifecycle.claim(run.id)
+    lifecycle.finish(
         run.id, RunStatus.FAILED, "Refresh failed: Canvas refused the portal's access token. What to do: Generate Key"
     )
 
@@ -180,8 +180,8 @@ def test_failed_refresh_message_is_shown(client_a, catalog_a):
 
 
 def test_cancel_marks_the_run(client_a, catalog_a):
-    run = runs.create_run(catalog_a, RunKind.REFRESH)
-    runs.claim(run.id)
+    run = lifecycle.create_run(catalog_a, RunKind.REFRESH)
+    lifecycle.claim(run.id)
 
     client_a.post(reverse("sync-refresh-cancel", args=[run.id]), HTTP_HX_REQUEST="true")
 
@@ -189,13 +189,13 @@ def test_cancel_marks_the_run(client_a, catalog_a):
 
 
 def test_it_requires_access_to_cancel(client_b, catalog_a, catalog_b):
-    run = runs.create_run(catalog_a, RunKind.REFRESH)
+    run = lifecycle.create_run(catalog_a, RunKind.REFRESH)
     assert client_b.post(reverse("sync-refresh-cancel", args=[run.id])).status_code == 404
     assert not SyncRun.objects.get(id=run.id).cancel_requested
 
 
 def test_progress_shows_only_my_institution(client_b, catalog_a, catalog_b):
-    runs.create_run(catalog_a, RunKind.REFRESH)
+    lifecycle.create_run(catalog_a, RunKind.REFRESH)
     body = text(client_b.get(reverse("sync-refresh-progress")))
     assert "No refresh has run yet." in body
 
@@ -235,15 +235,15 @@ def test_configure_loads_the_id_coverage_fragment(client_a, connected):
 
 
 def test_the_course_list_reloads_while_courses_land_and_once_at_the_end(client_a, catalog_a):
-    run = runs.create_run(catalog_a, RunKind.REFRESH)
-    runs.claim(run.id)
+    run = lifecycle.create_run(catalog_a, RunKind.REFRESH)
+    lifecycle.claim(run.id)
     SyncRun.objects.filter(id=run.id).update(phase=refresh.PHASE_COURSES)
     assert client_a.get(reverse("sync-refresh-progress"))["HX-Trigger"] == "catalog-changed"
 
     SyncRun.objects.filter(id=run.id).update(phase=refresh.PHASE_SECTIONS)
     assert "HX-Trigger" not in client_a.get(reverse("sync-refresh-progress"))
 
-    runs.finish(run.id, RunStatus.SUCCEEDED, "Fetched 3 courses.")
+    lifecycle.finish(run.id, RunStatus.SUCCEEDED, "Fetched 3 courses.")
     assert client_a.get(reverse("sync-refresh-progress"))["HX-Trigger"] == "catalog-changed"
     page = text(client_a.get(reverse("sync-settings")))
     assert 'hx-trigger="catalog-changed from:body"' in page

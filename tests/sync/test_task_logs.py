@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 from lms_canvas.models import CanvasConnection
 from sync.engine import start_sync
 from sync.models import RunKind, SyncCourseResult
-from sync.runs import create_run
+from sync.runs.lifecycle import create_run
 from sync.tasks import refresh_catalog_task, sync_course_task
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 

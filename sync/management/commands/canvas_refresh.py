@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Institution
-from sync import runs
 from sync.catalog import refresh
 from sync.models import RunKind, RunStatus, RunTrigger
+from sync.runs import lifecycle
 
 
 class Command(BaseCommand):
@@ -26,10 +26,10 @@ class Command(BaseCommand):
                 run = refresh.start_course_refresh(inst, course, trigger=RunTrigger.SUPPORT)
                 run = refresh.run_course_refresh(run.id)
             else:
-                run = runs.create_run(inst, RunKind.REFRESH, trigger=RunTrigger.SUPPORT)
+                run = lifecycle.create_run(inst, RunKind.REFRESH, trigger=RunTrigger.SUPPORT)
                 self.stdout.write(f"Refreshing {inst} as run #{run.id}…")
                 run = refresh.run_refresh(run.id)
-        except runs.RunAlreadyActive as exc:
+        except lifecycle.RunAlreadyActive as exc:
             raise CommandError(f"{exc} Wait for it to finish, or cancel it on Edit Sync Settings.") from None
         if run is None:
             raise CommandError("The run was claimed by another worker.")

@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Institution
-from sync import runs
 from sync.engine import run_sync, start_sync
 from sync.models import RunTrigger
+from sync.runs import lifecycle
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
             raise CommandError(f"No institution with slug “{institution}”.")
         try:
             run = start_sync(inst, trigger=RunTrigger.SUPPORT, preview=preview, enqueue=False)
-        except runs.RunAlreadyActive as exc:
+        except lifecycle.RunAlreadyActive as exc:
             raise CommandError(f"{exc} Wait for it to finish (View History), then try again.") from None
         if run.is_active:
             run = run_sync(run, workers=workers)

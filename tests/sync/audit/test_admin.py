@@ -9,7 +9,8 @@ from django.urls import reverse
 from sync.audit import tracking
 from sync.audit.models import Area, AuditEntry
 from sync.models import SyncCourseResult, SyncIssue, SyncRun
-from sync.runs import create_run, record_issue
+from sync.runs import issues
+from sync.runs.lifecycle import create_run
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_support_cannot_delete_an_audit_entry(support, entries):
 
 def test_support_cannot_delete_a_run_its_courses_or_issues(support, institution_a):
     run = create_run(institution_a, "sync")
-    issue = record_issue(run.id, "sync_list_empty", "Nothing to sync.")
+    issue = issues.record(run.id, "sync_list_empty")
     result = SyncCourseResult.objects.create(run=run, canvas_course_id=501, label="Contracts I")
 
     for model, obj in ((SyncRun, run), (SyncIssue, issue), (SyncCourseResult, result)):

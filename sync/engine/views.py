@@ -11,22 +11,17 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from portal.access import get_institution_for
-from sync import runs
 from sync.engine import approve_held, start_sync
-from sync.models import CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncRun
-
-
-def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
-    """A run of the admin's institution; another institution's run is a 404."""
-    institution = get_institution_for(request)
-    return get_object_or_404(SyncRun.objects.select_related("requested_by"), id=run_id, institution=institution)
+from sync.models import CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncCourseResult
+from sync.runs import lifecycle
+from sync.runs.views import get_run_for
 
 
 def _start(request: HttpRequest, *, preview: bool) -> HttpResponse:
     institution = get_institution_for(request)
     try:
         run = start_sync(institution, trigger=RunTrigger.ADMIN, user=request.user, preview=preview)
-    except runs.RunAlreadyActive as exc:
+    except lifecycle.RunAlreadyActive as exc:
         link = reverse("sync-run", args=[exc.run.id])
         messages.warning(
             request,
@@ -38,7 +33,7 @@ def _start(request: HttpRequest, *, preview: bool) -> HttpResponse:
             ),
         )
         return redirect("sync-run", exc.run.id)
-    except runs.QueueUnavailable as exc:
+    except lifecycle.QueueUnavailable as exc:
         messages.error(request, exc.run.message)
         return redirect("sync-run", exc.run.id)
     if run.status == RunStatus.SKIPPED:
@@ -74,7 +69,7 @@ def run_apply(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for(request, run_id)
     if run.is_active:
-        runs.request_cancel(run)
+        lifecycle.request_cancel(run)
         messages.info(request, "Cancelling: courses already synced stay synced; the others are not started.")
     return redirect("sync-run", run.id)
 

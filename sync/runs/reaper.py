@@ -14,7 +14,6 @@ import logging
 
 from django.utils import timezone
 
-from sync import runs
 from sync.models import (
     COUNT_NAMES,
     OPEN_RESULT_STATUSES,
@@ -24,6 +23,8 @@ from sync.models import (
     SyncCourseResult,
     SyncRun,
 )
+from sync.runs import lifecycle
+from sync.runs.notify import notify_run_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,12 @@ def reap_runs(now: dt.datetime | None = None) -> list[SyncRun]:
     """End every run that will never end by itself; returns them, ended."""
     now = now or timezone.now()
     reaped = []
-    lost = SyncRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - runs.start_timeout())
+    lost = SyncRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - lifecycle.start_timeout())
     for run in lost:
-        minutes = round(runs.start_timeout().total_seconds() / 60)
+        minutes = round(lifecycle.start_timeout().total_seconds() / 60)
         if _end(run, now, NEVER_STARTED.format(minutes=minutes), status=RunStatus.QUEUED):
             reaped.append(run)
-    still_silent = {"status": RunStatus.RUNNING, "heartbeat_at__lt": now - runs.heartbeat_timeout()}
+    still_silent = {"status": RunStatus.RUNNING, "heartbeat_at__lt": now - lifecycle.heartbeat_timeout()}
     for run in SyncRun.objects.filter(**still_silent):
         ended = (
             _end_sync(run, now, still_silent)
@@ -63,8 +64,6 @@ def reap_runs(now: dt.datetime | None = None) -> list[SyncRun]:
             reaped.append(run)
     if reaped:
         logger.warning("Reaped %d run(s): %s", len(reaped), ", ".join(f"#{r.id}" for r in reaped))
-        from sync.schedule import notify_run_outcome
-
         for run in reaped:
             run.refresh_from_db()
             notify_run_outcome(run)
@@ -87,7 +86,7 @@ def _end_sync(run: SyncRun, now: dt.datetime, still: dict) -> bool:
     since they may still be waiting behind other work in the queue."""
     results = SyncCourseResult.objects.filter(run=run)
     dead = list(results.filter(status=CourseResultStatus.RUNNING).values_list("label", flat=True))
-    if not dead and run.heartbeat_at and run.heartbeat_at >= now - runs.start_timeout():
+    if not dead and run.heartbeat_at and run.heartbeat_at >= now - lifecycle.start_timeout():
         return False
     closed = list(results.exclude(status__in=OPEN_RESULT_STATUSES).values_list("status", "counts"))
     counts = {name: sum((c or {}).get(name, 0) for _, c in closed) for name in COUNT_NAMES}

@@ -1,7 +1,11 @@
-"""Every reason the sync can give for not syncing something: a code, a sentence and the fix.
+"""The one reasons registry: every code a run records (refresh, sync, grade post) or Select Courses
+shows, with its title, the sentence that says why, the fix and the severity.
 
-The codes are stored on `SyncIssue.code`; the LMS Sync Errors help page lists them in this order,
-and every code shown anywhere links to its entry there.
+The codes are stored on `SyncIssue.code` (never rename one without a migration); the LMS Sync Errors
+help page lists them in this order, every code shown anywhere links to its entry there, and the run
+page filters by them. `listed` is the short form Select Courses shows beside a course or section
+that cannot be synced. tests/sync/test_reasons.py finds every code the source emits and checks it
+has an entry here.
 """
 
 from __future__ import annotations
@@ -10,14 +14,19 @@ from dataclasses import dataclass
 
 from sync.models import IssueSeverity
 
+# A reason code: a key of REASONS. Annotate with it what holds or returns codes, so the registry
+# test finds them.
+ReasonCode = str
+
 
 @dataclass(frozen=True)
 class Reason:
-    code: str
+    code: ReasonCode
     title: str
     sentence: str
     fix: str
     severity: str = IssueSeverity.WARNING
+    listed: str = ""  # Select Courses' words; "{id_label}" is the ID type's name
 
 
 _REASONS = [
@@ -87,6 +96,7 @@ _REASONS = [
         "The section has no value in Canvas for the Section ID Type chosen on Configure, so it is not "
         "created in the portal; its people are synced into the course without a section.",
         "Fill in that ID for the section in Canvas, or choose another Section ID Type on Configure; then Sync Now.",
+        listed="No {id_label} in Canvas, the ID type chosen on Configure: fill it in Canvas or choose another type.",
     ),
     Reason(
         "section_gone",
@@ -94,6 +104,7 @@ _REASONS = [
         "The section on the sync list was deleted in Canvas or moved out of its course.",
         "Refresh Courses, then remove the section from the sync list or add the course it moved to.",
         IssueSeverity.ERROR,
+        listed="No longer in Canvas: the last refresh did not find it.",
     ),
     # Courses: the FAQ's "Why can't I see a specific course(s)".
     Reason(
@@ -103,6 +114,7 @@ _REASONS = [
         "created in the portal.",
         "Fill in that ID for the course in Canvas, or choose another Course ID Type on Configure; then Sync Now.",
         IssueSeverity.ERROR,
+        listed="No {id_label} in Canvas, the ID type chosen on Configure: fill it in Canvas or choose another type.",
     ),
     Reason(
         "course_unpublished",
@@ -111,6 +123,7 @@ _REASONS = [
         "are not synced. Records synced earlier are left as they were.",
         "Publish the course in Canvas, then Sync Now; or remove it from the sync list.",
         IssueSeverity.ERROR,
+        listed="Unpublished in Canvas: publish it in Canvas, then refresh courses.",
     ),
     Reason(
         "course_deleted",
@@ -119,6 +132,7 @@ _REASONS = [
         "list. Records synced earlier are left as they were.",
         "Restore the course in Canvas, or remove it from the sync list in Edit Sync Settings.",
         IssueSeverity.ERROR,
+        listed="Deleted in Canvas.",
     ),
     Reason(
         "duplicate_course_id",
@@ -175,6 +189,52 @@ _REASONS = [
         "The portal hit an unexpected error while syncing this course, so nothing in it was changed; "
         "the other courses were synced.",
         "Sync Now again; if it happens again, contact support with the run number.",
+        IssueSeverity.ERROR,
+    ),
+    # The catalogue (Refresh Courses) and the sync list.
+    Reason(
+        "course_gone",
+        "Course no longer in Canvas",
+        "The course is on the sync list, but the last full Refresh Courses no longer found it in Canvas "
+        "(deleted, or moved out of the account).",
+        "Remove it from the sync list on Edit Sync List, or restore it in Canvas and refresh courses.",
+        listed="No longer in Canvas: the last refresh did not find it.",
+    ),
+    Reason(
+        "sections_unreadable",
+        "Sections could not be read",
+        "Refresh Courses could not read this course's sections from Canvas; the course keeps the sections "
+        "the catalogue had before. The issue's message says what Canvas answered.",
+        "Refresh courses again, or refresh this course alone (Refresh one course).",
+    ),
+    Reason(
+        "course_unsyncable",
+        "Its course cannot be synced",
+        "The section's course cannot be synced (Select Courses shows why), so neither can its sections.",
+        "Fix what the course's reason says, refresh courses, then add the section.",
+        listed="Its course cannot be synced.",
+    ),
+    # Grade posts.
+    Reason(
+        "grade_conflict",
+        "Grade changed in Canvas",
+        "Canvas has a grade for this person that the portal did not post (someone changed it in Canvas since "
+        "the last post, or entered it there first), so it was left alone.",
+        "Check with the course's teacher which grade is right. To replace Canvas's grade with the portal's, "
+        "post again with “Overwrite grades changed in Canvas” ticked.",
+    ),
+    Reason(
+        "grade_not_posted",
+        "Grade not posted",
+        "Canvas refused this person's grade; the other grades were posted.",
+        "Follow the fix in the issue's message, then post again.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "no_lms_user",
+        "No Canvas user for the exam-taker",
+        "The exam-taker has no Canvas user id, so the portal cannot find their submission.",
+        "Sync the course from Canvas so the exam-taker is matched to their Canvas user, then post again.",
         IssueSeverity.ERROR,
     ),
     # Runs.

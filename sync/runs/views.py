@@ -9,21 +9,26 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
-from sync.engine.reasons import REASONS
 from sync.models import RunKind, RunStatus, RunTrigger, SyncIssue, SyncRun
-from sync.views.sync_now import get_run_for
-from sync.why import explain
+from sync.runs.reasons import REASONS
+from sync.runs.why import explain
 
 PAGE_SIZE = 50
 ISSUES_PAGE_SIZE = 100
 CHART_DAYS = 30
+
+
+def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
+    """A run of the admin's institution; another institution's run is a 404."""
+    institution = get_institution_for(request)
+    return get_object_or_404(SyncRun.objects.select_related("requested_by"), id=run_id, institution=institution)
 
 
 def _choice(value: str | None, choices) -> str:

@@ -1,11 +1,15 @@
-"""The life of a run: create, enqueue, claim, heartbeat, progress, finish. `sync.reaper` ends the runs
-no worker picked up or whose worker died."""
+"""The life of a run, the same for every kind (refresh, course refresh, grade post, sync): create the
+row and enqueue its task on commit (`start`), claim it in the worker, check the Canvas connection, do
+the work, finish it with what happened (`run_claimed`), and email about it when it ends (`finish`).
+A sync fans out one task per course (sync.engine.runner) but is created, enqueued, claimed and
+finished here too. `sync.runs.reaper` ends the runs no worker picked up or whose worker died."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,19 +17,19 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from lms_canvas.models import CanvasConnection
 from portal.models import Institution
 from sync.audit import trail
 from sync.models import (
     ACTIVE_STATUSES,
     CourseResultStatus,
-    IssueSeverity,
     RunKind,
     RunStatus,
     RunTrigger,
     SyncCourseResult,
-    SyncIssue,
     SyncRun,
 )
+from sync.runs.notify import notify_run_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -113,11 +117,26 @@ def add_progress(run_id: int, done: int = 1) -> None:
 
 
 def finish(run_id: int, status: RunStatus, message: str = "", counts: dict | None = None) -> bool:
-    """End a running run once; False if it had already ended (reaped or cancelled meanwhile)."""
+    """End a running run once, and send the email its outcome calls for; False if it had already
+    ended (reaped or cancelled meanwhile)."""
     fields: dict = {"status": status, "message": message, "finished_at": timezone.now()}
     if counts is not None:
         fields["counts"] = counts
-    return bool(SyncRun.objects.filter(id=run_id, status__in=ACTIVE_STATUSES).update(**fields))
+    if not SyncRun.objects.filter(id=run_id, status__in=ACTIVE_STATUSES).update(**fields):
+        return False
+    notify_run_outcome(SyncRun.objects.select_related("institution").get(id=run_id))
+    return True
+
+
+def end(run: SyncRun, status: RunStatus, message: str, counts: dict | None = None) -> bool:
+    """`finish` for a run that may still be queued (a sync that ends before any course task: not
+    connected, nothing to sync, or its last course done); `run` is reloaded."""
+    if run.status == RunStatus.QUEUED and status != RunStatus.CANCELLED:
+        claim(run.id)
+    if not finish(run.id, status, message, counts):
+        return False
+    run.refresh_from_db()
+    return True
 
 
 def request_cancel(run: SyncRun) -> None:
@@ -128,15 +147,50 @@ def request_cancel(run: SyncRun) -> None:
     )
 
 
-def record_issue(run_id: int, code: str, message: str, fix: str = "", **fields) -> SyncIssue:
-    return SyncIssue.objects.create(
-        run_id=run_id,
-        code=code,
-        message=message,
-        fix=fix,
-        severity=fields.pop("severity", IssueSeverity.WARNING),
-        **fields,
-    )
+class Task(Protocol):
+    def delay(self, run_id: int) -> object: ...
+
+
+def start(
+    institution: Institution,
+    kind: RunKind,
+    task: Task,
+    *,
+    trigger: RunTrigger = RunTrigger.ADMIN,
+    user=None,
+    params: dict | None = None,
+) -> SyncRun:
+    """What every `start_*` means: write the queued run, and send `task(run.id)` once it is committed.
+    Raises RunAlreadyActive, or QueueUnavailable (the run ended, with why) if the queue refuses."""
+    run = create_run(institution, kind, trigger=trigger, user=user, params=params)
+    enqueue_on_commit(run, lambda: task.delay(run.id))
+    return run
+
+
+def run_claimed(
+    run_id: int,
+    work: Callable[[CanvasConnection, SyncRun], SyncRun],
+    *,
+    not_connected: str,
+    internal_error: str,
+) -> SyncRun | None:
+    """The body of every single-task run: claim it (a task delivered twice does nothing the second
+    time: None), check that the Canvas connection is Verified, then `work(conn, run)`, which finishes
+    the run itself. A connection that is not Verified fails the run with `not_connected`; an
+    unexpected exception fails it with `internal_error` and propagates (Sentry records it)."""
+    if not claim(run_id):
+        return None
+    run = SyncRun.objects.select_related("institution").get(id=run_id)
+    conn = CanvasConnection.objects.filter(institution_id=run.institution_id).first()
+    if conn is None or not conn.is_verified:
+        finish(run_id, RunStatus.FAILED, not_connected)
+        run.refresh_from_db()
+        return run
+    try:
+        return work(conn, run)
+    except Exception:
+        finish(run_id, RunStatus.FAILED, internal_error)
+        raise
 
 
 def enqueue_on_commit(run: SyncRun, send: Callable[[], object]) -> None:

@@ -1,0 +1,57 @@
+"""Emails about how a run went: one per event, to the institution's admins, only for nightly runs (an
+admin who clicked is looking at the page). Called when a run ends (sync.runs.lifecycle.finish) and
+when the reaper ends one."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from lms_canvas.models import CanvasConnection, ConnectionStatus
+from portal.notify import email_admins
+from sync.models import RunStatus, RunTrigger, SyncRun
+
+
+def notify_run_outcome(run: SyncRun) -> None:
+    """One email per event: a nightly sync failed, held changes, or found Canvas needs re-authorizing."""
+    if run.trigger != RunTrigger.NIGHTLY or run.params.get("preview"):
+        return
+    link = settings.SITE_URL.rstrip("/") + reverse("sync-run", args=[run.id])
+    name = run.institution.name
+    if run.status == RunStatus.SKIPPED:
+        _notify_reauth_once(run, link)
+    elif run.status == RunStatus.FAILED:
+        email_admins(
+            run.institution,
+            "Nightly sync failed",
+            f"The nightly sync of {name} failed.\n\nWhat happened: {run.message}\n\n"
+            f"What to do: open {link} for each course's cause and fix, then choose Sync Now.\n"
+            "Nothing synced earlier was changed.\n",
+        )
+    elif run.counts.get("held"):
+        email_admins(
+            run.institution,
+            "Nightly sync held changes for your approval",
+            f"The nightly sync of {name} held {run.counts['held']} deactivation(s): some course rosters "
+            "would have shrunk drastically at once, which is usually a mistake in Canvas.\n\n"
+            f"What to do: open {link}, check those courses in Canvas, and choose Approve if the change is real.\n",
+        )
+
+
+def _notify_reauth_once(run: SyncRun, link: str) -> None:
+    conn = CanvasConnection.objects.filter(institution=run.institution).first()
+    if conn is None or conn.status != ConnectionStatus.NEEDS_REAUTH:
+        return
+    claimed = CanvasConnection.objects.filter(id=conn.id, reauth_notified_at__isnull=True).update(
+        reauth_notified_at=timezone.now()
+    )
+    if claimed:
+        email_admins(
+            run.institution,
+            "Canvas needs re-authorization",
+            f"The nightly sync of {run.institution.name} did not run: the portal can no longer read Canvas.\n\n"
+            f"What happened: {conn.status_reason or 'Canvas refused the portal access token.'}\n"
+            "What to do: sign in to the portal, open LMS Settings and choose Generate Key.\n"
+            f"Details: {link}\n",
+        )
