@@ -2,7 +2,8 @@
 
 Everything is matched by Canvas id, so a changed Student/Course/Section ID Type re-labels existing
 records instead of duplicating them. People removed in Canvas are deactivated, never deleted. A
-course whose roster would shrink drastically is held (nothing written) until an admin approves.
+course whose roster would shrink drastically is held by the roster guard (guard.py), nothing written,
+until an admin approves.
 A second apply of the same plan writes nothing.
 
 `apply_plans` takes a batch of courses and costs about a dozen statements whatever its size: one
@@ -17,6 +18,7 @@ from django.db import transaction
 
 from portal.models import CourseAdmin, ExamTaker, Institution
 from sync.engine.changes import Changes, PeopleChanges, changes_for, load_state
+from sync.engine.guard import would_hold
 from sync.engine.plan import CoursePlan, Exclusion
 from sync.engine.write import write_courses, write_people
 from sync.models import empty_counts
@@ -39,33 +41,20 @@ def compute_changes(plan: CoursePlan, institution: Institution) -> Changes:
     return changes_for(plan, load_state([plan], institution), institution)
 
 
-def should_hold(changes: Changes, institution: Institution) -> bool:
-    """The wipe guard: more than the institution's share of at least its minimum roster, or to empty."""
-    before, after = changes.active_before, changes.active_after
-    if before == 0 or after >= before:
-        return False
-    if after == 0:
-        return True
-    return (
-        before >= institution.sync_hold_min_people and (before - after) * 100 > before * institution.sync_hold_percent
-    )
+def apply_plan(plan: CoursePlan, institution: Institution, *, hold: bool = True) -> ApplyOutcome:
+    """Write what the plan changes; the roster guard holds the course instead when its roster would
+    collapse (`hold=False`: an admin approved it)."""
+    return apply_plans([plan], institution, hold=hold)[0]
 
 
-def apply_plan(plan: CoursePlan, institution: Institution, *, allow_shrink: bool = False) -> ApplyOutcome:
-    """Write what the plan changes; hold the course instead when the roster would collapse."""
-    return apply_plans([plan], institution, allow_shrink=allow_shrink)[0]
-
-
-def apply_plans(plans: list[CoursePlan], institution: Institution, *, allow_shrink: bool = False) -> list[ApplyOutcome]:
+def apply_plans(plans: list[CoursePlan], institution: Institution, *, hold: bool = True) -> list[ApplyOutcome]:
     """`apply_plan` for many courses at once; outcomes in the order of `plans`.
 
     Plans of one Canvas course (section entries) go in separate rounds, each seeing the previous
     round's writes."""
     outcomes: dict[int, ApplyOutcome] = {}
     for round_ in _rounds(plans):
-        for index, outcome in zip(
-            round_, _apply_round([plans[i] for i in round_], institution, allow_shrink), strict=True
-        ):
+        for index, outcome in zip(round_, _apply_round([plans[i] for i in round_], institution, hold), strict=True):
             outcomes[index] = outcome
     return [outcomes[i] for i in range(len(plans))]
 
@@ -83,7 +72,7 @@ def _rounds(plans: list[CoursePlan]) -> list[list[int]]:
     return [indexes for indexes, _ in rounds]
 
 
-def _apply_round(plans: list[CoursePlan], institution: Institution, allow_shrink: bool) -> list[ApplyOutcome]:
+def _apply_round(plans: list[CoursePlan], institution: Institution, hold: bool) -> list[ApplyOutcome]:
     state = load_state(plans, institution)
     outcomes, writes = [], []
     for plan in plans:
@@ -93,7 +82,7 @@ def _apply_round(plans: list[CoursePlan], institution: Institution, allow_shrink
         counts["skipped"] = sum(1 for e in exclusions if e.object_type in ("enrollment", "person"))
         if changes.blocked:
             outcomes.append(ApplyOutcome("blocked", counts, changes, [changes.blocked, *exclusions]))
-        elif not allow_shrink and should_hold(changes, institution):
+        elif hold and would_hold(changes, institution):
             counts["held"] = changes.active_before - changes.active_after
             outcomes.append(ApplyOutcome("held", counts, changes, exclusions))
         else:

@@ -22,7 +22,8 @@ from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
 from sync.audit import trail
-from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details, should_hold
+from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details
+from sync.engine.guard import would_hold
 from sync.engine.plan import CoursePlan, IncludesOff, plan_entry
 from sync.models import (
     ACTIVE_STATUSES,
@@ -215,7 +216,7 @@ def record_outcome(result: SyncCourseResult, run: SyncRun, plan: CoursePlan, out
 def preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
     changes = compute_changes(plan, run.institution)
     details = preview_details(plan, changes)
-    details["would_hold"] = not changes.blocked and should_hold(changes, run.institution)
+    details["would_hold"] = not changes.blocked and would_hold(changes, run.institution)
     result.details = details
     totals = details["totals"]
     counts = {
@@ -230,7 +231,7 @@ def preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
 
 
 def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
-    """Apply a held course as Canvas has it now, past the wipe guard (the admin has checked it)."""
+    """Apply a held course as Canvas has it now, past the roster guard (the admin has checked it)."""
     if not SyncCourseResult.objects.filter(id=result.id, status=CourseResultStatus.HELD).update(
         status=CourseResultStatus.RUNNING, claimed_at=timezone.now()
     ):
@@ -248,7 +249,7 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
             account_id=conn.root_account_id or "self",
             server_url=conn.server_url,
         )
-        outcome = apply_plan(plan, run.institution, allow_shrink=True)
+        outcome = apply_plan(plan, run.institution, hold=False)
     except (CanvasError, IncludesOff) as exc:
         message = getattr(exc, "message", reason("includes_off").sentence)
         SyncCourseResult.objects.filter(id=result.id).update(

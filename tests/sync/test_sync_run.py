@@ -1,4 +1,4 @@
-"""Sync runs: the wipe guard and Approve, one active sync, fan-out that survives duplicate delivery."""
+"""Sync runs: the roster guard and Approve, one active sync, fan-out that survives duplicate delivery."""
 
 from __future__ import annotations
 
