@@ -24,6 +24,11 @@ urlpatterns += [
     path("admin-settings/lms/sync/refresh/progress/", catalog.refresh_progress, name="sync-refresh-progress"),
     path("admin-settings/lms/sync/refresh/<int:run_id>/cancel/", catalog.refresh_cancel, name="sync-refresh-cancel"),
     path("admin-settings/lms/sync/refresh/course/", catalog.course_refresh, name="sync-course-refresh"),
+    path(
+        "admin-settings/lms/sync/refresh/course/<int:run_id>/",
+        catalog.course_refresh_progress,
+        name="sync-course-refresh-progress",
+    ),
     path("admin-settings/lms/sync/id-coverage/", catalog.id_coverage, name="sync-id-coverage"),
     path("admin-settings/lms/sync/list/", synclist.sync_list_save, name="sync-list-save"),
     path("admin-settings/lms/sync/list/export/", synclist.sync_list_export, name="sync-list-export"),

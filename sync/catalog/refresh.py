@@ -117,13 +117,17 @@ def run_refresh(run_id: int) -> SyncRun | None:
 def start_course_refresh(
     institution: Institution, canvas_id_or_sis: str, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN
 ) -> SyncRun:
-    run = lifecycle.create_run(
-        institution, RunKind.COURSE_REFRESH, trigger=trigger, user=user, params={"course": canvas_id_or_sis}
+    """The FAQ's specific course refresh, in a worker like every run: write it, enqueue it on commit."""
+    from sync.tasks import refresh_course_task
+
+    params = {"course": canvas_id_or_sis}
+    return lifecycle.start(
+        institution, RunKind.COURSE_REFRESH, refresh_course_task, trigger=trigger, user=user, params=params
     )
-    return run
 
 
 def run_course_refresh(run_id: int) -> SyncRun | None:
+    """The task's body: claim the run and refresh the one course."""
     return lifecycle.run_claimed(
         run_id,
         lambda conn, run: refresh_one_course(conn, run, run.params.get("course", "")),

@@ -1,5 +1,5 @@
 """Edit Sync Settings: Refresh Courses with live progress, Select Courses (search, "+", ">"), and the
-specific course refresh. The Edit Sync List tab is in sync/synclist/views.py."""
+specific course refresh (in a worker, with its own progress panel). The Edit Sync List tab is in sync/synclist/views.py."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from portal.access import get_institution_for
 from portal.models import Institution
 from sync.catalog import refresh, search
 from sync.catalog.forms import CourseRefreshForm, CourseSearchForm
-from sync.models import CatalogCourse, RunKind, SyncRun
+from sync.models import CatalogCourse, RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
 from sync.runs.views import get_run_for
 from sync.synclist import edit
@@ -71,6 +71,10 @@ def _percent(run: SyncRun | None) -> int | None:
 @login_required
 @require_GET
 def sync_settings(request: HttpRequest) -> HttpResponse:
+    return sync_settings_page(request)
+
+
+def sync_settings_page(request: HttpRequest, **extra) -> HttpResponse:
     institution = get_institution_for(request)
     tab = "list" if request.GET.get("tab") == "list" else "select"
     conn = CanvasConnection.objects.filter(institution=institution).first()
@@ -80,6 +84,7 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
         "last_refreshed": search.last_refreshed(institution),
         "course_refresh_form": CourseRefreshForm(),
         **progress_context(_latest_refresh(institution)),
+        **extra,
     }
     if tab == "select":
         ctx.update(_search_context(request, institution))
@@ -183,6 +188,7 @@ def refresh_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def course_refresh(request: HttpRequest) -> HttpResponse:
+    """Start the one-course refresh in a worker; its progress page says how it went."""
     institution = get_institution_for(request)
     form = CourseRefreshForm(request.POST)
     if not form.is_valid():
@@ -193,13 +199,36 @@ def course_refresh(request: HttpRequest) -> HttpResponse:
     except lifecycle.RunAlreadyActive:
         messages.error(request, "Another course refresh is running. What to do: wait a moment and try again.")
         return redirect("sync-settings")
-    run = refresh.run_course_refresh(run.id)
-    if run is not None and run.status == "succeeded":
+    except lifecycle.QueueUnavailable as exc:
+        messages.error(request, exc.run.message)
+        return redirect("sync-settings")
+    return redirect("sync-course-refresh-progress", run.id)
+
+
+@login_required
+@require_GET
+def course_refresh_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """While the course refresh runs: Edit Sync Settings with a panel that polls this URL (htmx gets
+    only the panel). Once it has ended: its message, and the course shown in Select Courses."""
+    run = get_run_for(request, run_id)
+    if run.kind != RunKind.COURSE_REFRESH:
+        raise Http404
+    if run.is_active:
+        if _is_htmx(request):
+            return render(request, "sync/_course_refresh_progress.html", {"course_run": run})
+        return sync_settings_page(request, course_run=run)
+    target = reverse("sync-settings")
+    if run.status == RunStatus.SUCCEEDED:
         messages.success(request, run.message)
-        course = CatalogCourse.objects.get(id=run.params["catalog_course_id"])
-        return redirect(f"{reverse('sync-settings')}?q={course.canvas_id}")
-    messages.error(request, run.message if run else "The course refresh did not start.")
-    return redirect("sync-settings")
+        course = CatalogCourse.objects.filter(id=run.params.get("catalog_course_id")).first()
+        target += f"?q={course.canvas_id}" if course else ""
+    else:
+        messages.error(request, run.message)
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 @login_required

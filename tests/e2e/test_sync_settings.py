@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 from unittest import mock
 
@@ -112,3 +113,29 @@ def test_search_add_a_course_and_a_section_then_bulk_edit_and_save(page, admin_a
     entries = SyncListEntry.objects.order_by("course__name")
     assert [(e.course.name, e.department_id) for e in entries] == [("Contracts I", law.id), ("Statistics I", law.id)]
     assert str(entries[0].end_date) == "2026-12-20"
+
+
+def _course_refresh_in_background(run_id: int) -> None:
+    def work() -> None:
+        try:
+            refresh.run_course_refresh(run_id)
+        finally:
+            connection.close()
+
+    threading.Thread(target=work, daemon=True).start()
+
+
+def test_refresh_one_course_runs_in_a_worker_and_shows_the_course(page, admin_a, institution_a, make_sim):
+    slow = make_sim(latency_ms=300)
+    connect_to(institution_a, slow)
+    login(page, "alice@alpha.test")
+    page.goto("/admin-settings/lms/sync/")
+
+    with mock.patch("sync.tasks.refresh_course_task.delay", side_effect=_course_refresh_in_background):
+        page.get_by_text("Refresh one course").click()
+        page.get_by_label("Canvas course id or SIS ID").fill("LAW-101-F26")
+        page.get_by_role("button", name="Refresh this course").click()
+        expect(page.get_by_test_id("course-refresh-phase")).to_contain_text("Refreshing course “LAW-101-F26”")
+        expect(page.get_by_text("Refreshed “Contracts I” (Canvas id 501)")).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(r"\?q=501$"))
+    expect(page.get_by_role("row", name=re.compile("Contracts I"))).to_be_visible()

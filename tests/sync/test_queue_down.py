@@ -45,6 +45,14 @@ def listed(connected, sim, institution_a, admin_a):
     return institution_a
 
 
+def test_a_course_refresh_with_the_queue_down_says_so_and_blocks_nothing(client_a, listed, broker_down):
+    response = client_a.post(reverse("sync-course-refresh"), {"course": "501"}, follow=True)
+
+    run = SyncRun.objects.get(institution=listed, kind=RunKind.COURSE_REFRESH)
+    assert run.status == RunStatus.FAILED and run.message == QUEUE_DOWN_MESSAGE
+    assert "the task queue is unavailable" in response.content.decode()
+
+
 def test_sync_now_with_the_queue_down_says_so_and_blocks_nothing(client_a, listed, broker_down, monkeypatch):
     response = client_a.post(reverse("sync-now"), follow=True)
 

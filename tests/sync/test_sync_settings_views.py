@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
 from unittest import mock
 
 import pytest
@@ -200,16 +201,81 @@ def test_progress_shows_only_my_institution(client_b, catalog_a, catalog_b):
     assert "No refresh has run yet." in body
 
 
-def test_course_refresh_form_refreshes_one_course(client_a, connected):
-    r = client_a.post(reverse("sync-course-refresh"), {"course": "LAW-101-F26"}, follow=True)
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """The one-course refresh's task, run as a worker would once the request commits."""
+
+    @contextmanager
+    def running():
+        with (
+            mock.patch("sync.tasks.refresh_course_task.delay", side_effect=refresh.run_course_refresh),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            yield
+
+    return running
+
+
+def test_course_refresh_form_refreshes_one_course_in_a_worker(client_a, connected, worker):
+    with worker():  # the task runs once the request has committed, before the admin's browser follows
+        started = client_a.post(reverse("sync-course-refresh"), {"course": "LAW-101-F26"})
+    r = client_a.get(started.url, follow=True)
 
     assert "Refreshed “Contracts I”" in text(r)
+    assert r.redirect_chain[-1][0] == reverse("sync-settings") + "?q=501"
     assert CatalogCourse.objects.filter(canvas_id=501).exists()
 
 
-def test_course_refresh_of_an_unknown_course_says_so(client_a, connected):
-    r = client_a.post(reverse("sync-course-refresh"), {"course": "NOPE"}, follow=True)
+def test_course_refresh_of_an_unknown_course_says_so(client_a, connected, worker):
+    with worker():
+        started = client_a.post(reverse("sync-course-refresh"), {"course": "NOPE"})
+    r = client_a.get(started.url, follow=True)
     assert "Canvas has no course “NOPE”" in text(r)
+
+
+def test_course_refresh_never_runs_in_the_request(client_a, connected, django_capture_on_commit_callbacks):
+    with (
+        mock.patch("sync.tasks.refresh_course_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        r = client_a.post(reverse("sync-course-refresh"), {"course": "LAW-101-F26"})
+
+    run = SyncRun.objects.get(kind=RunKind.COURSE_REFRESH)
+    delay.assert_called_once_with(run.id)
+    assert run.status == RunStatus.QUEUED and not CatalogCourse.objects.filter(canvas_id=501).exists()
+    assert r.url == reverse("sync-course-refresh-progress", args=[run.id])
+
+
+def test_a_course_refresh_in_progress_shows_a_panel_that_polls(client_a, connected):
+    run = lifecycle.create_run(connected.institution, RunKind.COURSE_REFRESH, params={"course": "LAW-101-F26"})
+    url = reverse("sync-course-refresh-progress", args=[run.id])
+
+    page = client_a.get(url)
+    fragment = client_a.get(url, headers={"HX-Request": "true"})
+
+    assert "Refreshing course “LAW-101-F26”: waiting for a worker (queued)." in text(page)
+    assert "Select Courses" in text(page)
+    assert f'hx-get="{url}"' in fragment.text and "<html" not in fragment.text
+
+
+def test_a_finished_course_refresh_redirects_the_polling_panel_to_the_course(client_a, connected):
+    run = lifecycle.create_run(connected.institution, RunKind.COURSE_REFRESH, params={"course": "501"})
+    refresh.run_course_refresh(run.id)
+
+    r = client_a.get(reverse("sync-course-refresh-progress", args=[run.id]), headers={"HX-Request": "true"})
+
+    assert r["HX-Redirect"] == reverse("sync-settings") + "?q=501"
+    assert "Refreshed “Contracts I”" in text(client_a.get(r["HX-Redirect"]))
+
+
+def test_another_institutions_course_refresh_is_a_404(client_b, connected):
+    run = lifecycle.create_run(connected.institution, RunKind.COURSE_REFRESH, params={"course": "501"})
+    assert client_b.get(reverse("sync-course-refresh-progress", args=[run.id])).status_code == 404
+
+
+def test_a_full_refresh_has_no_course_refresh_page(client_a, connected):
+    run = lifecycle.create_run(connected.institution, RunKind.REFRESH)
+    assert client_a.get(reverse("sync-course-refresh-progress", args=[run.id])).status_code == 404
 
 
 def test_course_refresh_without_a_value_says_what_to_enter(client_a, catalog_a):

@@ -23,7 +23,8 @@ class Command(BaseCommand):
             raise CommandError(f"No institution with slug “{institution}”.")
         try:
             if course:
-                run = refresh.start_course_refresh(inst, course, trigger=RunTrigger.SUPPORT)
+                params = {"course": course}
+                run = lifecycle.create_run(inst, RunKind.COURSE_REFRESH, trigger=RunTrigger.SUPPORT, params=params)
                 run = refresh.run_course_refresh(run.id)
             else:
                 run = lifecycle.create_run(inst, RunKind.REFRESH, trigger=RunTrigger.SUPPORT)
