@@ -161,11 +161,21 @@ class CourseIdType(models.TextChoices):
     REFERENCE = "integration", "Reference ID"
     CANVAS = "canvas", "Course ID"
 
+    @property
+    def canvas_field(self) -> str:
+        """The Canvas course attribute that holds this ID ("id" for the Canvas id)."""
+        return {"sis": "sis_course_id", "integration": "integration_id", "canvas": "id"}[self.value]
+
 
 class SectionIdType(models.TextChoices):
     SIS = "sis", "SIS ID"
     REFERENCE = "integration", "Reference ID"
     CANVAS = "canvas", "Section ID"
+
+    @property
+    def canvas_field(self) -> str:
+        """The Canvas section attribute that holds this ID ("id" for the Canvas id)."""
+        return {"sis": "sis_section_id", "integration": "integration_id", "canvas": "id"}[self.value]
 
 
 class StudentIdType(models.TextChoices):
@@ -173,6 +183,13 @@ class StudentIdType(models.TextChoices):
     REFERENCE = "integration", "Reference ID"
     EMAIL = "email", "Email"
     LOGIN = "login", "Login ID"
+
+    @property
+    def canvas_field(self) -> str:
+        """The Canvas user attribute that holds this ID."""
+        return {"sis": "sis_user_id", "integration": "integration_id", "email": "email", "login": "login_id"}[
+            self.value
+        ]
 
 
 DEFAULT_COURSE_ADMIN_BASE_ROLES = ("TeacherEnrollment", "TaEnrollment")

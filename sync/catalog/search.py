@@ -15,14 +15,11 @@ from django.db.models import Q, QuerySet
 
 from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType
 from portal.models import Institution
+from sync.catalog.syncable import course_block, section_block, syncable_courses_q
 from sync.models import CatalogCourse, CatalogSection
 from sync.runs.reasons import REASONS, ReasonCode
 
 PAGE_SIZE = 50
-SYNCABLE_STATES = ("available", "completed")
-
-COURSE_ID_FIELDS = {CourseIdType.SIS: "sis_course_id", CourseIdType.REFERENCE: "integration_id"}
-SECTION_ID_FIELDS = {SectionIdType.SIS: "sis_section_id", SectionIdType.REFERENCE: "integration_id"}
 
 
 @dataclass(frozen=True)
@@ -41,14 +38,21 @@ def config_for(institution: Institution) -> CanvasConfig:
 # --- the portal IDs a course and a section get --------------------------------------------------
 
 
+def catalog_field(id_type: CourseIdType | SectionIdType) -> str | None:
+    """The catalogue column holding an ID type's value (the same name as Canvas's attribute), or None
+    for the Canvas id, which every row has (`canvas_id`)."""
+    field = id_type.canvas_field
+    return None if field == "id" else field
+
+
 def course_id_value(course: CatalogCourse, config: CanvasConfig) -> str:
     """The Course ID the portal uses for this course (empty when Canvas has no value for the type)."""
-    field = COURSE_ID_FIELDS.get(config.course_id_type)
+    field = catalog_field(CourseIdType(config.course_id_type))
     return getattr(course, field) if field else str(course.canvas_id)
 
 
 def section_id_value(section: CatalogSection, config: CanvasConfig) -> str:
-    field = SECTION_ID_FIELDS.get(config.section_id_type)
+    field = catalog_field(SectionIdType(config.section_id_type))
     return getattr(section, field) if field else str(section.canvas_id)
 
 
@@ -56,36 +60,22 @@ def section_id_value(section: CatalogSection, config: CanvasConfig) -> str:
 
 
 def course_reason(course: CatalogCourse, config: CanvasConfig) -> Unsyncable | None:
-    """None when the course can be synced; else the first reason, in the order an admin fixes them."""
-    if course.gone_at:
-        return _reason("course_gone")
-    if course.workflow_state == "deleted":
-        return _reason("course_deleted")
-    if course.workflow_state not in SYNCABLE_STATES:
-        return _reason("course_unpublished")
-    if not course_id_value(course, config):
-        return _reason("no_course_id", id_label=config.get_course_id_type_display())
-    return None
+    """None when the course can be synced; else why not (the one rule, sync.catalog.syncable)."""
+    code = course_block(course.workflow_state, course_id_value(course, config), gone=bool(course.gone_at))
+    return _reason(code, id_label=config.get_course_id_type_display()) if code else None
 
 
 def section_reason(section: CatalogSection, config: CanvasConfig) -> Unsyncable | None:
-    if course_reason(section.course, config):
-        return _reason("course_unsyncable")
-    if section.gone_at:
-        return _reason("section_gone")
-    if not section_id_value(section, config):
-        return _reason("no_section_id", id_label=config.get_section_id_type_display())
-    return None
+    code = section_block(
+        section_id_value(section, config),
+        course_blocked=course_reason(section.course, config) is not None,
+        gone=bool(section.gone_at),
+    )
+    return _reason(code, id_label=config.get_section_id_type_display()) if code else None
 
 
 def _reason(code: ReasonCode, **words: str) -> Unsyncable:
     return Unsyncable(code, REASONS[code].listed.format(**words))
-
-
-def syncable_courses_q(config: CanvasConfig) -> Q:
-    q = Q(gone_at__isnull=True, workflow_state__in=SYNCABLE_STATES)
-    field = COURSE_ID_FIELDS.get(config.course_id_type)
-    return q & ~Q(**{field: ""}) if field else q
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -119,7 +109,7 @@ def search_courses(
 
 
 def _match(query: str, config: CanvasConfig) -> Q:
-    field = COURSE_ID_FIELDS.get(config.course_id_type)
+    field = catalog_field(CourseIdType(config.course_id_type))
     q = Q(name__icontains=query)
     if field:
         q |= Q(**{field: query}) | Q(**{f"{field}__istartswith": query})
@@ -170,10 +160,8 @@ def id_coverage(institution: Institution, examples: int = 3) -> dict[str, list[C
     )
     sections = CatalogSection.objects.filter(institution=institution, gone_at__isnull=True)
     return {
-        "courses": [_coverage(courses, CourseIdType(t).label, COURSE_ID_FIELDS.get(t), examples) for t in CourseIdType],
-        "sections": [
-            _coverage(sections, SectionIdType(t).label, SECTION_ID_FIELDS.get(t), examples) for t in SectionIdType
-        ],
+        "courses": [_coverage(courses, t.label, catalog_field(t), examples) for t in CourseIdType],
+        "sections": [_coverage(sections, t.label, catalog_field(t), examples) for t in SectionIdType],
     }
 
 

@@ -15,18 +15,14 @@ from django.utils.dateparse import parse_datetime
 from lms_canvas.client import ENROLLMENT_STATES, CanvasClient, CanvasObject
 from lms_canvas.errors import NotFound
 from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType, StudentIdType
+from sync.catalog.syncable import course_block
 from sync.models import SyncListEntry
+from sync.runs.reasons import ReasonCode
 
 PENDING_STATES = {"invited", "creation_pending"}
-STATE_REASONS = {"inactive": "inactive_enrollment", "completed": "completed_enrollment"}
+STATE_REASONS: dict[str, ReasonCode] = {"inactive": "inactive_enrollment", "completed": "completed_enrollment"}
 TEST_STUDENT_TYPE = "StudentViewEnrollment"
 STUDENT_BASE_TYPE = "StudentEnrollment"
-PERSON_ID_FIELDS = {
-    StudentIdType.SIS: "sis_user_id",
-    StudentIdType.REFERENCE: "integration_id",
-    StudentIdType.EMAIL: "email",
-    StudentIdType.LOGIN: "login_id",
-}
 
 
 @dataclass(frozen=True)
@@ -114,7 +110,9 @@ def plan_entry(
         course = client.get_course(catalog.canvas_id, account_id=account_id)
     except NotFound:
         course = {"id": catalog.canvas_id, "name": catalog.name, "workflow_state": "deleted"}
-    blocked = _course_block(course, config)
+    blocked = course_block(
+        course.get("workflow_state") or "", _id_value(course, CourseIdType(config.course_id_type).canvas_field)
+    )
     if blocked:
         plan.blocked = Exclusion(blocked, "course", catalog.canvas_id, plan.label)
         return plan
@@ -127,7 +125,7 @@ def plan_entry(
             plan.blocked = Exclusion("section_gone", "section", section_id, plan.label)
             return plan
     for section in canvas_sections:
-        value = _section_id_value(section, config.section_id_type)
+        value = _id_value(section, SectionIdType(config.section_id_type).canvas_field)
         if value:
             plan.sections[section["id"]] = PlannedSection(section["id"], value, section.get("name") or value)
         else:
@@ -144,7 +142,7 @@ def plan_entry(
 def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_page) -> None:
     student_roles = set(config.student_role_ids)
     admin_roles = set(config.course_admin_role_ids)
-    id_field = PERSON_ID_FIELDS[StudentIdType(config.student_id_type)]
+    id_field = StudentIdType(config.student_id_type).canvas_field
     role_bases = {r["id"]: r.get("base_role_type", "") for r in config.available_roles}
     owners: dict[tuple[str, str], int] = {}  # (kind, normalized portal id) -> Canvas user id
     duplicates: set[tuple[str, str]] = set()
@@ -191,7 +189,7 @@ class IncludesOff(Exception):
     """Canvas dropped include[]=email: the developer key does not Allow Include Parameters."""
 
 
-def _exclusion_code(enrollment: CanvasObject, student_roles: set[int], admin_roles: set[int]) -> str | None:
+def _exclusion_code(enrollment: CanvasObject, student_roles: set[int], admin_roles: set[int]) -> ReasonCode | None:
     if enrollment.get("type") == TEST_STUDENT_TYPE:
         return "test_student"
     role_id = enrollment.get("role_id")
@@ -211,17 +209,6 @@ def _role_detail(enrollment: CanvasObject, role_bases: dict[int, str]) -> str:
     return f"Canvas role: {role}" + (f" (based on {base})" if base and base != role else "")
 
 
-def _course_block(course: CanvasObject, config: CanvasConfig) -> str | None:
-    state = course.get("workflow_state")
-    if state == "deleted":
-        return "course_deleted"
-    if state == "unpublished":
-        return "course_unpublished"
-    if not _course_id_value(course, config.course_id_type):
-        return "no_course_id"
-    return None
-
-
 def _planned_course(course: CanvasObject, config: CanvasConfig, entry: SyncListEntry, server_url: str):
     start = entry.start_date or _date(course.get("start_at"))
     end = entry.end_date or _date(course.get("end_at"))
@@ -229,7 +216,7 @@ def _planned_course(course: CanvasObject, config: CanvasConfig, entry: SyncListE
         end = None
     return PlannedCourse(
         lms_id=course["id"],
-        course_id=_course_id_value(course, config.course_id_type),
+        course_id=_id_value(course, CourseIdType(config.course_id_type).canvas_field),
         name=(course.get("name") or entry.course.name)[:255],
         start_date=start,
         end_date=end,
@@ -238,16 +225,9 @@ def _planned_course(course: CanvasObject, config: CanvasConfig, entry: SyncListE
     )
 
 
-def _course_id_value(course: CanvasObject, id_type: str) -> str:
-    if id_type == CourseIdType.CANVAS:
-        return str(course["id"])
-    return _clean(course.get("sis_course_id" if id_type == CourseIdType.SIS else "integration_id"))
-
-
-def _section_id_value(section: CanvasObject, id_type: str) -> str:
-    if id_type == SectionIdType.CANVAS:
-        return str(section["id"])
-    return _clean(section.get("sis_section_id" if id_type == SectionIdType.SIS else "integration_id"))
+def _id_value(canvas_object: CanvasObject, field: str) -> str:
+    """The portal ID of a Canvas course or section: the ID type's Canvas attribute, cleaned."""
+    return _clean(canvas_object.get(field))
 
 
 def _planned_person(user: CanvasObject, portal_id: str) -> PlannedPerson:

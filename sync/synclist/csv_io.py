@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from lms_canvas.models import CanvasConfig
+from lms_canvas.models import CanvasConfig, CourseIdType
 from portal import csvfile
 from portal.models import Department, Institution
-from sync.catalog.search import COURSE_ID_FIELDS, course_reason, section_reason
+from sync.catalog.search import catalog_field, course_reason, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
 from sync.synclist.edit import END_BEFORE_START, default_dates, entries_for, parse_date
 
@@ -159,7 +159,7 @@ def _resolve(institution, config, row: dict, line: int, plan: ImportPlan):
             return None
     else:
         value = row.get("Course ID", "")
-        field_name = COURSE_ID_FIELDS.get(config.course_id_type)
+        field_name = catalog_field(CourseIdType(config.course_id_type))
         if field_name is None:
             found = list(courses.filter(canvas_id=int(value))[:2]) if _is_id(value) else []
         else:

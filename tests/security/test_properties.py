@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lms_canvas.models import CanvasConfig, StudentIdType
 from portal.models import ExamScore
-from sync.engine.plan import PERSON_ID_FIELDS, CoursePlan, _map_enrollments
+from sync.engine.plan import CoursePlan, _map_enrollments
 from sync.grades import scores
 from sync.models import CatalogCourse, SyncListEntry
 from sync.runs.reasons import REASONS
@@ -222,7 +222,7 @@ def test_every_enrollment_is_mapped_or_excluded_with_a_reason(enrollments, id_ty
 def test_the_chosen_id_is_used_verbatim_after_trimming(enrollments, id_type):
     plan = _map(enrollments, id_type, {SECTION, OTHER_SECTION})
 
-    field = PERSON_ID_FIELDS[StudentIdType(id_type)]
+    field = StudentIdType(id_type).canvas_field
     by_user = {e["user_id"]: e["user"] for e in enrollments}
     for person in [*plan.exam_takers.values(), *plan.course_admins.values()]:
         assert person.portal_id == str(by_user[person.lms_id][field]).strip()[:255]
@@ -234,7 +234,7 @@ def test_the_chosen_id_is_used_verbatim_after_trimming(enrollments, id_type):
 def test_two_users_with_the_same_id_are_both_excluded(enrollments, id_type):
     plan = _map(enrollments, id_type, {SECTION, OTHER_SECTION})
 
-    field = PERSON_ID_FIELDS[StudentIdType(id_type)]
+    field = StudentIdType(id_type).canvas_field
     for kind, mapped in (("student", plan.exam_takers), ("admin", plan.course_admins)):
         role = STUDENT_ROLE if kind == "student" else TEACHER_ROLE
         owners: dict[str, set[int]] = {}
