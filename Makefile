@@ -1,17 +1,19 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Everything installs into .venv
-# from requirements.lock, the pinned set that CI installs too.
+# Two commands on a fresh machine: `make demo` and `make test`. Everything installs into .venv from
+# requirements-dev.lock (production's requirements.lock plus the dev extra: the simulator, honcho, the
+# tests), the pinned set that CI installs too, and the project itself, editable.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast lint format bench lock clean
 
-$(STAMP): requirements.lock
+$(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -39,10 +41,11 @@ format: install
 bench: install
 	$(BIN)/python -m bench
 
-# Re-pin after changing pyproject.toml's dependencies.
+# Re-pin after changing pyproject.toml's dependencies: the dev set, then production's within it (same pins).
 lock: install
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -c requirements-dev.lock -o requirements.lock
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

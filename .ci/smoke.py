@@ -28,7 +28,7 @@ import requests
 from smoke_procs import Supervisor
 from smoke_report import SmokeError, Step, poll, say, started_at
 from smoke_setup import HTMX, Setup
-from smoke_stack import HEARTBEAT_TIMEOUT_S, ROOT, Stack
+from smoke_stack import HEARTBEAT_TIMEOUT_S, Stack
 from smoke_web import Page
 
 FINISHED = ("Succeeded", "Finished with issues")
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="portal-smoke-"))
     (work / "logs").mkdir()
-    sup = Supervisor(ROOT, work / "logs")
+    sup = Supervisor(work / "app", work / "logs")  # the image's /app, which the stack builds first
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ok = False
     stack = Stack(sup, work, args.courses)

@@ -61,7 +61,8 @@ class Supervisor:
         self.logs = logs
         self.procs: list[Proc] = []
 
-    def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> Proc:
+    def start(self, name: str, argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> Proc:
+        """Start `argv` in `cwd` (default: the root the supervisor was given)."""
         log = self.logs / f"{name}.log"
         n = 1
         while log.exists():  # a command run again (or a worker restarted) gets a log of its own
@@ -69,16 +70,18 @@ class Supervisor:
             log = self.logs / f"{name}-{n}.log"
         handle = log.open("ab")
         popen = subprocess.Popen(  # noqa: S603 - argv comes from docker-compose.yml and this script
-            argv, cwd=self.root, env=dict(env), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd or self.root, env=dict(env), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
         )
         handle.close()
         proc = Proc(name, argv, log, popen)
         self.procs.append(proc)
         return proc
 
-    def run(self, name: str, argv: list[str], env: Mapping[str, str], timeout: float = 120) -> str:
+    def run(
+        self, name: str, argv: list[str], env: Mapping[str, str], timeout: float = 120, cwd: Path | None = None
+    ) -> str:
         """Run to completion; its output, or RuntimeError with the output's tail if it fails."""
-        proc = self.start(name, argv, env)
+        proc = self.start(name, argv, env, cwd)
         proc.service = False
         try:
             code = proc.popen.wait(timeout=timeout)

@@ -15,18 +15,20 @@ import secrets
 import shlex
 import sys
 import time
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import smoke_image
 import yaml
+from smoke_image import ROOT, path_first, read_dockerfile
 from smoke_procs import Proc, Supervisor, free_port, wait_for_port
 from smoke_report import SmokeError, Step, poll, say
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv's bin: python, gunicorn and celery resolve here first
+DEV_PYTHON = Path(sys.executable)  # the checkout's venv, the dev set: the smoke itself and the Canvas simulator
 REDIS_DBS = {"0": "6", "1": "7"}  # compose's broker and cache databases -> ones the tests never use
 HEARTBEAT_TIMEOUT_S = 20  # RUN_HEARTBEAT_TIMEOUT_SECONDS for every process: a dead worker is noticed fast
 
@@ -91,26 +93,6 @@ def _healthcheck(spec: dict, dotenv: Mapping[str, str]) -> list[str]:
         return []
     args = [interpolate(str(arg), dotenv) for arg in test[1:]]
     return ["sh", "-c", args[0]] if test[0] == "CMD-SHELL" else args
-
-
-@dataclass
-class Dockerfile:
-    env: dict[str, str]
-    collectstatic: str  # the RUN line's shell command
-
-
-def read_dockerfile(path: Path) -> Dockerfile:
-    env: dict[str, str] = {}
-    collectstatic = ""
-    for line in path.read_text().splitlines():
-        word, _, rest = line.strip().partition(" ")
-        if word == "ENV":
-            env.update(dict(item.split("=", 1) for item in shlex.split(rest)))
-        elif word == "RUN" and "collectstatic" in rest:
-            collectstatic = rest.strip()
-    if not collectstatic:
-        raise ValueError("the Dockerfile has no RUN line with collectstatic")
-    return Dockerfile(env, collectstatic)
 
 
 # -- this machine ---------------------------------------------------------------------------------------
@@ -181,20 +163,21 @@ def localize(env: dict[str, str], db_url: str, redis_base: str, static_root: Pat
 
 
 def base_env(dockerfile_env: dict[str, str]) -> dict[str, str]:
-    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
-    keep = {k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR") if k in os.environ}
-    return {**keep, **dockerfile_env, "PATH": path}
+    keep = {k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR", "PATH") if k in os.environ}
+    return {**keep, **dockerfile_env}
 
 
 # -- the processes ---------------------------------------------------------------------------------------
 
 
 class Stack:
-    """web, two workers, beat and the Canvas simulator, started as compose and the Dockerfile say."""
+    """web, two workers, beat and the Canvas simulator, started as compose and the Dockerfile say: all but the
+    simulator in the image's /app (`sup`'s root) with the image's venv; the simulator from the checkout."""
 
     def __init__(self, sup: Supervisor, work: Path, courses: int) -> None:
         self.sup = sup
         self.work = work
+        self.app = sup.root
         self.courses = courses
         self.port = free_port()
         self.sim_port = free_port()
@@ -211,17 +194,45 @@ class Stack:
         fresh_database(self.db_url, create=False)
         fresh_redis(self.redis_base)
 
+    def build(self, docker: smoke_image.Dockerfile) -> Path:
+        """The image's /app and its Python (the venv's path), as `docker build` makes them."""
+        with Step("the build context: the checkout without .dockerignore's paths, as the image's /app"):
+            left_out = smoke_image.copy_context(ROOT, self.app)
+            dev = [p for p in ("tests", "bench", "lms_canvas/simulator", ".ci") if p not in left_out]
+            if dev:
+                raise SmokeError(f".dockerignore lets into the image: {', '.join(dev)}")
+            say(f"    left out: {', '.join(p for p in left_out if '__pycache__' not in p)}")
+        env = base_env(docker.env)
+        with Step(f"the dependency layer, a venv of its own: {'; '.join(docker.dependency_runs)}"):
+            venv, cached = smoke_image.dependency_layer(self.sup, docker, self.app, env)
+            say(f"    {venv.relative_to(ROOT)}{' (cached: its inputs are unchanged)' if cached else ''}")
+        with Step(f"the project in /app: {'; '.join(docker.project_runs)}"):
+            smoke_image.project_layers(self.sup, docker, venv, env)
+            found = smoke_image.dev_only_importable(self.sup, venv, env)
+            if found:
+                raise SmokeError(f"the image's Python has the dev extra's {', '.join(found)}")
+            say(f"    not in the image's Python: {', '.join(smoke_image.DEV_ONLY)}")
+        return venv
+
     def start(self) -> None:
         docker = read_dockerfile(ROOT / "Dockerfile")
         services = compose_services(ROOT / "docker-compose.yml", dotenv_values(self.port))
         db_url, redis_base = self.db_url, self.redis_base
         static_root = self.work / "staticfiles"
-        base = base_env(docker.env)
+        base = path_first(base_env(docker.env), self.build(docker))
         self.envs = {
             name: {**base, **localize(service.environment, db_url, redis_base, static_root)}
             for name, service in services.items()
         }
         self.env = self.envs["web"]  # manage.py commands run as `docker compose exec web ...` would
+
+        release = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+        with Step(f"the Canvas client's User-Agent names the installed release, {release}"):
+            code = "from lms_canvas.http import user_agent; print('UA', user_agent())"
+            agent = self.manage("user-agent", "shell", "-c", code).split("UA ", 1)[1].strip()
+            if not agent.startswith(f"LMS-Sync-Portal/{release} "):
+                raise SmokeError(f"the User-Agent is {agent!r}, not of release {release}")
+            say(f"    {agent}")
 
         with Step(f"Dockerfile build step, DEBUG off: {docker.collectstatic}"):
             out = self.sup.run(
@@ -250,9 +261,9 @@ class Stack:
         with Step(f"2 workers ({' '.join(self.worker_command)} -n celery@smoke-worker-N), beat, the Canvas simulator"):
             self.workers = [self.start_worker(n) for n in (1, 2)]
             self.beat = self.sup.start("beat", services["beat"].command, self.envs["beat"])
-            sim_cmd = ["python", "-m", "lms_canvas.simulator", "serve", "--generate", str(self.courses)]
+            sim_cmd = [str(DEV_PYTHON), "-m", "lms_canvas.simulator", "serve", "--generate", str(self.courses)]
             sim_cmd += ["--port", str(self.sim_port), "--control"]
-            self.simulator = self.sup.start("simulator", sim_cmd, base)
+            self.simulator = self.sup.start("simulator", sim_cmd, base_env({}), cwd=ROOT)  # not in the image
             wait_for_port(self.sim_port, 60, self.simulator.alive)
             for worker in self.workers:
                 poll(f"{worker.name} ready", lambda w=worker: " ready." in w.log.read_text(errors="replace"), 60, 0.3)

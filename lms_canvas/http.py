@@ -11,7 +11,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -69,11 +69,8 @@ class RetryPolicy:
 
 
 def user_agent() -> str:
-    try:
-        release = version("lms-sync-portal")
-    except PackageNotFoundError:
-        release = "dev"
-    return f"LMS-Sync-Portal/{release} (+python-requests)"
+    """Names the installed release (pyproject.toml's version; `make` and the image install the project)."""
+    return f"LMS-Sync-Portal/{version('lms-sync-portal')} (+python-requests)"
 
 
 class CanvasSession(NoRedirects, requests.Session):

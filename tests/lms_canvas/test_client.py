@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import tomllib
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,6 +30,7 @@ TOKEN = "7~SECRETtokenVALUE1234567890"
 INVALID_TOKEN = {"errors": [{"message": "Invalid access token."}]}
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}
 RATE_LIMITED = "403 Forbidden (Rate Limit Exceeded)\n"
+PROJECT_VERSION = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["version"]
 
 
 class RecordingGate:
@@ -89,8 +92,7 @@ def test_requests_carry_user_agent_accept_bearer_token_and_timeouts(client):
     assert client.get_account() == {"id": 1}
 
     call = responses.calls[0]
-    assert call.request.headers["User-Agent"].startswith("LMS-Sync-Portal/")
-    assert call.request.headers["User-Agent"].endswith("(+python-requests)")
+    assert call.request.headers["User-Agent"] == f"LMS-Sync-Portal/{PROJECT_VERSION} (+python-requests)"
     assert call.request.headers["Accept"] == "application/json"
     assert call.request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert call.request.req_kwargs["timeout"] == (5, 30)
