@@ -88,7 +88,7 @@ def check_capabilities(client: CanvasClient, account_id: int | None) -> dict[str
 def load_roles(conn: CanvasConnection, client: CanvasClient | None = None) -> CanvasConfig:
     """Read the account's roles from Canvas for Configure."""
     client = client or client_for(conn)
-    return store_roles(conn, client.list_roles(conn.root_account_id or "self"))
+    return store_roles(conn, client.list_roles(conn.account_ref))
 
 
 def store_roles(conn: CanvasConnection, roles: list[dict]) -> CanvasConfig:
@@ -108,10 +108,6 @@ def store_roles(conn: CanvasConnection, roles: list[dict]) -> CanvasConfig:
 def disconnect(conn: CanvasConnection) -> bool:
     """Revoke at Canvas and forget the tokens; mappings and the sync list stay. True if Canvas confirmed."""
     confirmed = revoke(conn)
-    conn.clear_tokens()
-    conn.status = conn.status_after_settings_change()
-    conn.status_reason = "Disconnected by an admin."
-    conn.verified_at = None
-    conn.capabilities = {}
+    conn.reset("Disconnected by an admin.")
     conn.save()
     return confirmed

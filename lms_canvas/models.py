@@ -114,10 +114,26 @@ class CanvasConnection(models.Model):
         )
         return ConnectionStatus.NOT_VERIFIED if complete else ConnectionStatus.NOT_CONFIGURED
 
+    @property
+    def account_ref(self) -> int | str:
+        """The account the portal reads courses and roles under: the root account once verified."""
+        return self.root_account_id or "self"
+
     def clear_tokens(self) -> None:
         self.access_token = ""
         self.refresh_token = ""
         self.token_expires_at = None
+
+    def reset(self, reason: str) -> None:
+        """Forget the tokens and the verification; the saved key details decide the status again, and
+        `reason` says why in words for the admin. Changed key details, a failed authorization, a
+        disconnect and a move to another server all come here. The caller saves."""
+        self.clear_tokens()
+        self.status = self.status_after_settings_change()
+        self.status_reason = reason
+        self.verified_at = None
+        self.verified_by = None
+        self.capabilities = {}
 
     def change_server_url(self, url: str) -> bool:
         """Point the connection at `url`; True if that moves it to another Canvas address.
@@ -131,16 +147,11 @@ class CanvasConnection(models.Model):
         self._bound_origin = canvas_origin(url)
         if moved:
             self.client_secret = ""
-            self.clear_tokens()
-            self.verified_at = None
-            self.verified_by = None
             self.canvas_user_name = ""
             self.canvas_user_id = None
             self.root_account_id = None
-            self.capabilities = {}
             self.reauth_notified_at = None
-            self.status = self.status_after_settings_change()
-            self.status_reason = (
+            self.reset(
                 "The Canvas Server changed, so the client secret and tokens saved for the previous one were "
                 "cleared. Enter the Client Secret (or access token) for this server in LMS Settings."
             )

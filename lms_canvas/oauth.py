@@ -26,8 +26,8 @@ from lms_canvas.egress import NoRedirects, Refused, guard
 from lms_canvas.errors import AddressRefused, CanvasUnavailable, TokenInvalid, UnexpectedResponse
 from lms_canvas.http import build_session, user_agent
 from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
+from lms_canvas.notify import notify_reauth_once
 from lms_canvas.scopes import REQUIRED_SCOPES
-from portal.notify import email_admins
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ def refresh_access_token(connection_id: int, rejected_token: str | None = None) 
                 store_tokens(conn, token)
                 conn.save(update_fields=["access_token", "refresh_token", "token_expires_at", "updated_at"])
                 return conn.access_token
-    _notify_reauth(connection_id)
+    notify_reauth_once(connection_id)
     raise failure
 
 
@@ -332,24 +332,6 @@ def _needs_reauth(conn: CanvasConnection, reason: str) -> TokenInvalid:
         else "Open LMS Settings and choose Generate Key to authorize the portal again."
     )
     return TokenInvalid(reason, refresh_may_help=False, fix=fix)
-
-
-def _notify_reauth(connection_id: int) -> None:
-    """Tell the admins once per loss of access, not once per failed request."""
-    claimed = CanvasConnection.objects.filter(id=connection_id, reauth_notified_at__isnull=True).update(
-        reauth_notified_at=timezone.now()
-    )
-    if not claimed:
-        return
-    conn = CanvasConnection.objects.select_related("institution").get(id=connection_id)
-    email_admins(
-        conn.institution,
-        "Canvas needs re-authorization",
-        f"The portal can no longer read {conn.server_url} for {conn.institution.name}.\n\n"
-        f"What happened: {conn.status_reason}\n"
-        "What to do: sign in to the portal, open Admin > Global Settings > LMS Settings and choose Generate Key.\n"
-        "Nightly syncs are paused until then; nothing already synced has been changed.\n",
-    )
 
 
 def revoke(conn: CanvasConnection) -> bool:

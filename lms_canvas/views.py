@@ -77,10 +77,7 @@ def _save_settings(request: HttpRequest, conn: CanvasConnection, data: dict) -> 
         conn.client_secret = data["client_secret"].strip()
     if changed:
         # New key details mean the old tokens no longer speak for this configuration.
-        conn.clear_tokens()
-        conn.status = conn.status_after_settings_change()
-        conn.status_reason = ""
-        conn.verified_at = None
+        conn.reset("")
     if conn.lms_type == LmsType.ACCESS_TOKEN and data["access_token"]:
         conn.access_token = data["access_token"].strip()
     conn.save()
@@ -174,10 +171,7 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 def _fail(conn: CanvasConnection, finding: oauth.Finding) -> None:
     """A failed authorization never leaves a connection looking Verified (the FAQ's false positive)."""
-    conn.clear_tokens()
-    conn.status = conn.status_after_settings_change()
-    conn.status_reason = finding.message
-    conn.verified_at = None
+    conn.reset(finding.message)
     conn.save()
 
 

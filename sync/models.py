@@ -105,6 +105,16 @@ class SyncListEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.course}{' / ' + str(self.section) if self.section_id else ''}"
 
+    @property
+    def label(self) -> str:
+        """What the admin reads for the entry: the course's name, and the section's after " / "."""
+        return self.label_for(self.course, self.section if self.section_id else None)
+
+    @staticmethod
+    def label_for(course: CatalogCourse, section: CatalogSection | None) -> str:
+        """The label of an entry for `course` (and `section`), before the entry exists."""
+        return course.name + (f" / {section.name}" if section is not None else "")
+
     def is_current(self, today: dt.date | None = None) -> bool:
         """Only entries whose end date has not passed are synced."""
         return self.end_date is None or self.end_date >= (today or timezone.localdate())

@@ -201,7 +201,7 @@ def summary(progress: Progress, issues: int) -> str:
 
 
 def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progress, started: dt.datetime) -> None:
-    account = conn.root_account_id or "self"
+    account = conn.account_ref
     for page in iter_course_pages(lambda n: client.get_account_courses_page(n, account, per_page=PER_PAGE)):
         writes.save_courses(conn.institution_id, page, started)
         progress.courses += len(page)
@@ -329,7 +329,7 @@ def refresh_one_course(
     key = course_key(canvas_id_or_sis)
     try:
         lifecycle.beat(run.id, phase="Fetching the course", done=0, total=1)
-        course = client.get_course(key, account_id=conn.root_account_id or "self")
+        course = client.get_course(key, account_id=conn.account_ref)
         writes.save_courses(conn.institution_id, [course], started)
         progress.courses = 1
         saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course["id"])

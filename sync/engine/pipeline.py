@@ -52,9 +52,7 @@ def run_sync(run: SyncRun, *, workers: int = 1) -> SyncRun:
 
     def plan(result: SyncCourseResult):
         try:
-            return plan_entry(
-                client, config, result.entry, account_id=conn.root_account_id or "self", server_url=conn.server_url
-            )
+            return plan_entry(client, config, result.entry, account_id=conn.account_ref, server_url=conn.server_url)
         except Exception as exc:  # noqa: BLE001 - recorded against its course by the calling thread
             return exc
         finally:

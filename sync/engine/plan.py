@@ -105,7 +105,7 @@ def plan_entry(
     """
     catalog = entry.course
     section_id = entry.section.canvas_id if entry.section_id else None
-    plan = CoursePlan(entry.id, catalog.canvas_id, section_id, _entry_label(entry))
+    plan = CoursePlan(entry.id, catalog.canvas_id, section_id, entry.label[:255])
     try:
         course = client.get_course(catalog.canvas_id, account_id=account_id)
     except NotFound:
@@ -251,11 +251,6 @@ def _person_label(user: CanvasObject) -> str:
         f"{k} {user[f]}" for k, f in (("SIS", "sis_user_id"), ("login", "login_id"), ("email", "email")) if user.get(f)
     ]
     return (f"{name} ({', '.join(ids)})" if ids else name)[:255]
-
-
-def _entry_label(entry: SyncListEntry) -> str:
-    label = entry.course.name + (f" / {entry.section.name}" if entry.section_id else "")
-    return label[:255]
 
 
 def _clean(value) -> str:

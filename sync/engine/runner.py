@@ -85,7 +85,7 @@ def start_sync(
             entry=e,
             canvas_course_id=e.course.canvas_id,
             canvas_section_id=e.section.canvas_id if e.section_id else None,
-            label=(e.course.name + (f" / {e.section.name}" if e.section_id else ""))[:255],
+            label=e.label[:255],
         )
         for e in entries
     )
@@ -143,7 +143,7 @@ def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
             client_for(conn, throttle=gate_for(conn.id)),
             CanvasConfig.objects.get(institution=institution),
             result.entry,
-            account_id=conn.root_account_id or "self",
+            account_id=conn.account_ref,
             server_url=conn.server_url,
             on_page=lambda: lifecycle.beat(run.id),
         )
@@ -246,7 +246,7 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
             client_for(conn),
             CanvasConfig.objects.get(institution=run.institution),
             result.entry,
-            account_id=conn.root_account_id or "self",
+            account_id=conn.account_ref,
             server_url=conn.server_url,
         )
         outcome = apply_plan(plan, run.institution, hold=False)

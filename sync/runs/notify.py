@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
 from lms_canvas.models import CanvasConnection, ConnectionStatus
+from lms_canvas.notify import notify_reauth_once
 from portal.notify import email_admins
 from sync.models import RunStatus, RunTrigger, SyncRun
 
@@ -41,17 +41,5 @@ def notify_run_outcome(run: SyncRun) -> None:
 
 def _notify_reauth_once(run: SyncRun, link: str) -> None:
     conn = CanvasConnection.objects.filter(institution=run.institution).first()
-    if conn is None or conn.status != ConnectionStatus.NEEDS_REAUTH:
-        return
-    claimed = CanvasConnection.objects.filter(id=conn.id, reauth_notified_at__isnull=True).update(
-        reauth_notified_at=timezone.now()
-    )
-    if claimed:
-        email_admins(
-            run.institution,
-            "Canvas needs re-authorization",
-            f"The nightly sync of {run.institution.name} did not run: the portal can no longer read Canvas.\n\n"
-            f"What happened: {conn.status_reason or 'Canvas refused the portal access token.'}\n"
-            "What to do: sign in to the portal, open LMS Settings and choose Generate Key.\n"
-            f"Details: {link}\n",
-        )
+    if conn is not None and conn.status == ConnectionStatus.NEEDS_REAUTH:
+        notify_reauth_once(conn.id, details_url=link)

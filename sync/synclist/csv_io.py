@@ -106,7 +106,7 @@ def plan_import(institution: Institution, config: CanvasConfig, text: str, mode:
             plan.errors.append((line, TWICE))
             continue
         listed.add(key)
-        label = course.name + (f" / {section.name}" if section else "")
+        label = SyncListEntry.label_for(course, section)
         if mode == "remove":
             entry = existing.get(key)
             plan.changes.append(Change(line, "remove" if entry else "not listed", label))

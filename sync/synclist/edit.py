@@ -202,8 +202,7 @@ def _check_listed_and_unique(entries: dict[int, SyncListEntry], changed: list[in
 
 
 def _label(entry: SyncListEntry) -> str:
-    name = entry.course.name + (f" / {entry.section.name}" if entry.section_id else "")
-    return f"{name} ({entry.course_id_value or entry.course.canvas_id})"
+    return f"{entry.label} ({entry.course_id_value or entry.course.canvas_id})"
 
 
 def parse_date(raw: str) -> dt.date | None | str:

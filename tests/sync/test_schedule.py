@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -96,6 +98,8 @@ def test_needs_reauthorization_emails_the_admins_once(listed):
             dispatch_nightly()
     assert len(mail.outbox) == 1
     assert "re-authorization" in mail.outbox[0].subject and mail.outbox[0].to == ["alice@alpha.test"]
+    first = SyncRun.objects.filter(status=RunStatus.SKIPPED).earliest("id")
+    assert "Details: " + settings.SITE_URL.rstrip("/") + reverse("sync-run", args=[first.id]) in mail.outbox[0].body
     assert SyncRun.objects.filter(status=RunStatus.SKIPPED).count() == 2
 
 

@@ -327,3 +327,11 @@ def test_the_export_imports_back_unchanged_by_canvas_id_or_by_course_id(institut
     csv.writer(out).writerows([row[2:] for row in rows])
     plan = csv_io.plan_import(institution_a, config, out.getvalue(), "replace")
     assert plan.errors == [] and plan.counts["unchanged"] == len(FORMULA_IDS)
+
+
+def test_an_entry_is_labelled_by_its_course_and_section(config, institution_a):
+    whole = SyncListEntry(institution=institution_a, course=course(501))
+    one = SyncListEntry(institution=institution_a, course=course(501), section=section(801))
+    assert whole.label == "Contracts I"
+    assert one.label == "Contracts I / Section A"
+    assert SyncListEntry.label_for(course(501), section(801)) == one.label
