@@ -1,4 +1,5 @@
-"""The Canvas REST API client: the only module that knows Canvas's API URLs and JSON.
+"""The Canvas REST API client: the only module that knows Canvas's API URLs and JSON (oauth.py has the
+OAuth endpoints, links.py the addresses of Canvas's pages for people).
 
 Results are Canvas's JSON objects as plain dicts (`CanvasObject`), with the field names of
 CANVAS_API.md §5. Every failure is a `lms_canvas.errors.CanvasError`.
@@ -31,6 +32,24 @@ ALL_COURSE_STATES = ("created", "claimed", "available", "completed", "deleted")
 # sync must see the same roster whoever clicked Generate Key; pending ones are reported, not synced.
 ENROLLMENT_STATES = ("active", "invited", "creation_pending", "inactive", "completed")
 COURSE_USER_ENROLLMENT_STATES = ("active", "invited", "inactive", "completed")
+
+# One call per capability Verify reports, each answered with per_page=1.
+PROBES: dict[str, tuple[str, dict[str, Any]]] = {
+    # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts
+    "accounts": ("/api/v1/accounts", {}),
+    # Canvas: CANVAS_API.md §5.6, GET /api/v1/accounts/:account_id/roles
+    "roles": ("/api/v1/accounts/{account}/roles", {}),
+    # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses (term only when includes work)
+    "courses": ("/api/v1/accounts/{account}/courses", {"include[]": ["term"]}),
+    # Canvas: CANVAS_API.md §5.5, GET /api/v1/courses/:course_id/sections
+    "sections": ("/api/v1/courses/{course}/sections", {}),
+    # Canvas: CANVAS_API.md §5.4, GET /api/v1/courses/:course_id/enrollments
+    "enrollments": ("/api/v1/courses/{course}/enrollments", {}),
+    # Canvas: CANVAS_API.md §5.3, GET /api/v1/courses/:course_id/users
+    "users": ("/api/v1/courses/{course}/users", {}),
+    # Canvas: CANVAS_API.md §5.7, GET /api/v1/courses/:course_id/assignments
+    "passback": ("/api/v1/courses/{course}/assignments", {}),
+}
 
 
 class StaticToken:
@@ -253,7 +272,20 @@ class CanvasClient:
         params = {"enrollment_state[]": list(enrollment_states), "include[]": list(include)}
         return self.paginate(f"/api/v1/courses/{_segment(course_id)}/users", params)
 
+    # --- what Verify checks ------------------------------------------------------------------------
+
+    def probe(self, what: str, *, account_id: str | int = "self", course_id: str | int = "") -> Any:
+        """The first item of the cheapest call behind one thing the portal does (PROBES' names), so
+        Verify finds a missing scope or a switched-off include at once."""
+        path, params = PROBES[what]
+        url = path.format(account=_segment(account_id), course=_segment(course_id))
+        return self.get(url, {"per_page": 1, **params})
+
     # --- grades --------------------------------------------------------------------------------
+
+    def iter_assignments(self, course_id: str | int) -> Iterator[CanvasObject]:
+        # Canvas: CANVAS_API.md §5.7, GET /api/v1/courses/:course_id/assignments
+        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/assignments")
 
     def create_assignment(self, course_id: str | int, **fields: Any) -> CanvasObject:
         """Create an assignment; `fields` are Canvas's (`name`, `points_possible`, `published`...)."""

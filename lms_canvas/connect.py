@@ -58,18 +58,18 @@ def check_capabilities(client: CanvasClient, account_id: int | None) -> dict[str
     results: dict[str, dict] = {}
     account = account_id or "self"
 
-    def probe(name: str, label: str, path: str, params: dict | None = None) -> Any:
+    def probe(name: str, label: str, course_id: int | str = "") -> Any:
         try:
-            body = client.get(path, {"per_page": 1, **(params or {})})
+            body = client.probe(name, account_id=account, course_id=course_id)
         except CanvasError as exc:
             results[name] = {"label": label, "ok": False, "message": exc.message, "fix": exc.fix}
             return None
         results[name] = {"label": label, "ok": True, "message": "", "fix": ""}
         return body
 
-    probe("accounts", "Accounts", "/api/v1/accounts")
-    probe("roles", "Roles", f"/api/v1/accounts/{account}/roles")
-    courses = probe("courses", "Courses", f"/api/v1/accounts/{account}/courses", {"include[]": ["term"]})
+    probe("accounts", "Accounts")
+    probe("roles", "Roles")
+    courses = probe("courses", "Courses")
     course = courses[0] if isinstance(courses, list) and courses else None
     if course is not None:
         results["includes"] = (
@@ -78,10 +78,10 @@ def check_capabilities(client: CanvasClient, account_id: int | None) -> dict[str
             else {"label": "Include parameters", "ok": False, "message": INCLUDES_OFF.message, "fix": INCLUDES_OFF.fix}
         )
         cid = course["id"]
-        probe("sections", "Sections", f"/api/v1/courses/{cid}/sections")
-        probe("enrollments", "Enrollments", f"/api/v1/courses/{cid}/enrollments")
-        probe("users", "Users", f"/api/v1/courses/{cid}/users")
-        probe("passback", "Grade passback", f"/api/v1/courses/{cid}/assignments")
+        probe("sections", "Sections", cid)
+        probe("enrollments", "Enrollments", cid)
+        probe("users", "Users", cid)
+        probe("passback", "Grade passback", cid)
     return results
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils.dateparse import parse_datetime
 
+from lms_canvas import links
 from lms_canvas.client import ENROLLMENT_STATES, CanvasClient, CanvasObject
 from lms_canvas.errors import NotFound
 from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType, StudentIdType
@@ -221,7 +222,7 @@ def _planned_course(course: CanvasObject, config: CanvasConfig, entry: SyncListE
         start_date=start,
         end_date=end,
         department_id=entry.department_id,
-        lms_url=f"{server_url.rstrip('/')}/courses/{course['id']}" if server_url else "",
+        lms_url=links.course_page(server_url, course["id"]),
     )
 
 

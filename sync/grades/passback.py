@@ -166,7 +166,7 @@ def ensure_assignment(client: CanvasClient, exam: Exam) -> int:
     try:
         # A crash between creating the assignment and remembering its id leaves it in Canvas only.
         existing = next(
-            (a for a in client.paginate(f"/api/v1/courses/{course_id}/assignments") if _is_ours(a, exam)),
+            (a for a in client.iter_assignments(course_id) if _is_ours(a, exam)),
             None,
         )
         assignment = existing or client.create_assignment(
@@ -261,7 +261,7 @@ def _post_one(
 def _assignment_exists(client: CanvasClient, exam: Exam, assignment_id: int) -> bool:
     """Tells a deleted assignment (every person would fail) from one person Canvas does not know."""
     try:
-        listed = client.paginate(f"/api/v1/courses/{exam.course.lms_id}/assignments")
+        listed = client.iter_assignments(exam.course.lms_id)
         return any(a.get("id") == assignment_id for a in listed)
     except CanvasError:
         return True  # cannot tell: report the person's failure as it is

@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from lms_canvas import links
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
-from sync.models import RunKind, RunStatus, RunTrigger, SyncIssue, SyncRun
+from sync.models import RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncIssue, SyncRun
 from sync.runs.reasons import REASONS
 from sync.runs.why import explain
 
@@ -111,18 +112,20 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     issues, code = _issues(request, run)
     conn = CanvasConnection.objects.filter(institution=run.institution).first()
     codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
-    canvas_url = conn.server_url.rstrip("/") if conn else ""
+    server_url = conn.server_url if conn else ""
     issue_page = Paginator(issues, ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
     for issue in issue_page:
-        issue.canvas_link = issue_canvas_url(canvas_url, issue)
+        issue.canvas_link = issue_canvas_url(server_url, issue)
+    results = list(run.course_results.all())
+    for result in results:
+        result.canvas_link = result_canvas_url(server_url, result)
     run.duration_text = duration_text(run.duration)
     ctx = {
         "run": run,
-        "results": run.course_results.all(),
+        "results": results,
         "issues": issue_page,
         "code": code,
         "codes": [(c["code"], REASONS[c["code"]].title if c["code"] in REASONS else c["code"], c["n"]) for c in codes],
-        "canvas_url": canvas_url,
         "preview": bool(run.params.get("preview")),
     }
     return render(request, "sync/run.html", ctx)
@@ -193,11 +196,17 @@ def why(request: HttpRequest) -> HttpResponse:
     return render(request, "sync/why.html", {"q": q, "answers": explain(institution, q) if q.strip() else None})
 
 
-def issue_canvas_url(canvas_url: str, issue: SyncIssue) -> str:
-    if not canvas_url or not issue.canvas_id:
+def issue_canvas_url(server_url: str, issue: SyncIssue) -> str:
+    if not server_url or not issue.canvas_id:
         return ""
     if issue.object_type in ("person", "enrollment") and issue.canvas_course_id:
-        return f"{canvas_url}/courses/{issue.canvas_course_id}/users/{issue.canvas_id}"
+        return links.course_user_page(server_url, issue.canvas_course_id, issue.canvas_id)
     if issue.object_type == "section" and issue.canvas_course_id:
-        return f"{canvas_url}/courses/{issue.canvas_course_id}/sections/{issue.canvas_id}"
-    return f"{canvas_url}/courses/{issue.canvas_id}"
+        return links.section_page(server_url, issue.canvas_course_id, issue.canvas_id)
+    return links.course_page(server_url, issue.canvas_id)
+
+
+def result_canvas_url(server_url: str, result: SyncCourseResult) -> str:
+    if result.canvas_section_id:
+        return links.section_page(server_url, result.canvas_course_id, result.canvas_section_id)
+    return links.course_page(server_url, result.canvas_course_id)

@@ -110,6 +110,20 @@ def test_a_grade_is_posted_and_read_back(client):
     assert client.get_submission(501, assignment["id"], 101)["score"] == 13.5
 
 
+def test_assignments_are_listed(client):
+    created = client.create_assignment(501, name="Midterm", points_possible=10)
+
+    assert created["id"] in {a["id"] for a in client.iter_assignments(501)}
+
+
+def test_each_verify_probe_answers_with_at_most_one_item(client):
+    for name in ("accounts", "roles", "courses"):
+        assert len(client.probe(name)) == 1, name
+    for name in ("sections", "enrollments", "users"):
+        assert len(client.probe(name, course_id=501)) == 1, name
+    assert "term" in client.probe("courses")[0]
+
+
 def test_a_missing_scope_is_named(sim):
     token = sim.issue_token(scopes=[s for s in REQUIRED_SCOPES if s != SECTIONS_SCOPE])["access_token"]
     client = CanvasClient(sim.url, StaticToken(token))
