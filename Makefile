@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist, a database and a simulator each); `PYTEST_WORKERS=0` runs in this one.
+PYTEST_WORKERS ?= auto
 
 .PHONY: install demo test test-fast lint format bench lock clean
 
@@ -28,7 +30,7 @@ demo: install
 	$(BIN)/honcho --procfile Procfile start
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

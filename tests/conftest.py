@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
 from lms_canvas import connect
@@ -57,12 +57,12 @@ def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def fresh_rate_limits():
-    """Password-reset limits live in the (process-wide) cache; a test that asks for resets starts from zero."""
-    cache.clear()
-    yield
-    cache.clear()
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings) -> None:
+    """A key prefix of its own in the cache for each test: password-reset limits start from zero, and no
+    other test reads its keys, whether it ran before in this process or runs now in another xdist worker
+    on the same Redis (where clearing the cache would empty the other workers' keys too)."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
 
 
 def make_admin(institution: Institution, email: str):

@@ -1,6 +1,8 @@
 """Pytest fixtures for a running Canvas simulator (register with `pytest_plugins`).
 
-- `sim`: a simulator on a free port with `small_dataset()` and the control endpoints on.
+- `sim`: a simulator on a free port with `small_dataset()` and the control endpoints on. One server per
+  test process (so per xdist worker), reset before each test as if just started: nothing a test does
+  to it (data, tokens, faults, its clock) reaches the next test.
   `sim.url`, `sim.store`, `sim.control("faults", {...})`, `sim.issue_token(scopes=None)` (a real
   OAuth round trip; returns Canvas's token response), `sim.api(access_token)` (a requests session
   with the Bearer header and a User-Agent).
@@ -51,10 +53,16 @@ def make_sim() -> Iterator[Callable[..., RunningSimulator]]:
         yield start
 
 
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
+@pytest.fixture(scope="session")
+def _session_sim() -> Iterator[RunningSimulator]:
     with run_simulator(small_dataset(), control=True) as running:
         yield running
+
+
+@pytest.fixture
+def sim(_session_sim: RunningSimulator) -> RunningSimulator:
+    _session_sim.reset(small_dataset())
+    return _session_sim
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -83,6 +84,12 @@ class RunningSimulator:
     @property
     def store(self) -> Store:
         return self.app.store
+
+    def reset(self, dataset: dict | None = None, *, generate: int | None = None, seed: int = 1) -> None:
+        """As if started afresh on the same port: a new store from `dataset` (or a generated institution),
+        and a new clock, tokens, browser sessions, throttle, statistics, faults and fault randomness."""
+        self.app.replace_store(build_store(dataset, generate=generate, seed=seed))
+        self.app.fault_rng = random.Random()
 
     def control(self, path: str, json: dict | None = None) -> Any:
         """POST (or GET for `stats`) a `/_sim/<path>` control endpoint and return its JSON."""

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import login
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_rate_limits")]
+pytestmark = pytest.mark.e2e
 
 WIDTHS = {"desktop": 1280, "phone": 390}
 NEW_PASSWORD = "a brand new passphrase 42"

@@ -13,7 +13,6 @@ from django.urls import reverse
 from portal.models import InstitutionAdmin
 
 NEW_PASSWORD = "a brand new passphrase 42"
-pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 @pytest.fixture

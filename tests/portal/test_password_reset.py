@@ -17,9 +17,6 @@ NEW_PASSWORD = "a brand new passphrase 42"
 SENT = "If an institution administrator or support account uses that address"
 
 
-pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
-
-
 @pytest.fixture
 def site(settings):
     settings.SITE_URL = "https://portal.example.edu"

@@ -98,7 +98,7 @@ def test_failures_keep_secrets_out_of_messages_issues_emails_and_logs(world_a, s
     assert_clean(caplog.text, secrets, "the logs")
 
 
-def test_reset_and_invitation_emails_carry_no_secret(world_a, client, support_user, admin_a, caplog, fresh_rate_limits):
+def test_reset_and_invitation_emails_carry_no_secret(world_a, client, support_user, admin_a, caplog):
     secrets = secrets_of(world_a)
     client.post(reverse("password_reset"), {"email": admin_a.email})
     client.force_login(support_user)
