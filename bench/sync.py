@@ -47,16 +47,15 @@ def _institution(url: str):
     connect.load_roles(conn)
     CanvasConfig.objects.filter(institution=inst).update(course_id_type="canvas")
     client = connect.client_for(conn)
-    courses = [c for c in client.iter_account_courses(1) if c.get("workflow_state") == "available"]
+    courses = [c for c in client.iter_account_courses(1) if c.workflow_state == "available"]
     CatalogCourse.objects.bulk_create(
-        CatalogCourse(institution=inst, canvas_id=c["id"], name=c["name"][:255], workflow_state="available")
-        for c in courses
+        CatalogCourse(institution=inst, canvas_id=c.id, name=c.name[:255], workflow_state="available") for c in courses
     )
     SyncListEntry.objects.bulk_create(
         SyncListEntry(institution=inst, course=cat, department=dept)
         for cat in CatalogCourse.objects.filter(institution=inst)
     )
-    return inst, conn, token, [c["id"] for c in courses]
+    return inst, conn, token, [c.id for c in courses]
 
 
 def _rows_written() -> int:

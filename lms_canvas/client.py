@@ -1,8 +1,9 @@
 """The Canvas REST API client: the only module that knows Canvas's API URLs and JSON (oauth.py has the
 OAuth endpoints, links.py the addresses of Canvas's pages for people).
 
-Results are Canvas's JSON objects as plain dicts (`CanvasObject`), with the field names of
-CANVAS_API.md §5. Every failure is a `lms_canvas.errors.CanvasError`.
+Courses, sections, enrollments and roles come back as lms_canvas.objects values, parsed here once;
+the rest as Canvas's JSON objects (`CanvasObject`), with the field names of CANVAS_API.md §5. Every
+failure is a `lms_canvas.errors.CanvasError`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from requests.utils import parse_header_links
 
 from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
 from lms_canvas.http import IDEMPOTENT, RetryPolicy, TokenSource, Transport, build_session, decode_json
+from lms_canvas.objects import Course, Enrollment, Role, Section
 from lms_canvas.throttle import Gate, ThrottleGate, fetch_concurrently
 
 __all__ = ["CanvasClient", "CanvasObject", "StaticToken", "TokenSource", "fetch_concurrently"]
@@ -178,10 +180,10 @@ class CanvasClient:
         # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts/:account_id/help_links (cheap token check)
         return self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}/help_links"))
 
-    def list_roles(self, account_id: str | int = "self") -> list[CanvasObject]:
+    def list_roles(self, account_id: str | int = "self") -> list[Role]:
         # Canvas: CANVAS_API.md §5.6, GET /api/v1/accounts/:account_id/roles (built-in roles included)
         params = {"state[]": ["active"], "show_inherited": "true"}
-        return list(self.paginate(f"/api/v1/accounts/{_segment(account_id)}/roles", params))
+        return [Role.from_json(r) for r in self.paginate(f"/api/v1/accounts/{_segment(account_id)}/roles", params)]
 
     # --- courses and sections -------------------------------------------------------------------
 
@@ -191,10 +193,10 @@ class CanvasClient:
         *,
         include: Iterable[str] = ("term", "total_students"),
         state: Iterable[str] = ALL_COURSE_STATES,
-    ) -> Iterator[CanvasObject]:
+    ) -> Iterator[Course]:
         # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses (sub-accounts included)
         params = {"include[]": list(include), "state[]": list(state)}
-        return self.paginate(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
+        return map(Course.from_json, self.paginate(f"/api/v1/accounts/{_segment(account_id)}/courses", params))
 
     def get_account_courses_page(
         self,
@@ -204,7 +206,7 @@ class CanvasClient:
         per_page: int = 100,
         include: Iterable[str] = ("term", "total_students"),
         state: Iterable[str] = ALL_COURSE_STATES,
-    ) -> list[CanvasObject]:
+    ) -> list[Course]:
         """One numbered page of the account's courses, so pages can be fetched concurrently.
 
         This collection is paged by number (not bookmarks) and has no `last` link; a page past the
@@ -215,7 +217,7 @@ class CanvasClient:
         body = self.get(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
         if not isinstance(body, list):
             raise UnexpectedResponse("Canvas answered the account's course list with an object, not a list.")
-        return body
+        return [Course.from_json(c) for c in body]
 
     def get_course(
         self,
@@ -223,21 +225,21 @@ class CanvasClient:
         *,
         account_id: str | int = "self",
         include: Iterable[str] = ("term", "total_students", "all_courses"),
-    ) -> CanvasObject:
+    ) -> Course:
         """One course by Canvas id or `sis_course_id:<value>`; `all_courses` finds deleted ones too."""
         # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses/:id (the seed's scope;
         # /api/v1/courses/:id is not in it)
         path = f"/api/v1/accounts/{_segment(account_id)}/courses/{_segment(course_id_or_sis)}"
-        return self._object(self.get(path, {"include[]": list(include)}))
+        return Course.from_json(self._object(self.get(path, {"include[]": list(include)})))
 
-    def iter_sections(self, course_id: str | int, include: Iterable[str] = ()) -> Iterator[CanvasObject]:
+    def iter_sections(self, course_id: str | int, include: Iterable[str] = ()) -> Iterator[Section]:
         # Canvas: CANVAS_API.md §5.5, GET /api/v1/courses/:course_id/sections (active sections only)
         params = {"include[]": list(include)} if include else None
-        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/sections", params)
+        return map(Section.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/sections", params))
 
-    def get_section(self, section_id: str | int) -> CanvasObject:
+    def get_section(self, section_id: str | int) -> Section:
         # Canvas: CANVAS_API.md §5.5, GET /api/v1/sections/:id (404 when it or its course is deleted)
-        return self._object(self.get(f"/api/v1/sections/{_segment(section_id)}"))
+        return Section.from_json(self._object(self.get(f"/api/v1/sections/{_segment(section_id)}")))
 
     # --- people ------------------------------------------------------------------------------------
 
@@ -248,7 +250,7 @@ class CanvasClient:
         states: Iterable[str] = ENROLLMENT_STATES,
         types: Iterable[str] = (),
         include: Iterable[str] = (),
-    ) -> Iterator[CanvasObject]:
+    ) -> Iterator[Enrollment]:
         """Each enrollment embeds its `user`; `types` are e.g. StudentEnrollment (all when empty).
 
         `include=("email",)` adds the embedded user's email (Canvas drops it, like every include,
@@ -259,7 +261,7 @@ class CanvasClient:
             params["type[]"] = list(types)
         if include:
             params["include[]"] = list(include)
-        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/enrollments", params)
+        return map(Enrollment.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/enrollments", params))
 
     def iter_course_users(
         self,

@@ -11,6 +11,7 @@ from lms_canvas.client import CanvasClient
 from lms_canvas.errors import CanvasError
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
 from lms_canvas.oauth import ConnectionTokens, Finding, revoke
+from lms_canvas.objects import Role
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +92,13 @@ def load_roles(conn: CanvasConnection, client: CanvasClient | None = None) -> Ca
     return store_roles(conn, client.list_roles(conn.account_ref))
 
 
-def store_roles(conn: CanvasConnection, roles: list[dict]) -> CanvasConfig:
+def store_roles(conn: CanvasConnection, roles: list[Role]) -> CanvasConfig:
     """Keep the enrollment roles Canvas reported; keep the admin's choices, fill defaults the first time."""
     config, _ = CanvasConfig.objects.get_or_create(institution=conn.institution)
     config.available_roles = [
-        {"id": r["id"], "label": r.get("label") or r.get("role"), "base_role_type": r.get("base_role_type", "")}
+        {"id": r.id, "label": r.label, "base_role_type": r.base_role_type}
         for r in roles
-        if r.get("base_role_type", "").endswith("Enrollment")
+        if r.base_role_type.endswith("Enrollment")
     ]
     config.roles_loaded_at = timezone.now()
     config.apply_default_roles()

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from lms_canvas.client import CanvasClient, CanvasObject, fetch_concurrently
+from lms_canvas.client import CanvasClient, fetch_concurrently
 from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
+from lms_canvas.objects import Course
 from portal.models import Institution
 from sync.catalog import writes
 from sync.catalog.writes import BATCH_SIZE
@@ -209,7 +210,7 @@ def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progr
     progress.beat(done=progress.courses, force=True)
 
 
-def iter_course_pages(get_page: Callable[[int], list[CanvasObject]]) -> Iterator[list[CanvasObject]]:
+def iter_course_pages(get_page: Callable[[int], list[Course]]) -> Iterator[list[Course]]:
     """Every page of courses, many requests in flight: page 1 first, then numbered pages
     concurrently until one comes back shorter than page 1 (the end). Raises RefreshAborted on a
     Canvas error. Canvas may cap per_page below what was asked (older Canvas: 50), so a short first
@@ -246,7 +247,7 @@ def iter_course_pages(get_page: Callable[[int], list[CanvasObject]]) -> Iterator
         pages.close()
 
 
-def _or_abort(func: Callable[[int], list[CanvasObject]], arg: int) -> list[CanvasObject]:
+def _or_abort(func: Callable[[int], list[Course]], arg: int) -> list[Course]:
     try:
         return func(arg)
     except CanvasError as exc:
@@ -332,9 +333,9 @@ def refresh_one_course(
         course = client.get_course(key, account_id=conn.account_ref)
         writes.save_courses(conn.institution_id, [course], started)
         progress.courses = 1
-        saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course["id"])
-        if course.get("workflow_state") != "deleted":
-            sections = list(client.iter_sections(course["id"]))
+        saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course.id)
+        if course.workflow_state != "deleted":
+            sections = list(client.iter_sections(course.id))
             progress.sections = writes.save_sections(
                 [writes.section_row(conn.institution_id, saved.pk, s, started) for s in sections]
             )

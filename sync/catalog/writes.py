@@ -11,7 +11,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from lms_canvas.client import CanvasObject
+from lms_canvas.objects import Course, Section
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
 from sync.runs import issues
 from sync.runs.reasons import ReasonCode
@@ -53,43 +53,43 @@ SECTION_COLUMNS = [
 Row = tuple
 
 
-def save_courses(institution_id: int, page: Iterable[CanvasObject], now: dt.datetime) -> int:
+def save_courses(institution_id: int, page: Iterable[Course], now: dt.datetime) -> int:
     rows = [course_row(institution_id, c, now) for c in page]
     _upsert(CatalogCourse, COURSE_COLUMNS, rows)
     return len(rows)
 
 
-def course_row(institution_id: int, c: CanvasObject, now: dt.datetime) -> Row:
-    term = c.get("term") or {}
+def course_row(institution_id: int, c: Course, now: dt.datetime) -> Row:
+    term = c.term
     return (
         institution_id,
-        c["id"],
-        (c.get("name") or "")[:255],
-        (c.get("course_code") or "")[:255],
-        (c.get("sis_course_id") or "")[:255],
-        (c.get("integration_id") or "")[:255],
-        (c.get("workflow_state") or "")[:20],
-        c.get("account_id"),
-        (term.get("name") or "")[:255],
-        _when(c.get("start_at")),
-        _when(c.get("end_at")),
-        _when(term.get("start_at")),
-        _when(term.get("end_at")),
-        c.get("total_students"),
+        c.id,
+        c.name[:255],
+        c.course_code[:255],
+        c.sis_course_id[:255],
+        c.integration_id[:255],
+        c.workflow_state[:20],
+        c.account_id,
+        term.name[:255] if term else "",
+        _when(c.start_at),
+        _when(c.end_at),
+        _when(term.start_at) if term else None,
+        _when(term.end_at) if term else None,
+        c.total_students,
         _db_datetime(now),
         None,
     )
 
 
-def section_row(institution_id: int, course_pk: int, s: CanvasObject, now: dt.datetime) -> Row:
+def section_row(institution_id: int, course_pk: int, s: Section, now: dt.datetime) -> Row:
     return (
         institution_id,
-        s["id"],
+        s.id,
         course_pk,
-        (s.get("name") or "")[:255],
-        (s.get("sis_section_id") or "")[:255],
-        (s.get("integration_id") or "")[:255],
-        s.get("nonxlist_course_id"),
+        s.name[:255],
+        s.sis_section_id[:255],
+        s.integration_id[:255],
+        s.nonxlist_course_id,
         _db_datetime(now),
         None,
     )

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from django.utils.dateparse import parse_datetime
 
 from lms_canvas import links
-from lms_canvas.client import ENROLLMENT_STATES, CanvasClient, CanvasObject
+from lms_canvas.client import ENROLLMENT_STATES, CanvasClient
 from lms_canvas.errors import NotFound
 from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType, StudentIdType
+from lms_canvas.objects import Course, Enrollment, Section, User
 from sync.catalog.syncable import course_block
 from sync.models import SyncListEntry
 from sync.runs.reasons import ReasonCode
@@ -110,10 +111,8 @@ def plan_entry(
     try:
         course = client.get_course(catalog.canvas_id, account_id=account_id)
     except NotFound:
-        course = {"id": catalog.canvas_id, "name": catalog.name, "workflow_state": "deleted"}
-    blocked = course_block(
-        course.get("workflow_state") or "", _id_value(course, CourseIdType(config.course_id_type).canvas_field)
-    )
+        course = Course(catalog.canvas_id, catalog.name, "", "", "", "deleted", None, None, None, None, None)
+    blocked = course_block(course.workflow_state, _id_value(course, CourseIdType(config.course_id_type).canvas_field))
     if blocked:
         plan.blocked = Exclusion(blocked, "course", catalog.canvas_id, plan.label)
         return plan
@@ -121,22 +120,22 @@ def plan_entry(
 
     canvas_sections = list(client.iter_sections(catalog.canvas_id))
     if section_id is not None:
-        canvas_sections = [s for s in canvas_sections if s["id"] == section_id]
+        canvas_sections = [s for s in canvas_sections if s.id == section_id]
         if not canvas_sections:
             plan.blocked = Exclusion("section_gone", "section", section_id, plan.label)
             return plan
     for section in canvas_sections:
         value = _id_value(section, SectionIdType(config.section_id_type).canvas_field)
         if value:
-            plan.sections[section["id"]] = PlannedSection(section["id"], value, section.get("name") or value)
+            plan.sections[section.id] = PlannedSection(section.id, value, section.name or value)
         else:
-            plan.exclusions.append(Exclusion("no_section_id", "section", section["id"], section.get("name", "")))
+            plan.exclusions.append(Exclusion("no_section_id", "section", section.id, section.name))
 
     email_needed = config.student_id_type == StudentIdType.EMAIL
     enrollments = client.iter_enrollments(
         catalog.canvas_id, states=ENROLLMENT_STATES, include=("email",) if email_needed else ()
     )
-    _map_enrollments(plan, config, enrollments, {s["id"] for s in canvas_sections}, email_needed, on_page)
+    _map_enrollments(plan, config, enrollments, {s.id for s in canvas_sections}, email_needed, on_page)
     return plan
 
 
@@ -151,27 +150,27 @@ def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_pa
     for count, enrollment in enumerate(enrollments, start=1):
         if on_page and count % 100 == 0:
             on_page()
-        if enrollment.get("course_section_id") not in section_ids:
+        if enrollment.course_section_id not in section_ids:
             continue  # a single-section entry: another section's enrollment
-        user = enrollment.get("user") or {"id": enrollment["user_id"]}
+        user = enrollment.user
         label = _person_label(user)
         excluded = _exclusion_code(enrollment, student_roles, admin_roles)
         if excluded:
             detail = _role_detail(enrollment, role_bases) if excluded == "role_not_chosen" else ""
-            plan.exclusions.append(Exclusion(excluded, "enrollment", user["id"], label, detail))
+            plan.exclusions.append(Exclusion(excluded, "enrollment", user.id, label, detail))
             continue
-        if email_needed and "email" not in user:
+        if email_needed and user.email is None:
             raise IncludesOff()
-        value = _clean(user.get(id_field))
+        value = _clean(getattr(user, id_field))
         if not value:
-            plan.exclusions.append(Exclusion("no_person_id", "person", user["id"], label))
+            plan.exclusions.append(Exclusion("no_person_id", "person", user.id, label))
             continue
-        kind = "student" if enrollment.get("role_id") in student_roles else "admin"
+        kind = "student" if enrollment.role_id in student_roles else "admin"
         person = _planned_person(user, value)
         key = (kind, value.lower() if id_field in ("email", "login_id") else value)
-        if owners.setdefault(key, user["id"]) != user["id"]:
+        if owners.setdefault(key, user.id) != user.id:
             duplicates.add(key)
-        staged.append((kind, person, enrollment.get("course_section_id")))
+        staged.append((kind, person, enrollment.course_section_id))
     for kind, person, canvas_section in staged:
         key = (kind, person.portal_id.lower() if id_field in ("email", "login_id") else person.portal_id)
         if key in duplicates:
@@ -190,13 +189,13 @@ class IncludesOff(Exception):
     """Canvas dropped include[]=email: the developer key does not Allow Include Parameters."""
 
 
-def _exclusion_code(enrollment: CanvasObject, student_roles: set[int], admin_roles: set[int]) -> ReasonCode | None:
-    if enrollment.get("type") == TEST_STUDENT_TYPE:
+def _exclusion_code(enrollment: Enrollment, student_roles: set[int], admin_roles: set[int]) -> ReasonCode | None:
+    if enrollment.type == TEST_STUDENT_TYPE:
         return "test_student"
-    role_id = enrollment.get("role_id")
+    role_id = enrollment.role_id
     if role_id not in student_roles and role_id not in admin_roles:
         return "role_not_chosen"
-    state = enrollment.get("enrollment_state", "active")
+    state = enrollment.enrollment_state
     if state in PENDING_STATES:
         return "pending_invitation"
     if state != "active":
@@ -204,52 +203,54 @@ def _exclusion_code(enrollment: CanvasObject, student_roles: set[int], admin_rol
     return None
 
 
-def _role_detail(enrollment: CanvasObject, role_bases: dict[int, str]) -> str:
-    role = enrollment.get("role") or enrollment.get("type", "")
-    base = role_bases.get(enrollment.get("role_id"), enrollment.get("type", ""))
+def _role_detail(enrollment: Enrollment, role_bases: dict[int | None, str]) -> str:
+    role = enrollment.role or enrollment.type
+    base = role_bases.get(enrollment.role_id, enrollment.type)
     return f"Canvas role: {role}" + (f" (based on {base})" if base and base != role else "")
 
 
-def _planned_course(course: CanvasObject, config: CanvasConfig, entry: SyncListEntry, server_url: str):
-    start = entry.start_date or _date(course.get("start_at"))
-    end = entry.end_date or _date(course.get("end_at"))
+def _planned_course(course: Course, config: CanvasConfig, entry: SyncListEntry, server_url: str):
+    start = entry.start_date or _date(course.start_at)
+    end = entry.end_date or _date(course.end_at)
     if start and end and end < start:
         end = None
     return PlannedCourse(
-        lms_id=course["id"],
+        lms_id=course.id,
         course_id=_id_value(course, CourseIdType(config.course_id_type).canvas_field),
-        name=(course.get("name") or entry.course.name)[:255],
+        name=(course.name or entry.course.name)[:255],
         start_date=start,
         end_date=end,
         department_id=entry.department_id,
-        lms_url=links.course_page(server_url, course["id"]),
+        lms_url=links.course_page(server_url, course.id),
     )
 
 
-def _id_value(canvas_object: CanvasObject, field: str) -> str:
+def _id_value(canvas_object: Course | Section, field: str) -> str:
     """The portal ID of a Canvas course or section: the ID type's Canvas attribute, cleaned."""
-    return _clean(canvas_object.get(field))
+    return _clean(getattr(canvas_object, field))
 
 
-def _planned_person(user: CanvasObject, portal_id: str) -> PlannedPerson:
+def _planned_person(user: User, portal_id: str) -> PlannedPerson:
     first, last = split_name(user)
-    return PlannedPerson(user["id"], portal_id[:255], first[:150], last[:150], _clean(user.get("email"))[:254])
+    return PlannedPerson(user.id, portal_id[:255], first[:150], last[:150], _clean(user.email)[:254])
 
 
-def split_name(user: CanvasObject) -> tuple[str, str]:
+def split_name(user: User) -> tuple[str, str]:
     """Canvas's sortable_name is "Last, First"; fall back to the last word of the name."""
-    sortable = user.get("sortable_name") or ""
+    sortable = user.sortable_name
     if ", " in sortable:
         last, first = sortable.split(", ", 1)
         return first.strip(), last.strip()
-    parts = (user.get("name") or "").rsplit(" ", 1)
+    parts = user.name.rsplit(" ", 1)
     return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
 
 
-def _person_label(user: CanvasObject) -> str:
-    name = user.get("name") or f"Canvas user {user['id']}"
+def _person_label(user: User) -> str:
+    name = user.name or f"Canvas user {user.id}"
     ids = [
-        f"{k} {user[f]}" for k, f in (("SIS", "sis_user_id"), ("login", "login_id"), ("email", "email")) if user.get(f)
+        f"{k} {value}"
+        for k, value in (("SIS", user.sis_user_id), ("login", user.login_id), ("email", user.email))
+        if value
     ]
     return (f"{name} ({', '.join(ids)})" if ids else name)[:255]
 

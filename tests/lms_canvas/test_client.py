@@ -119,7 +119,7 @@ def test_paginate_asks_for_100_per_page_and_follows_next_links_to_the_end(client
     responses.get(url, json=[{"id": 1}, {"id": 2}], headers={"Link": page_link("next", f"{url}?page=2&per_page=100")})
     responses.get(f"{url}?page=2&per_page=100", json=[{"id": 3}])
 
-    assert [s["id"] for s in client.iter_sections(1)] == [1, 2, 3]
+    assert [s.id for s in client.iter_sections(1)] == [1, 2, 3]
     assert query(responses.calls[0])["per_page"] == ["100"]
 
 
@@ -156,10 +156,11 @@ def test_link_header_name_and_rel_are_read_case_insensitively(client):
 def test_next_link_is_used_exactly_as_given(client):
     url = f"{BASE}/api/v1/courses/1/enrollments"
     bookmark = f"{url}?state%5B%5D=active&page=bookmark%3AWyJTdHVkZW50IiwxXQ%3D%3D&per_page=100"
-    responses.get(url, json=[{"id": 1}], headers={"Link": f"{page_link('current', url)},{page_link('next', bookmark)}"})
-    responses.get(bookmark, json=[{"id": 2}])
+    first, second = {"id": 1, "user_id": 101}, {"id": 2, "user_id": 102}
+    responses.get(url, json=[first], headers={"Link": f"{page_link('current', url)},{page_link('next', bookmark)}"})
+    responses.get(bookmark, json=[second])
 
-    assert [e["id"] for e in client.iter_enrollments(1)] == [1, 2]
+    assert [e.id for e in client.iter_enrollments(1)] == [1, 2]
     assert responses.calls[1].request.url == bookmark
 
 
@@ -485,7 +486,7 @@ def test_static_token_does_not_show_the_token_in_its_repr():
 def test_account_courses_ask_for_every_state_including_deleted(client):
     responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 501}])
 
-    assert list(client.iter_account_courses()) == [{"id": 501}]
+    assert [c.id for c in client.iter_account_courses()] == [501]
 
     sent = query(responses.calls[0])
     assert sent["state[]"] == ["created", "claimed", "available", "completed", "deleted"]
@@ -496,7 +497,7 @@ def test_account_courses_ask_for_every_state_including_deleted(client):
 def test_a_course_by_sis_id_is_escaped_into_one_path_segment(client):
     responses.get(f"{BASE}/api/v1/accounts/self/courses/sis_course_id:CS%2F101", json={"id": 7})
 
-    assert client.get_course("sis_course_id:CS/101") == {"id": 7}
+    assert client.get_course("sis_course_id:CS/101").id == 7
     assert "all_courses" in query(responses.calls[0])["include[]"]
 
 
@@ -559,7 +560,7 @@ def test_help_links_and_submission_reads_return_canvas_objects(client):
 def test_a_numbered_page_of_account_courses_is_fetched_on_its_own(client):
     responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 501}])
 
-    assert client.get_account_courses_page(3) == [{"id": 501}]
+    assert [c.id for c in client.get_account_courses_page(3)] == [501]
 
     sent = query(responses.calls[0])
     assert (sent["page"], sent["per_page"]) == (["3"], ["100"])

@@ -53,19 +53,20 @@ def client(sim, sim_token):
 def test_account_help_links_and_roles_are_read(client):
     assert client.get_account()["name"] == "Demo University"
     assert "help_link_name" in client.get_help_links()
-    roles = {role["label"]: role["base_role_type"] for role in client.list_roles()}
+    roles = {role.label: role.base_role_type for role in client.list_roles()}
     assert roles["StudentEnrollment"] == "StudentEnrollment"
     assert roles["Auditor"] == "StudentEnrollment"
     assert "Demo University" in {a["name"] for a in client.list_accounts()}
 
 
 def test_account_courses_include_sub_accounts_unpublished_and_deleted(client):
-    courses = {c["id"]: c for c in client.iter_account_courses()}
+    courses = {c.id: c for c in client.iter_account_courses()}
 
     assert set(courses) == {501, 502, 503, 504, 505}
-    assert courses[503]["workflow_state"] == "unpublished"
-    assert courses[504]["workflow_state"] == "deleted"
-    assert courses[501]["term"]["name"] == "Fall 2026"
+    assert courses[503].workflow_state == "unpublished"
+    assert courses[504].workflow_state == "deleted"
+    assert courses[501].term.name == "Fall 2026"
+    assert courses[501].sis_course_id == "LAW-101-F26" and courses[501].name == "Contracts I"
 
 
 def test_pagination_reads_every_page_of_a_large_account(make_sim):
@@ -76,7 +77,7 @@ def test_pagination_reads_every_page_of_a_large_account(make_sim):
     ids = [c["id"] for c in client.paginate("/api/v1/accounts/self/courses", params)]
 
     assert len(ids) == len(set(ids)) == len(big.store.tables["courses"]) == 350
-    assert [c["id"] for c in client.iter_account_courses()] == ids
+    assert [c.id for c in client.iter_account_courses()] == ids
 
 
 def test_bookmark_pages_of_enrollments_are_followed_to_the_end(client):
@@ -87,9 +88,17 @@ def test_bookmark_pages_of_enrollments_are_followed_to_the_end(client):
 
 
 def test_sis_ids_reach_courses_and_sections(client):
-    assert client.get_course("sis_course_id:LAW-101-F26")["id"] == 501
-    assert [s["id"] for s in client.iter_sections("sis_course_id:LAW-101-F26")] == [801, 802]
-    assert client.get_section("sis_section_id:PHIL-202-F26-A")["course_id"] == 503
+    assert client.get_course("sis_course_id:LAW-101-F26").id == 501
+    assert [s.id for s in client.iter_sections("sis_course_id:LAW-101-F26")] == [801, 802]
+    assert client.get_section("sis_section_id:PHIL-202-F26-A").course_id == 503
+
+
+def test_enrollments_carry_their_user(client):
+    enrollments = list(client.iter_enrollments(501, include=("email",)))
+
+    assert enrollments and all(e.user.id == e.user_id for e in enrollments)
+    assert all(e.user.email is not None for e in enrollments)
+    assert all(e.user.email is None for e in client.iter_enrollments(501))
 
 
 def test_unknown_sis_id_is_not_found(client):

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lms_canvas.models import CanvasConfig, StudentIdType
+from lms_canvas.objects import Enrollment
 from portal.models import ExamScore
 from sync.engine.plan import CoursePlan, _map_enrollments
 from sync.grades import scores
@@ -188,7 +189,7 @@ def _map(enrollments: list[dict], id_type: str, sections: set[int]) -> CoursePla
         available_roles=ROLES,
     )
     plan = CoursePlan(entry_id=1, canvas_course_id=501, canvas_section_id=None, label="Course 501")
-    _map_enrollments(plan, config, iter(enrollments), sections, False, None)
+    _map_enrollments(plan, config, map(Enrollment.from_json, enrollments), sections, False, None)
     return plan
 
 

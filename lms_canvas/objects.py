@@ -1,0 +1,136 @@
+"""Canvas's JSON objects as small typed values, parsed once, here (the field names of CANVAS_API.md §5).
+
+Only the fields the portal reads. Text Canvas may omit or send as null is "" (except `User.email`:
+None when Canvas left it out, which tells a key without Allow Include Parameters from a user with no
+address); ids Canvas may omit are None. Dates stay Canvas's ISO 8601 text: the catalogue writes
+them as they come and caches each distinct one, so a refresh of 100,000 courses parses a few dozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    name: str
+    start_at: str | None
+    end_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    id: int
+    name: str
+    course_code: str
+    sis_course_id: str
+    integration_id: str
+    workflow_state: str
+    account_id: int | None
+    start_at: str | None
+    end_at: str | None
+    term: Term | None
+    total_students: int | None
+
+    @classmethod
+    def from_json(cls, c: Json) -> Course:
+        t = c.get("term")
+        return cls(
+            c["id"],
+            c.get("name") or "",
+            c.get("course_code") or "",
+            c.get("sis_course_id") or "",
+            c.get("integration_id") or "",
+            c.get("workflow_state") or "",
+            c.get("account_id"),
+            c.get("start_at"),
+            c.get("end_at"),
+            Term(t.get("name") or "", t.get("start_at"), t.get("end_at")) if t else None,
+            c.get("total_students"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: int
+    course_id: int | None
+    name: str
+    sis_section_id: str
+    integration_id: str
+    nonxlist_course_id: int | None
+
+    @classmethod
+    def from_json(cls, s: Json) -> Section:
+        return cls(
+            s["id"],
+            s.get("course_id"),
+            s.get("name") or "",
+            s.get("sis_section_id") or "",
+            s.get("integration_id") or "",
+            s.get("nonxlist_course_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    name: str
+    sortable_name: str
+    sis_user_id: str | None
+    integration_id: str | None
+    login_id: str | None
+    email: str | None
+
+    @classmethod
+    def from_json(cls, u: Json) -> User:
+        email = ("" if u["email"] is None else u["email"]) if "email" in u else None
+        return cls(
+            u["id"],
+            u.get("name") or "",
+            u.get("sortable_name") or "",
+            u.get("sis_user_id"),
+            u.get("integration_id"),
+            u.get("login_id"),
+            email,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    id: int | None
+    user_id: int
+    course_section_id: int | None
+    type: str
+    role: str
+    role_id: int | None
+    enrollment_state: str
+    user: User
+
+    @classmethod
+    def from_json(cls, e: Json) -> Enrollment:
+        u = e.get("user")
+        user = User.from_json(u) if u else User(e["user_id"], "", "", None, None, None, None)
+        return cls(
+            e.get("id"),
+            e.get("user_id") or user.id,
+            e.get("course_section_id"),
+            e.get("type") or "",
+            e.get("role") or "",
+            e.get("role_id"),
+            e.get("enrollment_state", "active") or "",
+            user,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: int
+    label: str
+    base_role_type: str
+
+    @classmethod
+    def from_json(cls, r: Json) -> Role:
+        return cls(r["id"], r.get("label") or r.get("role") or "", r.get("base_role_type") or "")
