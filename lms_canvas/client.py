@@ -1,9 +1,9 @@
 """The Canvas REST API client: the only module that knows Canvas's API URLs and JSON (oauth.py has the
 OAuth endpoints, links.py the addresses of Canvas's pages for people).
 
-Courses, sections, enrollments and roles come back as lms_canvas.objects values, parsed here once;
-the rest as Canvas's JSON objects (`CanvasObject`), with the field names of CANVAS_API.md §5. Every
-failure is a `lms_canvas.errors.CanvasError`.
+Courses, sections, enrollments, roles, assignments and submissions come back as lms_canvas.objects
+values, parsed here once; accounts and course users as Canvas's JSON objects (`CanvasObject`), with
+the field names of CANVAS_API.md §5. Every failure is a `lms_canvas.errors.CanvasError`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from requests.utils import parse_header_links
 
 from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
 from lms_canvas.http import IDEMPOTENT, RetryPolicy, TokenSource, Transport, build_session, decode_json
-from lms_canvas.objects import Course, Enrollment, Role, Section
+from lms_canvas.objects import Assignment, Course, Enrollment, Role, Section, Submission
 from lms_canvas.throttle import Gate, ThrottleGate, fetch_concurrently
 
 __all__ = ["CanvasClient", "CanvasObject", "StaticToken", "TokenSource", "fetch_concurrently"]
@@ -285,28 +285,28 @@ class CanvasClient:
 
     # --- grades --------------------------------------------------------------------------------
 
-    def iter_assignments(self, course_id: str | int) -> Iterator[CanvasObject]:
+    def iter_assignments(self, course_id: str | int) -> Iterator[Assignment]:
         # Canvas: CANVAS_API.md §5.7, GET /api/v1/courses/:course_id/assignments
-        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/assignments")
+        return map(Assignment.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/assignments"))
 
-    def create_assignment(self, course_id: str | int, **fields: Any) -> CanvasObject:
+    def create_assignment(self, course_id: str | int, **fields: Any) -> Assignment:
         """Create an assignment; `fields` are Canvas's (`name`, `points_possible`, `published`...)."""
         # Canvas: CANVAS_API.md §5.7, POST /api/v1/courses/:course_id/assignments (201; unpublished
         # unless published=True)
         data = _nested_form("assignment", fields)
-        return self._object(self.post(f"/api/v1/courses/{_segment(course_id)}/assignments", data))
+        return Assignment.from_json(self._object(self.post(f"/api/v1/courses/{_segment(course_id)}/assignments", data)))
 
-    def get_submission(self, course_id: str | int, assignment_id: str | int, user_id: str | int) -> CanvasObject:
+    def get_submission(self, course_id: str | int, assignment_id: str | int, user_id: str | int) -> Submission:
         # Canvas: CANVAS_API.md §5.8, GET .../assignments/:assignment_id/submissions/:user_id
-        return self._object(self.get(_submission_path(course_id, assignment_id, user_id)))
+        return Submission.from_json(self._object(self.get(_submission_path(course_id, assignment_id, user_id))))
 
     def grade_submission(
         self, course_id: str | int, assignment_id: str | int, user_id: str | int, posted_grade: str
-    ) -> CanvasObject:
+    ) -> Submission:
         """Set a student's grade: points "13.5", "40%", a letter, or pass/fail (idempotent PUT)."""
         # Canvas: CANVAS_API.md §5.8, PUT .../submissions/:user_id with submission[posted_grade]
         data = {"submission[posted_grade]": posted_grade}
-        return self._object(self.put(_submission_path(course_id, assignment_id, user_id), data))
+        return Submission.from_json(self._object(self.put(_submission_path(course_id, assignment_id, user_id), data)))
 
     @staticmethod
     def _object(body: Any) -> CanvasObject:

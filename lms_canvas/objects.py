@@ -134,3 +134,38 @@ class Role:
     @classmethod
     def from_json(cls, r: Json) -> Role:
         return cls(r["id"], r.get("label") or r.get("role") or "", r.get("base_role_type") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    id: int
+    name: str
+    integration_id: str
+    workflow_state: str
+    html_url: str
+
+    @classmethod
+    def from_json(cls, a: Json) -> Assignment:
+        return cls(
+            a["id"],
+            a.get("name") or "",
+            a.get("integration_id") or "",
+            a.get("workflow_state") or "",
+            a.get("html_url") or "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One student's grade of an assignment: `score` in points (None when ungraded), `grade` as
+    Canvas shows it ("13.5", "B+", "complete"; "" when ungraded)."""
+
+    user_id: int | None
+    score: float | None
+    grade: str
+    excused: bool
+
+    @classmethod
+    def from_json(cls, s: Json) -> Submission:
+        grade = s.get("grade")
+        return cls(s.get("user_id"), s.get("score"), "" if grade is None else str(grade), bool(s.get("excused")))

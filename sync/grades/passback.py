@@ -15,10 +15,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from lms_canvas.client import CanvasClient, CanvasObject
+from lms_canvas.client import CanvasClient
 from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
+from lms_canvas.objects import Assignment, Submission
 from portal.models import Exam, ExamScore, PostStatus
 from sync.models import RunKind, RunStatus, SyncRun
 from sync.runs import issues, lifecycle
@@ -189,14 +190,14 @@ def ensure_assignment(client: CanvasClient, exam: Exam) -> int:
     return exam.lms_assignment_id  # type: ignore[return-value]
 
 
-def _is_ours(assignment: CanvasObject, exam: Exam) -> bool:
-    return assignment.get("integration_id") == exam.integration_id and assignment.get("workflow_state") != "deleted"
+def _is_ours(assignment: Assignment, exam: Exam) -> bool:
+    return assignment.integration_id == exam.integration_id and assignment.workflow_state != "deleted"
 
 
-def remember_assignment(exam: Exam, assignment: CanvasObject) -> None:
+def remember_assignment(exam: Exam, assignment: Assignment) -> None:
     """Saved (committed) at once, before any grade is posted."""
-    exam.lms_assignment_id = int(assignment["id"])
-    exam.lms_assignment_url = str(assignment.get("html_url") or "")[:500]
+    exam.lms_assignment_id = int(assignment.id)
+    exam.lms_assignment_url = assignment.html_url[:500]
     Exam.objects.filter(id=exam.id).update(
         lms_assignment_id=exam.lms_assignment_id, lms_assignment_url=exam.lms_assignment_url
     )
@@ -222,8 +223,8 @@ def _post_one(
     course_id = exam.course.lms_id
     try:
         submission = client.get_submission(course_id, assignment_id, person.lms_id)
-        if _same(submission.get("score"), row.score) and not submission.get("excused"):
-            _mark_posted(row, str(submission.get("grade") or ""), "Canvas already had this grade.")
+        if _same(submission.score, row.score) and not submission.excused:
+            _mark_posted(row, submission.grade, "Canvas already had this grade.")
             tally.unchanged += 1
             tally.note(row, "already in Canvas")
             return
@@ -248,7 +249,7 @@ def _post_one(
             code="grade_not_posted",
         )
         return
-    _mark_posted(row, str(graded.get("grade") or ""), "Overwrote the grade changed in Canvas." if conflict else "")
+    _mark_posted(row, graded.grade, "Overwrote the grade changed in Canvas." if conflict else "")
     if conflict:
         tally.overwritten += 1
     if was_posted:
@@ -262,19 +263,19 @@ def _assignment_exists(client: CanvasClient, exam: Exam, assignment_id: int) -> 
     """Tells a deleted assignment (every person would fail) from one person Canvas does not know."""
     try:
         listed = client.iter_assignments(exam.course.lms_id)
-        return any(a.get("id") == assignment_id for a in listed)
+        return any(a.id == assignment_id for a in listed)
     except CanvasError:
         return True  # cannot tell: report the person's failure as it is
 
 
-def _changed_in_canvas(row: ExamScore, submission: CanvasObject) -> str:
+def _changed_in_canvas(row: ExamScore, submission: Submission) -> str:
     """Why Canvas's grade is not ours to replace ("" when it is), in words for the admin."""
     canvas = _canvas_grade_text(submission)
     if row.posted_at is None:
-        has_grade = submission.get("score") is not None or submission.get("excused")
+        has_grade = submission.score is not None or submission.excused
         return CONFLICT_UNPOSTED.format(canvas=canvas) if has_grade else ""
-    same_score = _same(submission.get("score"), row.posted_score) and not submission.get("excused")
-    if same_score and str(submission.get("grade") or "") == row.lms_grade_seen:
+    same_score = _same(submission.score, row.posted_score) and not submission.excused
+    if same_score and submission.grade == row.lms_grade_seen:
         return ""
     return CONFLICT_MESSAGE.format(canvas=canvas, ours=_grade_text(row.posted_score))
 
@@ -375,11 +376,10 @@ def _grade_text(value: Decimal | None) -> str:
     return format(value.normalize(), "f")
 
 
-def _canvas_grade_text(submission: CanvasObject) -> str:
-    if submission.get("excused"):
+def _canvas_grade_text(submission: Submission) -> str:
+    if submission.excused:
         return "excused"
-    grade = submission.get("grade")
-    return str(grade) if grade not in (None, "") else str(submission.get("score"))
+    return submission.grade or str(submission.score)
 
 
 def _reloaded(run: SyncRun) -> SyncRun:

@@ -338,7 +338,7 @@ def test_a_throttled_post_is_retried_because_canvas_refused_it_before_running_it
     responses.post(url, status=403, body=RATE_LIMITED)
     responses.post(url, status=201, json={"id": 9})
 
-    assert client.create_assignment(5, name="Midterm") == {"id": 9}
+    assert client.create_assignment(5, name="Midterm").id == 9
 
 
 # --- permanent errors --------------------------------------------------------------------------
@@ -543,7 +543,7 @@ def test_grade_submission_puts_the_posted_grade(client):
     url = f"{BASE}/api/v1/courses/5/assignments/9/submissions/sis_user_id:S0001"
     responses.put(url, json={"grade": "13.5", "score": 13.5})
 
-    assert client.grade_submission(5, 9, "sis_user_id:S0001", "13.5")["score"] == 13.5
+    assert client.grade_submission(5, 9, "sis_user_id:S0001", "13.5").score == 13.5
     assert parse_qs(responses.calls[0].request.body) == {"submission[posted_grade]": ["13.5"]}
 
 
@@ -553,7 +553,7 @@ def test_help_links_and_submission_reads_return_canvas_objects(client):
     responses.get(f"{BASE}/api/v1/courses/5/assignments/9/submissions/101", json={"user_id": 101})
 
     assert client.get_help_links()["help_link_name"] == "Help"
-    assert client.get_submission(5, 9, 101) == {"user_id": 101}
+    assert client.get_submission(5, 9, 101).user_id == 101
 
 
 @responses.activate

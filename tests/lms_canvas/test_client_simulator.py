@@ -114,15 +114,17 @@ def test_course_users_carry_their_enrollments(client):
 
 def test_a_grade_is_posted_and_read_back(client):
     assignment = client.create_assignment(501, name="Final exam", points_possible=20, published=True)
-    client.grade_submission(501, assignment["id"], "sis_user_id:S0001", "13.5")
+    client.grade_submission(501, assignment.id, "sis_user_id:S0001", "13.5")
 
-    assert client.get_submission(501, assignment["id"], 101)["score"] == 13.5
+    submission = client.get_submission(501, assignment.id, 101)
+    assert (submission.score, submission.grade, submission.excused) == (13.5, "13.5", False)
 
 
 def test_assignments_are_listed(client):
     created = client.create_assignment(501, name="Midterm", points_possible=10)
 
-    assert created["id"] in {a["id"] for a in client.iter_assignments(501)}
+    assert created.id in {a.id for a in client.iter_assignments(501)}
+    assert created.name == "Midterm" and created.workflow_state
 
 
 def test_each_verify_probe_answers_with_at_most_one_item(client):

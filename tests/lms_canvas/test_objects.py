@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lms_canvas.objects import Course, Enrollment, Role, Section, User
+from lms_canvas.objects import Assignment, Course, Enrollment, Role, Section, Submission, User
 
 
 def test_a_course_with_nulls_and_no_term_is_empty_text_not_none():
@@ -41,3 +41,15 @@ def test_an_enrollment_without_its_user_still_names_the_user():
 
 def test_a_role_without_a_label_is_named_by_its_role():
     assert Role.from_json({"id": 2, "role": "Auditor", "base_role_type": "StudentEnrollment"}).label == "Auditor"
+
+
+def test_an_ungraded_submission_has_no_score_and_an_empty_grade():
+    submission = Submission.from_json({"user_id": 101, "score": None, "grade": None})
+
+    assert (submission.score, submission.grade, submission.excused) == (None, "", False)
+
+
+def test_an_assignment_without_an_integration_id_or_link_is_empty_text():
+    assignment = Assignment.from_json({"id": 9, "name": "Final", "integration_id": None})
+
+    assert (assignment.integration_id, assignment.html_url, assignment.workflow_state) == ("", "", "")
