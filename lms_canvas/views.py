@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from oauthlib.oauth2 import OAuth2Error
 
-from lms_canvas import connect, oauth
+from lms_canvas import connect, oauth, settings_service
 from lms_canvas.errors import CanvasError
 from lms_canvas.forms import ConfigureForm, LmsSettingsForm
-from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus, LmsType
+from lms_canvas.models import CanvasConfig, CanvasConnection, LmsType
 from lms_canvas.scopes import REQUIRED_SCOPES, SCOPE_GROUPS
 from portal.access import get_institution_for
 
@@ -29,8 +29,7 @@ def _connection(request: HttpRequest) -> CanvasConnection:
 
 
 def _report(request: HttpRequest, findings: list[oauth.Finding]) -> None:
-    for f in findings:
-        messages.error(request, f"{f.message} What to do: {f.fix}")
+    _show(request, settings_service.finding_notices(findings))
 
 
 @login_required
@@ -44,7 +43,7 @@ def lms_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = LmsSettingsForm(request.POST, **form_kwargs)
         if form.is_valid():
-            _save_settings(request, conn, form.cleaned_data)
+            _show(request, settings_service.save_settings(conn, form.cleaned_data, request.user))
             return redirect("lms-settings")
     else:
         form = LmsSettingsForm(
@@ -61,54 +60,13 @@ def lms_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "lms_canvas/lms_settings.html", ctx)
 
 
-def _save_settings(request: HttpRequest, conn: CanvasConnection, data: dict) -> None:
-    # First, so a secret typed now is kept and the one saved for another server is not.
-    moved = conn.change_server_url(data["server_url"])
-    changed = (
-        moved
-        or data["lms_type"] != conn.lms_type
-        or data["client_id"] != conn.client_id
-        or bool(data["client_secret"])
-        or bool(data["access_token"])
-    )
-    conn.lms_type = data["lms_type"]
-    conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
-    if data["client_secret"]:
-        conn.client_secret = data["client_secret"].strip()
-    if changed:
-        # New key details mean the old tokens no longer speak for this configuration.
-        conn.reset("")
-    if conn.lms_type == LmsType.ACCESS_TOKEN and data["access_token"]:
-        conn.access_token = data["access_token"].strip()
-    conn.save()
-    if conn.lms_type == LmsType.ACCESS_TOKEN:
-        if conn.has_token and changed:
-            findings = connect.verify(conn, request.user)
-            _after_verify(request, conn, findings)
-        else:
-            messages.success(request, "Saved.")
-        return
-    findings = oauth.preflight(conn) if changed or conn.status != ConnectionStatus.VERIFIED else []
-    if findings:
-        conn.status_reason = findings[0].message
-        conn.save(update_fields=["status_reason", "updated_at"])
-        _report(request, findings)
-    elif conn.is_verified:
-        messages.success(request, "Saved.")
-    else:
-        messages.success(
-            request, "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal."
-        )
+def _show(request: HttpRequest, notices: list[settings_service.Notice]) -> None:
+    for notice in notices:
+        getattr(messages, notice.level)(request, notice.text)
 
 
 def _after_verify(request: HttpRequest, conn: CanvasConnection, findings: list[oauth.Finding]) -> None:
-    conn.refresh_from_db()
-    if conn.is_verified:
-        messages.success(request, "Verified: the portal can read Canvas.")
-        if findings:
-            messages.warning(request, "Some things the portal needs do not work yet; see the checks below.")
-    else:
-        _report(request, findings)
+    _show(request, settings_service.verify_notices(conn, findings))
 
 
 @login_required

@@ -1,0 +1,71 @@
+"""LMS Settings' save: what changing the key details does to the connection, and what to tell the admin.
+
+The view validates the form and shows the notices; the workflow (forget the tokens when the key
+details change, verify a pasted token, preflight a developer key) is here, callable without a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lms_canvas import connect, oauth
+from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: Literal["success", "warning", "error"]
+    text: str
+
+
+def finding_notices(findings: list[oauth.Finding]) -> list[Notice]:
+    return [Notice("error", f"{f.message} What to do: {f.fix}") for f in findings]
+
+
+def verify_notices(conn: CanvasConnection, findings: list[oauth.Finding]) -> list[Notice]:
+    """What a verification (connect.verify) came to, in words for the admin."""
+    conn.refresh_from_db()
+    if not conn.is_verified:
+        return finding_notices(findings)
+    notices = [Notice("success", "Verified: the portal can read Canvas.")]
+    if findings:
+        notices.append(Notice("warning", "Some things the portal needs do not work yet; see the checks below."))
+    return notices
+
+
+def save_settings(conn: CanvasConnection, data: dict, user=None) -> list[Notice]:
+    """Save LMS Settings' cleaned form data (lms_type, server_url, client_id, client_secret,
+    access_token). New key details reset the connection; a pasted token is verified at once, a
+    developer key is preflighted so a wrong secret or scope shows before Generate Key."""
+    # First, so a secret typed now is kept and the one saved for another server is not.
+    moved = conn.change_server_url(data["server_url"])
+    changed = (
+        moved
+        or data["lms_type"] != conn.lms_type
+        or data["client_id"] != conn.client_id
+        or bool(data["client_secret"])
+        or bool(data["access_token"])
+    )
+    conn.lms_type = data["lms_type"]
+    conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
+    if data["client_secret"]:
+        conn.client_secret = data["client_secret"].strip()
+    if changed:
+        # New key details mean the old tokens no longer speak for this configuration.
+        conn.reset("")
+    if conn.lms_type == LmsType.ACCESS_TOKEN and data["access_token"]:
+        conn.access_token = data["access_token"].strip()
+    conn.save()
+    if conn.lms_type == LmsType.ACCESS_TOKEN:
+        if conn.has_token and changed:
+            return verify_notices(conn, connect.verify(conn, user))
+        return [Notice("success", "Saved.")]
+    findings = oauth.preflight(conn) if changed or conn.status != ConnectionStatus.VERIFIED else []
+    if findings:
+        conn.status_reason = findings[0].message
+        conn.save(update_fields=["status_reason", "updated_at"])
+        return finding_notices(findings)
+    if conn.is_verified:
+        return [Notice("success", "Saved.")]
+    return [Notice("success", "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal.")]

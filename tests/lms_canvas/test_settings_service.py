@@ -1,0 +1,72 @@
+"""LMS Settings' save as a service: called without a request, it says what to tell the admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from lms_canvas import oauth, settings_service
+from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
+from lms_canvas.settings_service import Notice
+
+pytestmark = pytest.mark.django_db
+DEV_KEY = {
+    "lms_type": LmsType.DEV_KEY,
+    "server_url": "https://canvas.alpha.test",
+    "client_id": "10000000000001",
+    "client_secret": "s3cret",
+    "access_token": "",
+}
+
+
+@pytest.fixture
+def conn(institution_a) -> CanvasConnection:
+    return CanvasConnection.objects.create(institution=institution_a)
+
+
+def test_a_developer_key_canvas_accepts_is_saved_and_awaits_generate_key(conn, monkeypatch):
+    monkeypatch.setattr("lms_canvas.oauth.preflight", lambda conn: [])
+
+    notices = settings_service.save_settings(conn, DEV_KEY)
+
+    assert notices == [
+        Notice("success", "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal.")
+    ]
+    conn.refresh_from_db()
+    assert conn.status == ConnectionStatus.NOT_VERIFIED and conn.client_secret == "s3cret"
+
+
+def test_a_refused_developer_key_says_why_and_keeps_the_reason(conn, monkeypatch):
+    finding = oauth.Finding("Canvas does not know this Client ID.", "Copy the key's ID from Developer Keys.")
+    monkeypatch.setattr("lms_canvas.oauth.preflight", lambda conn: [finding])
+
+    notices = settings_service.save_settings(conn, DEV_KEY)
+
+    assert notices == [Notice("error", f"{finding.message} What to do: {finding.fix}")]
+    conn.refresh_from_db()
+    assert conn.status_reason == finding.message
+
+
+def test_new_key_details_forget_the_old_tokens(conn, monkeypatch):
+    monkeypatch.setattr("lms_canvas.oauth.preflight", lambda conn: [])
+    settings_service.save_settings(conn, DEV_KEY)
+    CanvasConnection.objects.filter(id=conn.id).update(
+        access_token="old", refresh_token="old", status=ConnectionStatus.VERIFIED
+    )
+    conn.refresh_from_db()
+
+    settings_service.save_settings(conn, {**DEV_KEY, "client_id": "10000000000002", "client_secret": ""})
+
+    conn.refresh_from_db()
+    assert (conn.access_token, conn.refresh_token, conn.client_id) == ("", "", "10000000000002")
+    assert conn.status == ConnectionStatus.NOT_VERIFIED and conn.client_secret == "s3cret"
+
+
+def test_a_pasted_token_is_verified_at_once(institution_a, sim, admin_a):
+    conn = CanvasConnection.objects.create(institution=institution_a)
+    data = {**DEV_KEY, "lms_type": LmsType.ACCESS_TOKEN, "server_url": sim.url, "client_id": "", "client_secret": ""}
+
+    notices = settings_service.save_settings(conn, {**data, "access_token": sim.issue_token()["access_token"]}, admin_a)
+
+    assert notices[0] == Notice("success", "Verified: the portal can read Canvas.")
+    conn.refresh_from_db()
+    assert conn.is_verified and conn.verified_by == admin_a
