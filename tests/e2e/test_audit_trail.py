@@ -4,33 +4,21 @@ Audit trail, filterable by what. SHOTS_DIR=/tmp/shots saves full-page screenshot
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
 from lms_canvas.models import CanvasConfig
 from tests.conftest import login, open_global_settings
+from tests.e2e.widths import WIDTHS, looks_right
 from tests.sync.catalog_helpers import make_catalog
 
 pytestmark = pytest.mark.e2e
-
-WIDTHS = {"desktop": 1280, "phone": 390}
 
 
 @pytest.fixture(params=list(WIDTHS))
 def width(request, page) -> str:
     page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
     return request.param
-
-
-def looks_right(page, name: str, width: str) -> None:
-    """No sideways scrolling at this width; and a screenshot when asked for."""
-    if shots := os.environ.get("SHOTS_DIR"):
-        os.makedirs(shots, exist_ok=True)
-        page.screenshot(path=os.path.join(shots, f"{name}-{width}.png"), full_page=True)
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {WIDTHS[width]}px"
 
 
 def test_a_change_appears_on_the_audit_trail(page, width, admin_a, support_user, institution_a):

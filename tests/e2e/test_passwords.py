@@ -4,7 +4,6 @@ SHOTS_DIR=/tmp/shots saves a full-page screenshot of every page on the way."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -12,10 +11,10 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests.conftest import login
+from tests.e2e.widths import WIDTHS, looks_right
 
 pytestmark = pytest.mark.e2e
 
-WIDTHS = {"desktop": 1280, "phone": 390}
 NEW_PASSWORD = "a brand new passphrase 42"
 
 
@@ -24,15 +23,6 @@ def width(request, page, settings, live_server) -> str:
     settings.SITE_URL = live_server.url
     page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
     return request.param
-
-
-def looks_right(page, name: str, width: str) -> None:
-    """No sideways scrolling at this width; and a screenshot when asked for."""
-    if shots := os.environ.get("SHOTS_DIR"):
-        os.makedirs(shots, exist_ok=True)
-        page.screenshot(path=os.path.join(shots, f"{name}-{width}.png"), full_page=True)
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {WIDTHS[width]}px"
 
 
 def link_in(message, live_server) -> str:
