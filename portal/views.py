@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -52,7 +54,7 @@ def department(request: HttpRequest, department_id: int) -> HttpResponse:
     if q:
         courses = courses.filter(Q(course_id__icontains=q) | Q(name__icontains=q))
     page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
-    ctx = {"department": dept, "page": page, "q": q}
+    ctx = {"department": dept, "page": page, "q": q, "query": urlencode({"q": q}) if q else ""}
     return render(request, "portal/department.html", ctx)
 
 

@@ -125,6 +125,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "results": results,
         "issues": issue_page,
         "code": code,
+        "issue_query": f"code={code}" if code else "",
         "codes": [(c["code"], REASONS[c["code"]].title if c["code"] in REASONS else c["code"], c["n"]) for c in codes],
         "preview": bool(run.params.get("preview")),
     }
