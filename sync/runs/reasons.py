@@ -4,7 +4,7 @@ shows, with its title, the sentence that says why, the fix and the severity.
 The codes are stored on `SyncIssue.code` (never rename one without a migration); the LMS Sync Errors
 help page lists them in this order, every code shown anywhere links to its entry there, and the run
 page filters by them. `listed` is the short form Select Courses shows beside a course or section
-that cannot be synced. tests/sync/test_reasons.py finds every code the source emits and checks it
+that cannot be synced. tests/sync/runs/test_reasons.py finds every code the source emits and checks it
 has an entry here.
 """
 

@@ -18,7 +18,7 @@ from sync.runs import issues
 from sync.runs.lifecycle import create_run
 from sync.runs.reasons import REASONS
 
-SYNC = Path(__file__).resolve().parents[2] / "sync"
+SYNC = Path(__file__).resolve().parents[3] / "sync"
 # One code from each place that emits them, so a scan that stops seeing a kind of call fails here.
 SEEN_IN_EACH_EMITTER = {
     "sections_unreadable",  # catalog/refresh.py, the issue writer
