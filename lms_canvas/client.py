@@ -1,9 +1,10 @@
 """The Canvas REST API client: the only module that knows Canvas's API URLs and JSON (oauth.py has the
 OAuth endpoints, links.py the addresses of Canvas's pages for people).
 
-Courses, sections, enrollments, roles, assignments and submissions come back as lms_canvas.objects
-values, parsed here once; accounts and course users as Canvas's JSON objects (`CanvasObject`), with
-the field names of CANVAS_API.md §5. Every failure is a `lms_canvas.errors.CanvasError`.
+Every answer comes back as lms_canvas.objects values (accounts, courses, sections, people,
+enrollments, roles, assignments, submissions, Verify's probes), parsed here once; only `paginate` and
+the generic verbs hand out Canvas's JSON (`CanvasObject`, the field names of CANVAS_API.md §5). Every
+failure is a `lms_canvas.errors.CanvasError`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from requests.utils import parse_header_links
 
 from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
 from lms_canvas.http import IDEMPOTENT, RetryPolicy, TokenSource, Transport, build_session, decode_json
-from lms_canvas.objects import Assignment, Course, Enrollment, Role, Section, Submission
+from lms_canvas.objects import (
+    Account,
+    Assignment,
+    Course,
+    CourseUser,
+    Enrollment,
+    HelpLinks,
+    ProbeResult,
+    Role,
+    Section,
+    Submission,
+)
 from lms_canvas.throttle import Gate, ThrottleGate, fetch_concurrently
 
 __all__ = ["CanvasClient", "CanvasObject", "StaticToken", "TokenSource", "fetch_concurrently"]
@@ -168,17 +180,17 @@ class CanvasClient:
 
     # --- accounts --------------------------------------------------------------------------------
 
-    def get_account(self, account_id: str | int = "self") -> CanvasObject:
+    def get_account(self, account_id: str | int = "self") -> Account:
         # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts/:id ("self" is the domain root account)
-        return self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}"))
+        return Account.from_json(self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}")))
 
-    def list_accounts(self) -> list[CanvasObject]:
+    def list_accounts(self) -> list[Account]:
         # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts (accounts the user can view or manage)
-        return list(self.paginate("/api/v1/accounts"))
+        return [Account.from_json(a) for a in self.paginate("/api/v1/accounts")]
 
-    def get_help_links(self, account_id: str | int = "self") -> CanvasObject:
+    def get_help_links(self, account_id: str | int = "self") -> HelpLinks:
         # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts/:account_id/help_links (cheap token check)
-        return self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}/help_links"))
+        return HelpLinks.from_json(self._object(self.get(f"/api/v1/accounts/{_segment(account_id)}/help_links")))
 
     def list_roles(self, account_id: str | int = "self") -> list[Role]:
         # Canvas: CANVAS_API.md §5.6, GET /api/v1/accounts/:account_id/roles (built-in roles included)
@@ -269,19 +281,22 @@ class CanvasClient:
         *,
         enrollment_states: Iterable[str] = COURSE_USER_ENROLLMENT_STATES,
         include: Iterable[str] = ("enrollments",),
-    ) -> Iterator[CanvasObject]:
+    ) -> Iterator[CourseUser]:
         # Canvas: CANVAS_API.md §5.3, GET /api/v1/courses/:course_id/users (sis_user_id, email added)
         params = {"enrollment_state[]": list(enrollment_states), "include[]": list(include)}
-        return self.paginate(f"/api/v1/courses/{_segment(course_id)}/users", params)
+        return map(CourseUser.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/users", params))
 
     # --- what Verify checks ------------------------------------------------------------------------
 
-    def probe(self, what: str, *, account_id: str | int = "self", course_id: str | int = "") -> Any:
-        """The first item of the cheapest call behind one thing the portal does (PROBES' names), so
-        Verify finds a missing scope or a switched-off include at once."""
+    def probe(self, what: str, *, account_id: str | int = "self", course_id: str | int = "") -> ProbeResult:
+        """What the first item of the cheapest call behind one thing the portal does (PROBES' names)
+        shows, so Verify finds a missing scope or a switched-off include at once."""
         path, params = PROBES[what]
         url = path.format(account=_segment(account_id), course=_segment(course_id))
-        return self.get(url, {"per_page": 1, **params})
+        page = self.get(url, {"per_page": 1, **params})
+        if not isinstance(page, list):
+            raise UnexpectedResponse(f"Canvas answered GET {_path_of(url)} with an object, not a list.")
+        return ProbeResult.from_page(page, params.get("include[]", ()))
 
     # --- grades --------------------------------------------------------------------------------
 

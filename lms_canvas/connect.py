@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypedDict
 
 from django.utils import timezone
 
@@ -11,7 +11,7 @@ from lms_canvas.client import CanvasClient
 from lms_canvas.errors import CanvasError
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
 from lms_canvas.oauth import ConnectionTokens, Finding, revoke
-from lms_canvas.objects import Role
+from lms_canvas.objects import ProbeResult, Role
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +19,15 @@ INCLUDES_OFF = Finding(
     "Canvas ignored the include parameters the portal sent, so section enrollments will not sync.",
     "In Canvas, go to Admin > Developer Keys, edit the portal's key, tick Allow Include Parameters and Save.",
 )
+
+
+class Capability(TypedDict):
+    """One of Verify's checks as `CanvasConnection.capabilities` stores it."""
+
+    label: str
+    ok: bool
+    message: str
+    fix: str
 
 
 def client_for(conn: CanvasConnection, **kwargs: Any) -> CanvasClient:
@@ -32,8 +41,8 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     client = client_for(conn)
     try:
         account = client.get_account("self")
-        capabilities = check_capabilities(client, account.get("id"))
-        roles = client.list_roles(account.get("id") or "self")
+        capabilities = check_capabilities(client, account.id)
+        roles = client.list_roles(account.id)
     except CanvasError as exc:
         conn.refresh_from_db()
         if conn.status != ConnectionStatus.NEEDS_REAUTH:
@@ -46,7 +55,7 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     conn.status_reason = ""
     conn.verified_at = timezone.now()
     conn.verified_by = user
-    conn.root_account_id = account.get("id")
+    conn.root_account_id = account.id
     conn.reauth_notified_at = None
     conn.capabilities = capabilities
     conn.save()
@@ -54,31 +63,29 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     return [Finding(c["message"], c["fix"]) for c in conn.capabilities.values() if not c["ok"]]
 
 
-def check_capabilities(client: CanvasClient, account_id: int | None) -> dict[str, dict]:
+def check_capabilities(client: CanvasClient, account_id: int | str = "self") -> dict[str, Capability]:
     """Cheap per_page=1 calls, one per thing the portal does, so a missing scope shows up now."""
-    results: dict[str, dict] = {}
-    account = account_id or "self"
+    results: dict[str, Capability] = {}
 
-    def probe(name: str, label: str, course_id: int | str = "") -> Any:
+    def probe(name: str, label: str, course_id: int | str = "") -> ProbeResult | None:
         try:
-            body = client.probe(name, account_id=account, course_id=course_id)
+            found = client.probe(name, account_id=account_id, course_id=course_id)
         except CanvasError as exc:
             results[name] = {"label": label, "ok": False, "message": exc.message, "fix": exc.fix}
             return None
         results[name] = {"label": label, "ok": True, "message": "", "fix": ""}
-        return body
+        return found
 
     probe("accounts", "Accounts")
     probe("roles", "Roles")
     courses = probe("courses", "Courses")
-    course = courses[0] if isinstance(courses, list) and courses else None
-    if course is not None:
+    if courses is not None and courses.first_id is not None:
         results["includes"] = (
             {"label": "Include parameters", "ok": True, "message": "", "fix": ""}
-            if "term" in course
+            if courses.includes_honoured
             else {"label": "Include parameters", "ok": False, "message": INCLUDES_OFF.message, "fix": INCLUDES_OFF.fix}
         )
-        cid = course["id"]
+        cid = courses.first_id
         probe("sections", "Sections", cid)
         probe("enrollments", "Enrollments", cid)
         probe("users", "Users", cid)

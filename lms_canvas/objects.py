@@ -8,10 +8,63 @@ them as they come and caches each distinct one, so a refresh of 100,000 courses 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """`parent_account_id` and `root_account_id` are None for a root account."""
+
+    id: int
+    name: str
+    parent_account_id: int | None
+    root_account_id: int | None
+    workflow_state: str
+
+    @classmethod
+    def from_json(cls, a: Json) -> Account:
+        return cls(
+            a["id"],
+            a.get("name") or "",
+            a.get("parent_account_id"),
+            a.get("root_account_id"),
+            a.get("workflow_state") or "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HelpLink:
+    id: str
+    text: str
+    url: str
+    type: str
+
+    @classmethod
+    def from_json(cls, h: Json) -> HelpLink:
+        return cls(str(h.get("id") or ""), h.get("text") or "", h.get("url") or "", h.get("type") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class HelpLinks:
+    """An account's Help menu. Canvas answers `{}` for a sub-account: no name and no links."""
+
+    name: str
+    icon: str
+    custom_links: tuple[HelpLink, ...]
+    default_links: tuple[HelpLink, ...]
+
+    @classmethod
+    def from_json(cls, h: Json) -> HelpLinks:
+        return cls(
+            h.get("help_link_name") or "",
+            h.get("help_link_icon") or "",
+            tuple(HelpLink.from_json(link) for link in h.get("custom_help_links") or ()),
+            tuple(HelpLink.from_json(link) for link in h.get("default_help_links") or ()),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +163,13 @@ class Enrollment:
     user: User
 
     @classmethod
-    def from_json(cls, e: Json) -> Enrollment:
+    def from_json(cls, e: Json, user: User | None = None) -> Enrollment:
+        """`user`: the person a list of users nests this enrollment under (such enrollments embed none)."""
         u = e.get("user")
-        user = User.from_json(u) if u else User(e["user_id"], "", "", None, None, None, None)
+        if u:
+            user = User.from_json(u)
+        elif user is None:
+            user = User(e["user_id"], "", "", None, None, None, None)
         return cls(
             e.get("id"),
             e.get("user_id") or user.id,
@@ -123,6 +180,19 @@ class Enrollment:
             e.get("enrollment_state", "active") or "",
             user,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CourseUser:
+    """A person in a course's list of users, with their enrollments in it (each naming this user)."""
+
+    user: User
+    enrollments: tuple[Enrollment, ...]
+
+    @classmethod
+    def from_json(cls, u: Json) -> CourseUser:
+        user = User.from_json(u)
+        return cls(user, tuple(Enrollment.from_json(e, user) for e in u.get("enrollments") or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +239,21 @@ class Submission:
     def from_json(cls, s: Json) -> Submission:
         grade = s.get("grade")
         return cls(s.get("user_id"), s.get("score"), "" if grade is None else str(grade), bool(s.get("excused")))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What one of Verify's per_page=1 calls found: the first item's id (None when the list is
+    empty), and whether that item carries every `include[]` field asked for, which Canvas drops
+    without a word when the developer key does not Allow Include Parameters (None when no include
+    was asked for or there is no item to tell by)."""
+
+    first_id: int | None
+    includes_honoured: bool | None
+
+    @classmethod
+    def from_page(cls, page: list[Json], includes: Sequence[str] = ()) -> ProbeResult:
+        if not page:
+            return cls(None, None)
+        first = page[0]
+        return cls(first["id"], all(name in first for name in includes) if includes else None)

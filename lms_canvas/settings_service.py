@@ -7,7 +7,7 @@ details change, verify a pasted token, preflight a developer key) is here, calla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from lms_canvas import connect, oauth
 from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
@@ -34,7 +34,7 @@ def verify_notices(conn: CanvasConnection, findings: list[oauth.Finding]) -> lis
     return notices
 
 
-def save_settings(conn: CanvasConnection, data: dict, user=None) -> list[Notice]:
+def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> list[Notice]:
     """Save LMS Settings' cleaned form data (lms_type, server_url, client_id, client_secret,
     access_token). New key details reset the connection; a pasted token is verified at once, a
     developer key is preflighted so a wrong secret or scope shows before Generate Key."""

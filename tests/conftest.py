@@ -175,7 +175,7 @@ def connect_to(institution: Institution, running_sim, scopes: list[str] | None =
         verified_at=timezone.now(),
         canvas_user_name=token["user"]["name"],
     )
-    conn.root_account_id = connect.client_for(conn).get_account("self")["id"]
+    conn.root_account_id = connect.client_for(conn).get_account("self").id
     conn.save()
     connect.load_roles(conn)
     return conn

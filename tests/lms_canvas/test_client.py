@@ -89,7 +89,7 @@ def page_link(rel: str, url: str) -> str:
 def test_requests_carry_user_agent_accept_bearer_token_and_timeouts(client):
     responses.get(f"{BASE}/api/v1/accounts/self", json={"id": 1})
 
-    assert client.get_account() == {"id": 1}
+    assert client.get_account().id == 1
 
     call = responses.calls[0]
     assert call.request.headers["User-Agent"] == f"LMS-Sync-Portal/{PROJECT_VERSION} (+python-requests)"
@@ -149,7 +149,7 @@ def test_link_header_name_and_rel_are_read_case_insensitively(client):
     responses.get(url, json=[{"id": 1}], headers={"LINK": f'<{url}?page=2>; REL="Next"'})
     responses.get(f"{url}?page=2", json=[{"id": 2}])
 
-    assert [a["id"] for a in client.list_accounts()] == [1, 2]
+    assert [a.id for a in client.list_accounts()] == [1, 2]
 
 
 @responses.activate
@@ -230,7 +230,7 @@ def test_5xx_answers_are_retried_with_growing_jittered_backoff_until_success(cli
         responses.get(url, status=status, json={"errors": [{"message": "An error occurred."}]})
     responses.get(url, json={"id": 1})
 
-    assert client.get_account() == {"id": 1}
+    assert client.get_account().id == 1
     assert len(sleeps) == 3
     for retry, delay in enumerate(sleeps):
         assert 0 <= delay <= 0.5 * 2**retry
@@ -292,7 +292,7 @@ def test_rate_limit_exceeded_403_backs_off_and_retries(client, sleeps):
     responses.get(url, status=403, body=RATE_LIMITED, content_type="text/plain", headers=headers)
     responses.get(url, json={"id": 1}, headers={"X-Rate-Limit-Remaining": "300"})
 
-    assert client.get_account() == {"id": 1}
+    assert client.get_account().id == 1
     assert len(sleeps) == 1
     assert 1.0 <= sleeps[0] <= 2.0  # at least half the step: the bucket needs time to drain
 
@@ -303,7 +303,7 @@ def test_429_is_throttling_and_retry_after_is_honoured(client, sleeps):
     responses.get(url, status=429, headers={"Retry-After": "7"})
     responses.get(url, json={"id": 1})
 
-    assert client.get_account() == {"id": 1}
+    assert client.get_account().id == 1
     assert sleeps == [7.0]
 
 
@@ -352,7 +352,7 @@ def test_a_rejected_token_is_refreshed_once_and_the_request_repeated():
     responses.get(url, status=401, json=INVALID_TOKEN, headers=BEARER_CHALLENGE)
     responses.get(url, json={"id": 1})
 
-    assert client.get_account() == {"id": 1}
+    assert client.get_account().id == 1
     assert tokens.rejected == ["old-token"]
     assert responses.calls[1].request.headers["Authorization"] == "Bearer new-token"
 
@@ -548,12 +548,47 @@ def test_grade_submission_puts_the_posted_grade(client):
 
 
 @responses.activate
-def test_help_links_and_submission_reads_return_canvas_objects(client):
+def test_help_links_and_submission_reads_return_typed_objects(client):
     responses.get(f"{BASE}/api/v1/accounts/self/help_links", json={"help_link_name": "Help"})
     responses.get(f"{BASE}/api/v1/courses/5/assignments/9/submissions/101", json={"user_id": 101})
 
-    assert client.get_help_links()["help_link_name"] == "Help"
+    assert client.get_help_links().name == "Help"
     assert client.get_submission(5, 9, 101).user_id == 101
+
+
+@responses.activate
+def test_course_users_come_back_with_their_enrollments_naming_them(client):
+    user = {"id": 101, "name": "Ada", "sis_user_id": "S0001", "enrollments": [{"id": 3, "user_id": 101}]}
+    responses.get(f"{BASE}/api/v1/courses/5/users", json=[user, {"id": 102}])
+
+    ada, bob = client.iter_course_users(5)
+
+    assert (ada.user.sis_user_id, ada.enrollments[0].id, ada.enrollments[0].user.name) == ("S0001", 3, "Ada")
+    assert (bob.user.id, bob.enrollments) == (102, ())
+
+
+@responses.activate
+def test_a_probe_asks_for_one_item_and_tells_when_canvas_dropped_the_includes(client):
+    url = f"{BASE}/api/v1/accounts/self/courses"
+    responses.get(url, json=[{"id": 501, "name": "Contracts I"}])
+
+    probe = client.probe("courses")
+
+    assert (probe.first_id, probe.includes_honoured) == (501, False)
+    sent = query(responses.calls[0])
+    assert (sent["per_page"], sent["include[]"]) == (["1"], ["term"])
+
+
+@responses.activate
+def test_a_probe_of_an_empty_list_has_nothing_to_tell_and_an_object_is_unexpected(client):
+    responses.get(f"{BASE}/api/v1/courses/5/sections", json=[])
+    responses.get(f"{BASE}/api/v1/accounts/self/roles", json={"id": 1})
+
+    probe = client.probe("sections", course_id=5)
+
+    assert (probe.first_id, probe.includes_honoured) == (None, None)
+    with pytest.raises(UnexpectedResponse, match="not a list"):
+        client.probe("roles")
 
 
 @responses.activate

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from lms_canvas.objects import Assignment, Course, Enrollment, Role, Section, Submission, User
+from lms_canvas.objects import (
+    Account,
+    Assignment,
+    Course,
+    CourseUser,
+    Enrollment,
+    HelpLinks,
+    ProbeResult,
+    Role,
+    Section,
+    Submission,
+    User,
+)
 
 
 def test_a_course_with_nulls_and_no_term_is_empty_text_not_none():
@@ -53,3 +65,47 @@ def test_an_assignment_without_an_integration_id_or_link_is_empty_text():
     assignment = Assignment.from_json({"id": 9, "name": "Final", "integration_id": None})
 
     assert (assignment.integration_id, assignment.html_url, assignment.workflow_state) == ("", "", "")
+
+
+def test_an_account_without_a_name_or_parent_is_a_root_with_empty_text():
+    account = Account.from_json({"id": 1, "name": None, "root_account_id": None})
+
+    assert (account.id, account.name, account.workflow_state) == (1, "", "")
+    assert account.parent_account_id is None and account.root_account_id is None
+
+
+def test_a_sub_account_names_its_parent_and_root():
+    account = Account.from_json({"id": 7, "name": "Law", "parent_account_id": 3, "root_account_id": 1})
+
+    assert (account.parent_account_id, account.root_account_id) == (3, 1)
+
+
+def test_a_sub_accounts_empty_help_links_have_no_name_and_no_links():
+    help_links = HelpLinks.from_json({})
+
+    assert (help_links.name, help_links.icon, help_links.custom_links, help_links.default_links) == ("", "", (), ())
+
+
+def test_help_links_missing_fields_are_empty_text():
+    help_links = HelpLinks.from_json(
+        {"help_link_name": "Help", "custom_help_links": [{"text": "Policies"}], "default_help_links": None}
+    )
+
+    (link,) = help_links.custom_links
+    assert (link.id, link.text, link.url, link.type) == ("", "Policies", "", "")
+    assert help_links.default_links == ()
+
+
+def test_a_course_users_enrollments_name_that_user():
+    assert CourseUser.from_json({"id": 101}).enrollments == ()
+    ada = CourseUser.from_json({"id": 101, "name": "Ada", "enrollments": [{"id": 3, "user_id": 101, "role": None}]})
+
+    (enrollment,) = ada.enrollments
+    assert enrollment.user is ada.user and (enrollment.role, enrollment.enrollment_state) == ("", "active")
+
+
+def test_a_probe_tells_includes_only_when_it_asked_and_found_an_item():
+    assert ProbeResult.from_page([]) == ProbeResult.from_page([], ("term",)) == ProbeResult(None, None)
+    assert ProbeResult.from_page([{"id": 5}]) == ProbeResult(5, None)
+    assert ProbeResult.from_page([{"id": 5, "term": None}], ("term",)) == ProbeResult(5, True)
+    assert ProbeResult.from_page([{"id": 5}], ("term",)) == ProbeResult(5, False)

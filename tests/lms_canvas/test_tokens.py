@@ -19,7 +19,7 @@ def test_an_expired_token_is_refreshed_transparently(connected, sim):
     old = connected.access_token
     sim.control("clock", {"advance_s": 3700})
     account = connect.client_for(connected).get_account("self")
-    assert account["id"] == 1
+    assert account.id == 1
     connected.refresh_from_db()
     assert connected.access_token != old and connected.is_verified
     assert sim.control("stats")["tokens_refreshed"] == 1
@@ -30,7 +30,7 @@ def test_a_token_rejected_early_is_refreshed_once_and_the_call_succeeds(connecte
     # Another process refreshed: Canvas regenerated the token, so the one we hold is now refused.
     refreshed = oauth.refresh_access_token(connected.id, rejected_token=stale)
     assert sim.api(stale).get(sim.url + "/api/v1/accounts/self").status_code == 401
-    assert connect.client_for(connected).get_account("self")["id"] == 1
+    assert connect.client_for(connected).get_account("self").id == 1
     connected.refresh_from_db()
     assert connected.access_token == refreshed
 
