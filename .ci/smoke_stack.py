@@ -152,7 +152,7 @@ def localize(env: dict[str, str], db_url: str, redis_base: str, static_root: Pat
     if compose_db.hostname != "postgres":
         raise SmokeError(f"docker-compose.yml's DATABASE_URL is not on the postgres service: {env['DATABASE_URL']}")
     env["DATABASE_URL"] = db_url
-    for key in ("CELERY_BROKER_URL", "REDIS_URL"):
+    for key in ("CELERY_BROKER_URL", "REDIS_URL", "THROTTLE_REDIS_URL"):
         found = re.fullmatch(r"redis://redis:6379/(\d+)", env[key])
         if not found or found.group(1) not in REDIS_DBS:
             raise SmokeError(f"docker-compose.yml's {key} is not a database of the redis service: {env[key]}")

@@ -192,6 +192,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Where each Canvas token's throttle budget is shared by every worker process and machine
+# (lms_canvas.gates): REDIS_URL, else the broker when it is Redis. Empty: each process keeps its own
+# budget, which is right for the embedded default's one worker.
+THROTTLE_REDIS_URL = env.str(
+    "THROTTLE_REDIS_URL",
+    default=REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""),
+)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

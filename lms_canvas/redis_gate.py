@@ -1,0 +1,206 @@
+"""One token's throttle gate shared through Redis by every process and machine that uses the token.
+
+The same AIMD gate as throttle.ThrottleGate (its docstring says why each rule is there), with its state
+in Redis: the limit and slow start in a hash, each request in flight as a lease in a sorted set scored
+by its expiry, and the pause-until. Acquire and release are Lua scripts, so each reads and writes the
+state atomically, and they read Redis's clock (TIME), never a machine's own. A lease expires on its own,
+so a process killed mid-request frees its share of the budget after `lease_ttl` instead of never.
+
+A blocked acquire waits on Redis, not on a timer loop: a release that frees room in a full gate pushes
+a wake-up onto a list, and the waiters BLPOP it (Redis serves the longest blocked first, so processes
+take turns). Only one thread per process waits on Redis at a time; the process's other threads wait
+for their turn on a local lock. A wait times out after `poll` seconds and tries again, which is how an
+expired lease of a dead holder is noticed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import redis
+
+from lms_canvas.throttle import CANVAS_HWM, CANVAS_OUTFLOW, CANVAS_UP_FRONT_COST
+
+# Returns 0 when a lease was taken, -1 when the gate is full, else the milliseconds left of a pause.
+ACQUIRE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + t[2] / 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit')) or tonumber(ARGV[3])
+local resume_at = tonumber(redis.call('HGET', KEYS[2], 'resume_at')) or 0
+if resume_at > now then
+  return math.ceil(resume_at - now)
+end
+if redis.call('ZCARD', KEYS[1]) >= math.max(1, math.floor(limit)) then
+  return -1
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 0
+"""
+
+# ARGV: lease, remaining ('' = no answer), throttled, up_front_cost, outflow (units/s), room, min limit,
+# max limit, initial limit, key ttl (ms).
+RELEASE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + t[2] / 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local held_before = redis.call('ZCARD', KEYS[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+local in_flight = redis.call('ZCARD', KEYS[1])
+local remaining = tonumber(ARGV[2])
+local cost, outflow, room = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local min_limit, max_limit = tonumber(ARGV[7]), tonumber(ARGV[8])
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit')) or tonumber(ARGV[9])
+local slow_start = redis.call('HGET', KEYS[2], 'slow_start') ~= '0'
+local resume_at = tonumber(redis.call('HGET', KEYS[2], 'resume_at')) or 0
+local was_full = held_before >= math.max(1, math.floor(limit))
+
+local function pause_until_room(left)
+  resume_at = math.max(resume_at, now + (room - math.max(0, left)) / outflow * 1000)
+end
+
+if ARGV[3] == '1' then
+  slow_start = false
+  limit = math.max(min_limit, limit / 2)
+  pause_until_room(0)
+elseif remaining then
+  local grown = limit + (slow_start and 1 or 1 / limit)
+  local ceiling = in_flight + math.ceil(math.max(0, remaining) / cost)
+  if ceiling < grown then
+    slow_start = false
+  end
+  limit = math.max(min_limit, math.min(grown, ceiling, max_limit))
+  local after_in_flight = remaining + in_flight * cost
+  if after_in_flight < room then
+    pause_until_room(after_in_flight)
+  end
+end
+redis.call('HSET', KEYS[2], 'limit', limit, 'slow_start', slow_start and '1' or '0', 'resume_at', resume_at)
+redis.call('PEXPIRE', KEYS[2], ARGV[10])
+
+local free = math.max(1, math.floor(limit)) - in_flight
+if was_full and free > 0 and resume_at <= now then
+  for _ = 1, math.min(free, max_limit) do
+    redis.call('RPUSH', KEYS[3], '1')
+  end
+  -- Wake-ups nobody took must not pile up: each only costs its taker one more try.
+  redis.call('LTRIM', KEYS[3], -max_limit, -1)
+  redis.call('PEXPIRE', KEYS[3], ARGV[10])
+end
+return free
+"""
+
+
+class RedisGate:
+    """A concurrency limit for one access token, shared by everyone who uses the same Redis and `name`.
+
+    Like ThrottleGate, `release` must be called on the thread that called `acquire`: that is how it
+    knows which lease to give back (the Gate protocol passes none).
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        *,
+        hwm: float = CANVAS_HWM,
+        up_front_cost: float = CANVAS_UP_FRONT_COST,
+        outflow: float = CANVAS_OUTFLOW,
+        initial_limit: float = 4.0,
+        min_limit: float = 1.0,
+        room: float = 10.0,
+        # Well over the client's connect and read timeouts (5 + 30 s), so a live request's lease does
+        # not lapse; a dead holder's share comes back within it.
+        lease_ttl: float = 60.0,
+        # An idle token's state is forgotten after this; slow start finds the limit again in a few round trips.
+        state_ttl: float = 3600.0,
+        poll: float = 0.2,
+    ) -> None:
+        self.redis = client
+        self.up_front_cost = up_front_cost
+        self.outflow = outflow
+        self.room = room
+        self.min_limit = min_limit
+        self.max_limit = max(min_limit, hwm / up_front_cost)
+        self.initial_limit = min(max(initial_limit, min_limit), self.max_limit)
+        self.lease_ttl = lease_ttl
+        self.state_ttl = max(state_ttl, lease_ttl)
+        self.poll = poll
+        # The braces are a Redis Cluster hash tag: a script may only touch keys on one slot.
+        prefix = f"lms:throttle:{{{name}}}"
+        self.keys = [f"{prefix}:leases", f"{prefix}:state", f"{prefix}:freed"]
+        self._acquire = client.register_script(ACQUIRE)
+        self._release = client.register_script(RELEASE)
+        self._turn = threading.Lock()
+        self._failed_at = float("-inf")
+        self._held = threading.local()
+
+    @property
+    def limit(self) -> float:
+        stored = self.redis.hget(self.keys[1], "limit")
+        return float(stored) if stored is not None else self.initial_limit
+
+    @property
+    def in_flight(self) -> int:
+        return int(self.redis.zcount(self.keys[0], f"({self._now_ms()}", "+inf"))
+
+    @property
+    def pause(self) -> float:
+        """Seconds until new requests may start again (0 when they may start now)."""
+        resume_at = float(self.redis.hget(self.keys[1], "resume_at") or 0)
+        return max(0.0, resume_at - self._now_ms()) / 1000
+
+    def acquire(self) -> None:
+        """Block until one more request may be sent."""
+        lease = uuid.uuid4().hex
+        args = [lease, int(self.lease_ttl * 1000), self.initial_limit, int(self.state_ttl * 1000)]
+        queued_at = time.monotonic()
+        with self._turn:
+            # Threads queued behind one that found Redis gone give up at once, not one timeout each.
+            if self._failed_at > queued_at:
+                raise redis.ConnectionError("Redis failed while this request waited for its turn")
+            try:
+                self._wait_for_lease(args)
+            except (redis.ConnectionError, redis.TimeoutError):
+                self._failed_at = time.monotonic()
+                raise
+        self._leases().append(lease)
+
+    def _wait_for_lease(self, args: list) -> None:
+        while True:
+            wait_ms = self._acquire(keys=self.keys[:2], args=args)
+            if wait_ms == 0:
+                return
+            if wait_ms > 0:
+                # Paused for the bucket to drain: nothing can change that sooner.
+                time.sleep(wait_ms / 1000)
+            else:
+                self.redis.blpop([self.keys[2]], timeout=self.poll)
+
+    def release(self, remaining: float | None, throttled: bool) -> None:
+        """Record the end of a request and what Canvas said about the bucket (None: no answer)."""
+        args = [
+            self._leases().pop(),
+            "" if remaining is None else repr(float(remaining)),
+            "1" if throttled else "0",
+            self.up_front_cost,
+            self.outflow,
+            self.room,
+            self.min_limit,
+            self.max_limit,
+            self.initial_limit,
+            int(self.state_ttl * 1000),
+        ]
+        self._release(keys=self.keys, args=args)
+
+    def _leases(self) -> list[str]:
+        if not hasattr(self._held, "leases"):
+            self._held.leases = []
+        return self._held.leases
+
+    def _now_ms(self) -> float:
+        seconds, micros = self.redis.time()
+        return seconds * 1000 + micros / 1000
