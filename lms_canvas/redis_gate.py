@@ -3,8 +3,10 @@
 The same AIMD gate as throttle.ThrottleGate (its docstring says why each rule is there), with its state
 in Redis: the limit and slow start in a hash, each request in flight as a lease in a sorted set scored
 by its expiry, and the pause-until. Acquire and release are Lua scripts, so each reads and writes the
-state atomically, and they read Redis's clock (TIME), never a machine's own. A lease expires on its own,
-so a process killed mid-request frees its share of the budget after `lease_ttl` instead of never.
+state atomically, and they read Redis's clock (TIME), never a machine's own. A lease expires unless
+its process renews it (a daemon thread does, every quarter of `lease_ttl`, while the process holds any),
+so a request may take as long as it takes, and a process killed mid-request frees its share of the
+budget within `lease_ttl` instead of never.
 
 A blocked acquire waits on Redis, not on a timer loop: a release that frees room in a full gate pushes
 a wake-up onto a list, and the waiters BLPOP it (Redis serves the longest blocked first, so processes
@@ -93,6 +95,15 @@ end
 return free
 """
 
+# Pushes out the expiry of leases still held; XX: a lease already pruned as expired stays gone.
+RENEW = """
+local t = redis.call('TIME')
+local expires = t[1] * 1000 + t[2] / 1000 + tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i])
+end
+"""
+
 
 class RedisGate:
     """A concurrency limit for one access token, shared by everyone who uses the same Redis and `name`.
@@ -112,14 +123,14 @@ class RedisGate:
         initial_limit: float = 4.0,
         min_limit: float = 1.0,
         room: float = 10.0,
-        # Well over the client's connect and read timeouts (5 + 30 s), so a live request's lease does
-        # not lapse; a dead holder's share comes back within it.
-        lease_ttl: float = 60.0,
+        # How soon a dead holder's share comes back; live leases are renewed well within it.
+        lease_ttl: float = 10.0,
         # An idle token's state is forgotten after this; slow start finds the limit again in a few round trips.
         state_ttl: float = 3600.0,
         poll: float = 0.2,
     ) -> None:
         self.redis = client
+        self.name = name
         self.up_front_cost = up_front_cost
         self.outflow = outflow
         self.room = room
@@ -134,9 +145,13 @@ class RedisGate:
         self.keys = [f"{prefix}:leases", f"{prefix}:state", f"{prefix}:freed"]
         self._acquire = client.register_script(ACQUIRE)
         self._release = client.register_script(RELEASE)
+        self._renew = client.register_script(RENEW)
         self._turn = threading.Lock()
         self._failed_at = float("-inf")
         self._held = threading.local()
+        self._mine: set[str] = set()
+        self._mine_lock = threading.Lock()
+        self._renewer: threading.Thread | None = None
 
     @property
     def limit(self) -> float:
@@ -168,6 +183,7 @@ class RedisGate:
                 self._failed_at = time.monotonic()
                 raise
         self._leases().append(lease)
+        self._hold(lease)
 
     def _wait_for_lease(self, args: list) -> None:
         while True:
@@ -182,8 +198,11 @@ class RedisGate:
 
     def release(self, remaining: float | None, throttled: bool) -> None:
         """Record the end of a request and what Canvas said about the bucket (None: no answer)."""
+        lease = self._leases().pop()
+        with self._mine_lock:
+            self._mine.discard(lease)
         args = [
-            self._leases().pop(),
+            lease,
             "" if remaining is None else repr(float(remaining)),
             "1" if throttled else "0",
             self.up_front_cost,
@@ -195,6 +214,28 @@ class RedisGate:
             int(self.state_ttl * 1000),
         ]
         self._release(keys=self.keys, args=args)
+
+    def _hold(self, lease: str) -> None:
+        with self._mine_lock:
+            self._mine.add(lease)
+            # Started on demand, so also in a forked child, and gone while nothing is held.
+            if self._renewer is None or not self._renewer.is_alive():
+                self._renewer = threading.Thread(target=self._renew_while_held, name="throttle-leases", daemon=True)
+                self._renewer.start()
+
+    def _renew_while_held(self) -> None:
+        while True:
+            time.sleep(self.lease_ttl / 4)
+            with self._mine_lock:
+                leases = list(self._mine)
+                if not leases:
+                    self._renewer = None
+                    return
+            try:
+                self._renew(keys=self.keys[:1], args=[int(self.lease_ttl * 1000), *leases])
+            except (redis.ConnectionError, redis.TimeoutError):
+                # Acquire and release report an outage (FallbackGate); until Redis is back, leases lapse.
+                continue
 
     def _leases(self) -> list[str]:
         if not hasattr(self._held, "leases"):

@@ -3,11 +3,16 @@ object of the same name (each with its own Redis client, as in another process).
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import redis
+
+from tests.worker import ROOT
 
 
 def acquire_in_thread(gate) -> threading.Event:
@@ -119,13 +124,35 @@ def test_gates_of_other_names_do_not_share(make_gate):
     assert acquire_in_thread(other).wait(1.0)
 
 
-def test_the_lease_of_a_holder_that_died_mid_request_expires(make_gate):
-    dead, alive = make_gate(initial_limit=1, lease_ttl=0.5, poll=0.05), make_gate(initial_limit=1, poll=0.05)
-    dead.acquire()  # and never released, as by a process killed mid-request
-    started = time.monotonic()
-    alive.acquire()
-    assert 0.3 < time.monotonic() - started < 2.0
-    assert alive.in_flight == 1
+HOLDER = """
+import sys, time, redis
+from lms_canvas.redis_gate import RedisGate
+gate = RedisGate(redis.Redis.from_url(sys.argv[1]), sys.argv[2], initial_limit=1, lease_ttl=1.0)
+gate.acquire()
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_live_holders_lease_is_renewed_and_a_killed_ones_expires(make_gate, throttle_redis_url):
+    waiter = make_gate(initial_limit=1, poll=0.05)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, throttle_redis_url, waiter.name],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        admitted = acquire_in_thread(waiter)
+        assert not admitted.wait(2.0)  # twice the lease's life: the holder renews it
+        holder.send_signal(signal.SIGKILL)  # mid-request, without a release
+        killed_at = time.monotonic()
+        assert admitted.wait(3.0)
+        assert time.monotonic() - killed_at < 1.5
+    finally:
+        holder.kill()
+        holder.wait(5)
 
 
 def test_a_waiter_sleeps_rather_than_spinning(make_gate):
