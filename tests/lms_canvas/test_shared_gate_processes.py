@@ -28,7 +28,9 @@ def start_load(sim, token: str, connection_id: int, redis_url: str) -> subproces
     return proc
 
 
-def test_two_worker_processes_on_one_token_never_exceed_the_gates_limit(sim, sim_token, throttle_redis_url):
+def test_two_worker_processes_on_one_token_never_exceed_the_gates_limit(
+    sim, sim_token, throttle_redis_url, redis_client
+):
     # Long enough requests that the gate, not the processes' speed, decides how many are in flight.
     sim.control("faults", {"latency_ms": 100})
     connection_id = random.randrange(10**9, 10**10)  # a budget of its own in the shared Redis
@@ -41,6 +43,8 @@ def test_two_worker_processes_on_one_token_never_exceed_the_gates_limit(sim, sim
     finally:
         for proc in procs:
             proc.kill()
+        for key in redis_client.scan_iter(f"lms:throttle:{{*:{connection_id}}}:*"):
+            redis_client.delete(key)
 
     stats = sim.control("stats")
     assert [r["gate"] for r in results] == ["FallbackGate", "FallbackGate"]
