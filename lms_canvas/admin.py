@@ -35,6 +35,28 @@ class CanvasConnectionForm(forms.ModelForm):
         return normalize_canvas_url(value) if value.strip() else ""
 
 
+# The encrypted fields are excluded from every form: support can never read or type a secret here.
+CONNECTION_FIELDS = (
+    "institution",
+    "lms_type",
+    "server_url",
+    "client_id",
+    "client_secret_masked",
+    "access_token_masked",
+    "refresh_token_masked",
+    "token_expires_at",
+    "status",
+    "status_reason",
+    "verified_at",
+    "verified_by",
+    "canvas_user_name",
+    "canvas_user_id",
+    "root_account_id",
+    "capabilities",
+    "reauth_notified_at",
+)
+
+
 @admin.register(CanvasConnection)
 class CanvasConnectionAdmin(admin.ModelAdmin):
     form = CanvasConnectionForm
@@ -42,27 +64,8 @@ class CanvasConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status", "lms_type"]
     search_fields = ["institution__name", "institution__slug", "server_url", "client_id"]
     list_select_related = ["institution"]
-    # The encrypted fields are excluded from every form: support can never read or type a secret here.
-    fields = [
-        "institution",
-        "lms_type",
-        "server_url",
-        "client_id",
-        "client_secret_masked",
-        "access_token_masked",
-        "refresh_token_masked",
-        "token_expires_at",
-        "status",
-        "status_reason",
-        "verified_at",
-        "verified_by",
-        "canvas_user_name",
-        "canvas_user_id",
-        "root_account_id",
-        "capabilities",
-        "reauth_notified_at",
-    ]
-    readonly_fields = [f for f in fields if f not in {"lms_type", "server_url", "client_id"}]
+    fields = CONNECTION_FIELDS
+    readonly_fields = [f for f in CONNECTION_FIELDS if f not in {"lms_type", "server_url", "client_id"}]
     actions = ["reverify", "refresh_token"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -88,7 +88,7 @@ class GuardedAdapter(HTTPAdapter):
         if parts.scheme != "https" and not allow_private:
             raise Refused(f"The portal sends Canvas requests to {host} only over https.", request=request)
         kind = host_refusal(host, allow_private=allow_private)
-        if kind is None and select_proxy(request.url, kwargs.get("proxies")):
+        if kind is None and select_proxy(request.url or "", kwargs.get("proxies")):
             kind = _resolved_refusal(host, parts.port, allow_private)
         if kind:
             raise Refused(_refusal_message(host, kind), request=request)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 
 from lms_canvas.models import CanvasConfig, CourseIdType, LmsType, SectionIdType, StudentIdType
@@ -50,8 +52,9 @@ class LmsSettingsForm(forms.Form):
             )
         return value
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         # Saved secrets belong to the saved address (CanvasConnection.change_server_url forgets them).
         moved = "server_url" in data and canvas_origin(data["server_url"]) != canvas_origin(self.saved_server_url)
         if data.get("lms_type") == LmsType.DEV_KEY:
@@ -84,12 +87,13 @@ class ConfigureForm(forms.Form):
 
     def __init__(self, *args, config: CanvasConfig, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(r["id"], _role_label(r)) for r in config.available_roles]
-        self.fields["course_admin_role_ids"].choices = choices
-        self.fields["student_role_ids"].choices = choices
+        self.role_choices = [(r["id"], _role_label(r)) for r in config.available_roles]
+        for name in ("course_admin_role_ids", "student_role_ids"):
+            cast(forms.TypedMultipleChoiceField, self.fields[name]).choices = self.role_choices
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         overlap = set(data.get("course_admin_role_ids", [])) & set(data.get("student_role_ids", []))
         if overlap:
             self.add_error(

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -34,6 +34,9 @@ from lms_canvas.errors import (
 )
 from lms_canvas.scopes import scope_for
 from lms_canvas.throttle import Gate
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings  # requests-stubs' TypedDict of what this returns
 
 logger = logging.getLogger("lms_canvas.client")
 
@@ -85,10 +88,12 @@ class CanvasSession(NoRedirects, requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self._environment: dict[tuple[str, str], _Settings] = {}
 
-    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        if proxies or stream is not None or verify is not None or cert is not None:
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
+        if not isinstance(url, str) or proxies or stream is not None or verify is not None or cert is not None:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         host = urlsplit(url)[:2]
         settings = self._environment.get(host)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -74,7 +75,7 @@ def missing_scopes_from(description: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
-def finding_for_oauth_error(error: str, description: str = "") -> Finding:
+def finding_for_oauth_error(error: str | None, description: str = "") -> Finding:
     """Canvas's OAuth error codes, as an admin needs to read them."""
     if error == "invalid_scope":
         scopes = missing_scopes_from(description)
@@ -272,7 +273,7 @@ def store_tokens(conn: CanvasConnection, token: dict) -> None:
     if token.get("refresh_token"):
         conn.refresh_token = token["refresh_token"]
     expires_in = token.get("expires_in")
-    conn.token_expires_at = timezone.now() + timezone.timedelta(seconds=int(expires_in)) if expires_in else None
+    conn.token_expires_at = timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None
     user = token.get("user") or {}
     if user:
         conn.canvas_user_name = str(user.get("name", ""))[:255]

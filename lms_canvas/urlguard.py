@@ -156,7 +156,8 @@ def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
 
 def _resolves_to_refused(host: str, allow_private: bool) -> str | None:
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        # typeshed allows an int there (another family's sockaddr); IPv4 and IPv6 answers are strings.
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except (socket.gaierror, UnicodeError):
         # An unresolvable name is caught by the key preflight with a clearer message.
         return None

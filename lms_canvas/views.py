@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,7 +36,7 @@ def _report(request: HttpRequest, findings: list[oauth.Finding]) -> None:
 @login_required
 def lms_settings(request: HttpRequest) -> HttpResponse:
     conn = _connection(request)
-    form_kwargs = {
+    form_kwargs: dict[str, Any] = {
         "has_secret": conn.has_secret,
         "has_token": conn.lms_type == LmsType.ACCESS_TOKEN and conn.has_token,
         "saved_server_url": conn.server_url,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.functional import lazy
@@ -34,7 +34,7 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(template_
 
 
 @require_http_methods(["GET", "POST"])
-def password_reset(request: HttpRequest) -> HttpResponse:
+def password_reset(request: HttpRequest) -> HttpResponseBase:
     """Django's reset view behind a per-address limit (the per-email one is in the form, and silent)."""
     if request.method == "POST" and not accounts.reset_allowed_from(request):
         ctx = {"form": PasswordResetForm(request.POST), "limited": True}

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.mail import send_mail
@@ -27,6 +27,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from portal.clientip import client_ip
 from portal.models import Institution, InstitutionAdmin
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +73,14 @@ def reset_allowed_for(email: str) -> bool:
     return _allowed("reset-email", email.strip().casefold(), settings.PASSWORD_RESET_LIMIT_PER_EMAIL)
 
 
-def set_password_path(user: AbstractBaseUser, url_name: str = "password_reset_confirm") -> str:
+def set_password_path(user: User, url_name: str = "password_reset_confirm") -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return reverse(url_name, kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
 
 
 def invite_admin(
     *, institution: Institution, email: str, first_name: str = "", last_name: str = "", invited_by=None
-) -> AbstractBaseUser:
+) -> User:
     """A new user without a password, an admin of `institution`, emailed a link to set one."""
     with transaction.atomic():
         user = get_user_model().objects.create_user(

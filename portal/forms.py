@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
@@ -28,12 +30,12 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         )
         return (u for u in users if u.email.casefold() == email.casefold())
 
-    def save(self, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Counted whether or not the address has an account, and silent: the page says the same either way.
         if not accounts.reset_allowed_for(self.cleaned_data["email"]):
             return
         kwargs["extra_email_context"] = {**(kwargs.get("extra_email_context") or {}), **accounts.email_context()}
-        super().save(**kwargs)
+        super().save(*args, **kwargs)
 
 
 class InviteAdminForm(forms.Form):

@@ -83,7 +83,8 @@ def check_broker() -> Check:
 
     try:
         with app.connection_for_write(connect_timeout=BROKER_TIMEOUT) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=BROKER_TIMEOUT)
+            # celery-types declares these int; kombu takes (and documents) the intervals in float seconds.
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=BROKER_TIMEOUT)  # type: ignore[arg-type]
     except Exception as exc:
         log.warning("readyz: broker check failed: %s", type(exc).__name__)
         return Check(False, reason(exc))

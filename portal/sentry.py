@@ -10,8 +10,11 @@ own keys. Request bodies and the command line are never sent: they can hold secr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 FILTERED = "[Filtered]"
 
@@ -54,7 +57,7 @@ def init_sentry(dsn: str, *, known_secrets: Iterable[str] = (), **options: Any) 
 
     values = sorted({v for v in known_secrets if v and len(v) >= 8}, key=len, reverse=True)
 
-    def before_send(event: dict, hint: dict) -> dict:
+    def before_send(event: Event, hint: Hint) -> Event:
         return scrub_event(event, values)
 
     sentry_sdk.init(
@@ -69,7 +72,7 @@ def init_sentry(dsn: str, *, known_secrets: Iterable[str] = (), **options: Any) 
     )
 
 
-def scrub_event(event: dict, known_secrets: Iterable[str] = ()) -> dict:
+def scrub_event(event: Mapping[str, Any], known_secrets: Iterable[str] = ()) -> Event:
     """The event with secret-holding frames' locals dropped, no command line, and every string redacted."""
     # The SDK adds the process's command line; a management command's arguments can be secrets.
     (event.get("extra") or {}).pop("sys.argv", None)

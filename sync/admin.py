@@ -66,12 +66,14 @@ class SyncListEntryAdmin(admin.ModelAdmin):
     list_select_related = ["institution", "course", "section", "department"]
 
 
+ISSUE_FIELDS = ("severity", "code", "object_type", "label", "message", "fix")
+
+
 class SyncIssueInline(admin.TabularInline):
     model = SyncIssue
     extra = 0
     can_delete = False
-    fields = ["severity", "code", "object_type", "label", "message", "fix"]
-    readonly_fields = fields
+    fields = readonly_fields = ISSUE_FIELDS
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

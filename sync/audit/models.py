@@ -66,10 +66,11 @@ class AuditEntryManager(LogEntryManager):
 
 class AuditEntry(AbstractLogEntry):
     # No database constraint: an institution's trail outlives the institution, as an audit trail must.
-    institution = models.ForeignKey(
+    # Annotated: django-auditlog is untyped, so the plugin cannot infer fields on its subclasses.
+    institution: models.ForeignKey[Institution | None, Institution | None] = models.ForeignKey(
         Institution, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
     )
-    area = models.CharField(max_length=20, choices=Area.choices, blank=True)
+    area: models.CharField[str, str] = models.CharField(max_length=20, choices=Area.choices, blank=True)
 
     objects = AuditEntryManager()
 

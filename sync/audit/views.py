@@ -33,7 +33,7 @@ def _entries(request: HttpRequest, institution: Institution):
 def _roles(institution: Institution) -> dict[int, str]:
     """Configure records Canvas role ids; the trail names them as Configure does."""
     config = CanvasConfig.objects.filter(institution=institution).first()
-    return dict(ConfigureForm(config=config).fields["course_admin_role_ids"].choices) if config else {}
+    return dict(ConfigureForm(config=config).role_choices) if config else {}
 
 
 @login_required

@@ -124,8 +124,9 @@ def sections_of(institution: Institution, config: CanvasConfig, course_id: int) 
     course = CatalogCourse.objects.get(institution=institution, id=course_id)
     sections = list(CatalogSection.objects.filter(course=course).select_related("course").order_by("name", "id"))
     for section in sections:
-        section.reason = section_reason(section, config)
-        section.section_id = section_id_value(section, config)
+        # The page's display attributes, as search_courses gives courses; CatalogSection does not declare them.
+        section.reason = section_reason(section, config)  # type: ignore[attr-defined]
+        section.section_id = section_id_value(section, config)  # type: ignore[attr-defined]
     return course, sections
 
 

@@ -192,7 +192,7 @@ def course_refresh(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
     form = CourseRefreshForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("course", ["Enter a Canvas course id or SIS ID."])))
+        messages.error(request, " ".join(map(str, form.errors.get("course", ["Enter a Canvas course id or SIS ID."]))))
         return redirect("sync-settings")
     try:
         run = refresh.start_course_refresh(institution, form.cleaned_data["course"], user=request.user)

@@ -168,7 +168,7 @@ def report_gone_sync_entries(institution_id: int, run_id: int, started: dt.datet
             continue
         what = "section" if entry.section_id else "course"
         code: ReasonCode = "section_gone" if entry.section_id else "course_gone"
-        obj = entry.section if entry.section_id else entry.course
+        obj = entry.section or entry.course
         issues.record(
             run_id,
             code,

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 from portal.models import Course, CourseAdmin, CourseAdminEnrollment, Enrollment, ExamTaker, Institution, Section
-from sync.engine.plan import CoursePlan, Exclusion, PlannedPerson
+from sync.engine.plan import CoursePlan, Exclusion, PlannedCourse, PlannedPerson
 from sync.engine.write import ACTIVE, PERSON_FIELDS
 from sync.models import SyncListEntry
 
@@ -80,10 +80,11 @@ def load_state(plans: list[CoursePlan], institution: Institution) -> PortalState
     live = [p for p in plans if not p.blocked and p.course is not None]
     if not live:
         return state
+    planned_courses = [p.course for p in live if p.course is not None]
     state.courses = list(
         Course.objects.filter(institution=institution).filter(
-            Q(lms_id__in=among([p.course.lms_id for p in live], "bigint"))
-            | Q(course_id__in=among([p.course.course_id for p in live], "text"))
+            Q(lms_id__in=among([c.lms_id for c in planned_courses], "bigint"))
+            | Q(course_id__in=among([c.course_id for c in planned_courses], "text"))
         )
     )
     course_pks = [c.pk for c in state.courses]
@@ -94,13 +95,13 @@ def load_state(plans: list[CoursePlan], institution: Institution) -> PortalState
             "course_id", "pk", "exam_taker_id", "section_id", "section__lms_id", "status",
             "exam_taker__first_name", "exam_taker__last_name",
         )  # fmt: skip
-        for course, pk, taker, section, section_lms, status, first, last in rows:
+        for course, pk, taker, section_pk, section_lms, status, first, last in rows:
             label = f"{first} {last}".strip()
-            state.enrollments.setdefault(course, []).append((pk, taker, section, section_lms, status, label))
-        rows = CourseAdminEnrollment.objects.filter(course_id__in=among(course_pks, "bigint")).values_list(
+            state.enrollments.setdefault(course, []).append((pk, taker, section_pk, section_lms, status, label))
+        admin_rows = CourseAdminEnrollment.objects.filter(course_id__in=among(course_pks, "bigint")).values_list(
             "course_id", "pk", "course_admin_id", "status", "course_admin__first_name", "course_admin__last_name"
         )
-        for course, pk, admin, status, first, last in rows:
+        for course, pk, admin, status, first, last in admin_rows:
             state.admin_enrollments.setdefault(course, []).append((pk, admin, status, f"{first} {last}".strip()))
     for model, attr, id_field in ((ExamTaker, "exam_takers", "student_id"), (CourseAdmin, "course_admins", "admin_id")):
         planned = {lms: p for plan in live for lms, p in getattr(plan, attr).items()}
@@ -157,7 +158,7 @@ def changes_for(plan: CoursePlan, state: PortalState, institution: Institution) 
     changes = Changes(blocked=plan.blocked)
     if plan.blocked or plan.course is None:
         return changes
-    _course_changes(plan, state, changes)
+    _course_changes(plan, plan.course, state, changes)
     if changes.blocked:
         return changes
     _section_changes(plan, state, changes)
@@ -168,8 +169,7 @@ def changes_for(plan: CoursePlan, state: PortalState, institution: Institution) 
     return changes
 
 
-def _course_changes(plan: CoursePlan, state: PortalState, changes: Changes) -> None:
-    planned = plan.course
+def _course_changes(plan: CoursePlan, planned: PlannedCourse, state: PortalState, changes: Changes) -> None:
     rows = state.courses
     course = next((c for c in rows if c.lms_id == planned.lms_id), None) or next(
         (c for c in rows if c.course_id == planned.course_id and c.lms_id is None), None

@@ -106,7 +106,7 @@ def plan_entry(
     Canvas errors (CanvasError) propagate: the caller records them against the entry.
     """
     catalog = entry.course
-    section_id = entry.section.canvas_id if entry.section_id else None
+    section_id = entry.section.canvas_id if entry.section else None
     plan = CoursePlan(entry.id, catalog.canvas_id, section_id, entry.label[:255])
     try:
         course = client.get_course(catalog.canvas_id, account_id=account_id)

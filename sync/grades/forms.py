@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -39,7 +40,9 @@ class ExamForm(forms.Form):
     def __init__(self, *args, institution: Institution, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Only courses synced from Canvas can take grades; another institution's course is not a choice.
-        self.fields["course"].queryset = Course.objects.filter(institution=institution, lms_id__isnull=False)
+        cast(forms.ModelChoiceField, self.fields["course"]).queryset = Course.objects.filter(
+            institution=institution, lms_id__isnull=False
+        )
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -53,11 +56,13 @@ class ScoresUploadForm(forms.Form):
         label="Scores file (CSV)",
         error_messages={"required": "Choose a CSV file to upload.", "empty": scores.EMPTY_FILE},
     )
+    filename = ""  # the upload's name, once cleaned: the cleaned value is its content
 
     def clean_file(self) -> bytes:
         upload = self.cleaned_data["file"]
         if upload.size > scores.MAX_BYTES:
             raise forms.ValidationError(scores.TOO_LARGE)
+        self.filename = upload.name
         return upload.read()
 
 

@@ -163,7 +163,7 @@ def ensure_assignment(client: CanvasClient, exam: Exam) -> int:
     """The exam's Canvas assignment id: remembered, found by integration id, or created once."""
     if exam.lms_assignment_id:
         return exam.lms_assignment_id
-    course_id = exam.course.lms_id
+    course_id = _canvas_course_id(exam)
     try:
         # A crash between creating the assignment and remembering its id leaves it in Canvas only.
         existing = next(
@@ -188,6 +188,13 @@ def ensure_assignment(client: CanvasClient, exam: Exam) -> int:
         ) from exc
     remember_assignment(exam, assignment)
     return exam.lms_assignment_id  # type: ignore[return-value]
+
+
+def _canvas_course_id(exam: Exam) -> int:
+    """post_scores stops first for a course without a Canvas id, so this raises only if that check moved."""
+    if exam.course.lms_id is None:
+        raise PostAborted(NO_CANVAS_COURSE.format(course=exam.course.course_id))
+    return exam.course.lms_id
 
 
 def _is_ours(assignment: Assignment, exam: Exam) -> bool:
@@ -220,7 +227,7 @@ def _post_one(
     if person.lms_id is None:
         _fail(run, exam, row, tally, NO_CANVAS_USER.format(person=_label(row)), NO_CANVAS_USER_FIX, code="no_lms_user")
         return
-    course_id = exam.course.lms_id
+    course_id = _canvas_course_id(exam)
     try:
         submission = client.get_submission(course_id, assignment_id, person.lms_id)
         if _same(submission.score, row.score) and not submission.excused:
@@ -262,7 +269,7 @@ def _post_one(
 def _assignment_exists(client: CanvasClient, exam: Exam, assignment_id: int) -> bool:
     """Tells a deleted assignment (every person would fail) from one person Canvas does not know."""
     try:
-        listed = client.iter_assignments(exam.course.lms_id)
+        listed = client.iter_assignments(_canvas_course_id(exam))
         return any(a.id == assignment_id for a in listed)
     except CanvasError:
         return True  # cannot tell: report the person's failure as it is

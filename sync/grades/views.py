@@ -95,9 +95,7 @@ def exam_upload(request: HttpRequest, exam_id: int) -> HttpResponse:
         return _exam_page(request, exam, upload_form=form)
     parsed = read_scores_csv(form.cleaned_data["file"], exam)
     if parsed.errors:
-        return _exam_page(
-            request, exam, upload_form=form, csv_errors=parsed.errors, filename=request.FILES["file"].name
-        )
+        return _exam_page(request, exam, upload_form=form, csv_errors=parsed.errors, filename=form.filename)
     applied = apply_scores(exam, parsed)
     messages.success(
         request,

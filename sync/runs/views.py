@@ -33,7 +33,7 @@ def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
 
 
 def _choice(value: str | None, choices) -> str:
-    return value if value in {c for c, _ in choices} else ""
+    return value if value and value in {c for c, _ in choices} else ""
 
 
 @login_required
@@ -48,8 +48,6 @@ def history(request: HttpRequest) -> HttpResponse:
     qs = SyncRun.objects.filter(institution=institution, **{k: v for k, v in filters.items() if v})
     qs = qs.select_related("requested_by").annotate(issue_count=Count("issues")).order_by("-created_at")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    for run in page:
-        run.duration_text = duration_text(run.duration)
     ctx = {
         "page": page,
         "filters": filters,
@@ -63,13 +61,6 @@ def history(request: HttpRequest) -> HttpResponse:
         "query": "&".join(f"{k}={v}" for k, v in filters.items() if v),
     }
     return render(request, "sync/history.html", ctx)
-
-
-def duration_text(duration: dt.timedelta | None) -> str:
-    if duration is None:
-        return "—"
-    seconds = int(duration.total_seconds())
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def chart_data(institution, now: dt.datetime | None = None) -> dict:
@@ -114,16 +105,12 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
     server_url = conn.server_url if conn else ""
     issue_page = Paginator(issues, ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
-    for issue in issue_page:
-        issue.canvas_link = issue_canvas_url(server_url, issue)
-    results = list(run.course_results.all())
-    for result in results:
-        result.canvas_link = result_canvas_url(server_url, result)
-    run.duration_text = duration_text(run.duration)
     ctx = {
         "run": run,
-        "results": results,
+        # Each row with its Canvas page ("" when it has none).
+        "results": [(result, result_canvas_url(server_url, result)) for result in run.course_results.all()],
         "issues": issue_page,
+        "issue_rows": [(issue, issue_canvas_url(server_url, issue)) for issue in issue_page],
         "code": code,
         "issue_query": f"code={code}" if code else "",
         "codes": [(c["code"], REASONS[c["code"]].title if c["code"] in REASONS else c["code"], c["n"]) for c in codes],

@@ -55,7 +55,7 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
             if not entry.is_current():
                 a.lines.append(f"Its sync list entry ended on {entry.end_date}; extend the end date to sync it again.")
         result = SyncCourseResult.objects.filter(run=run, canvas_course_id=cat.canvas_id).first() if run else None
-        if result:
+        if run and result:
             a.lines.append(f"Latest sync (#{run.id}): {result.get_status_display()}. {result.message}".strip())
             a.issues = list(run.issues.filter(canvas_course_id=cat.canvas_id, object_type__in=["course", "section"]))
         elif entries and run:

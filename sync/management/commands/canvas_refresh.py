@@ -24,12 +24,12 @@ class Command(BaseCommand):
         try:
             if course:
                 params = {"course": course}
-                run = lifecycle.create_run(inst, RunKind.COURSE_REFRESH, trigger=RunTrigger.SUPPORT, params=params)
-                run = refresh.run_course_refresh(run.id)
+                queued = lifecycle.create_run(inst, RunKind.COURSE_REFRESH, trigger=RunTrigger.SUPPORT, params=params)
+                run = refresh.run_course_refresh(queued.id)
             else:
-                run = lifecycle.create_run(inst, RunKind.REFRESH, trigger=RunTrigger.SUPPORT)
-                self.stdout.write(f"Refreshing {inst} as run #{run.id}…")
-                run = refresh.run_refresh(run.id)
+                queued = lifecycle.create_run(inst, RunKind.REFRESH, trigger=RunTrigger.SUPPORT)
+                self.stdout.write(f"Refreshing {inst} as run #{queued.id}…")
+                run = refresh.run_refresh(queued.id)
         except lifecycle.RunAlreadyActive as exc:
             raise CommandError(f"{exc} Wait for it to finish, or cancel it on Edit Sync Settings.") from None
         if run is None:
