@@ -4,8 +4,10 @@ before it is applied. The plan is computed again from the same CSV text when app
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 
@@ -14,7 +16,7 @@ from portal import csvfile
 from portal.models import Department, Institution
 from sync.catalog.search import catalog_field, course_reason, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
-from sync.synclist.edit import END_BEFORE_START, default_dates, entries_for, parse_date
+from sync.synclist.edit import END_BEFORE_START, default_dates, entries_for
 
 HEADER = [
     "Canvas Course Id",
@@ -45,17 +47,18 @@ def export_csv(institution: Institution, config: CanvasConfig) -> str:
     out = io.StringIO()
     writer = csvfile.writer(out)
     writer.writerow(HEADER)
-    for e in entries_for(institution, config):
+    for item in entries_for(institution, config):
+        e = item.entry
         writer.writerow(
             [
                 e.course.canvas_id,
-                e.section.canvas_id if e.section_id else "",
-                e.course_id_value,
+                e.section.canvas_id if e.section else "",
+                item.course_id_value,
                 e.course.name,
-                e.section.name if e.section_id else "",
+                e.section.name if e.section else "",
                 e.start_date.isoformat() if e.start_date else "",
                 e.end_date.isoformat() if e.end_date else "",
-                e.department.name if e.department_id else "",
+                e.department.name if e.department else "",
             ]
         )
     return out.getvalue()
@@ -149,7 +152,9 @@ def _read(text: str, plan: ImportPlan) -> list[tuple[int, dict]] | None:
         return None
 
 
-def _resolve(institution, config, row: dict, line: int, plan: ImportPlan):
+def _resolve(
+    institution: Institution, config: CanvasConfig, row: dict[str, str], line: int, plan: ImportPlan
+) -> tuple[CatalogCourse, CatalogSection | None] | None:
     courses = CatalogCourse.objects.filter(institution=institution)
     raw_id = row.get("Canvas Course Id", "")
     if raw_id:
@@ -190,11 +195,18 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 18
 
 
-def _values(institution, row: dict, line: int, plan: ImportPlan, departments: dict, course) -> dict | None:
+def _values(
+    institution: Institution,
+    row: dict[str, str],
+    line: int,
+    plan: ImportPlan,
+    departments: dict[str, Department],
+    course: CatalogCourse,
+) -> dict[str, Any] | None:
     default_start, default_end = default_dates(course, institution)
-    start = parse_date(row["Start Date"]) if "Start Date" in row else default_start
-    end = parse_date(row["End Date"]) if "End Date" in row else default_end
-    problems = [f"“{v}” is not a date (use YYYY-MM-DD)." for v in (start, end) if isinstance(v, str)]
+    problems: list[str] = []
+    start = _date(row, "Start Date", default_start, problems)
+    end = _date(row, "End Date", default_end, problems)
     if not problems and start and end and end < start:
         problems.append(END_BEFORE_START)
     department = None
@@ -209,7 +221,31 @@ def _values(institution, row: dict, line: int, plan: ImportPlan, departments: di
     return {"start_date": start, "end_date": end, "department": department}
 
 
-def _plan_upsert(plan, line, label, entry, course, section, values, config) -> None:
+def _date(row: dict[str, str], column: str, default: dt.date | None, problems: list[str]) -> dt.date | None:
+    """The column's date (an empty cell is none), `default` when the file has no such column; text that is
+    not a date is added to `problems`."""
+    if column not in row:
+        return default
+    raw = row[column]
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"“{raw}” is not a date (use YYYY-MM-DD).")
+        return None
+
+
+def _plan_upsert(
+    plan: ImportPlan,
+    line: int,
+    label: str,
+    entry: SyncListEntry | None,
+    course: CatalogCourse,
+    section: CatalogSection | None,
+    values: dict[str, Any],
+    config: CanvasConfig,
+) -> None:
     if entry is None:
         reason = section_reason(section, config) if section else course_reason(course, config)
         if reason:
@@ -226,7 +262,7 @@ def _plan_upsert(plan, line, label, entry, course, section, values, config) -> N
     plan._apply.append(("update", entry, values))
 
 
-def _describe(values: dict) -> str:
+def _describe(values: dict[str, Any]) -> str:
     start, end, dept = values["start_date"], values["end_date"], values["department"]
     return f"{start or '—'} to {end or '—'}, {dept.name if dept else 'no department'}"
 

@@ -4,7 +4,9 @@ dates and departments in bulk, and validate with messages by field. CSV lives in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -30,7 +32,6 @@ COURSE_GONE = (
     "What to do: remove it, or restore it in Canvas and refresh courses."
 )
 NOT_ON_LIST = "That entry is not on your sync list (it may have been removed meanwhile)."
-BAD_DATE = "Enter a date as YYYY-MM-DD."
 
 
 class SyncListError(Exception):
@@ -39,15 +40,32 @@ class SyncListError(Exception):
         super().__init__(message)
 
 
-@dataclass
-class RowChange:
-    """What an admin asks for one entry; None leaves a field as it is (department: 0 clears it)."""
+class RowChange(TypedDict, total=False):
+    """What an admin asks for one entry: a key present sets its field (None clears it), a key left out
+    keeps it (a bulk action sets only what was filled in)."""
 
-    start_date: dt.date | None | str = None
-    end_date: dt.date | None | str = None
-    department_id: int | None = None
-    set_start: bool = False
-    set_end: bool = False
+    start_date: dt.date | None
+    end_date: dt.date | None
+    department: Department | None
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    """An entry as the sync list shows it: its IDs under the chosen ID types, and whether Canvas still has it."""
+
+    entry: SyncListEntry
+    course_id_value: str
+    section_id_value: str
+    gone: bool
+
+    @property
+    def id(self) -> int:
+        return self.entry.id
+
+    @property
+    def named(self) -> str:
+        """The entry as another entry's error names it: its label and the ID the sync would use."""
+        return f"{self.entry.label} ({self.course_id_value or self.entry.course.canvas_id})"
 
 
 @dataclass
@@ -113,45 +131,49 @@ def default_dates(course: CatalogCourse, institution: Institution) -> tuple[dt.d
 # --- reading ------------------------------------------------------------------------------------
 
 
-def entries_for(institution: Institution, config: CanvasConfig) -> list[SyncListEntry]:
-    entries = list(
+def entries_for(institution: Institution, config: CanvasConfig) -> list[ListedEntry]:
+    entries = (
         SyncListEntry.objects.filter(institution=institution)
         .select_related("course", "section", "section__course", "department")
         .order_by("course__name", "course_id", "section__name")
     )
-    for entry in entries:
-        entry.course_id_value = course_id_value(entry.course, config)
-        entry.section_id_value = section_id_value(entry.section, config) if entry.section_id else ""
-        entry.gone = bool(entry.course.gone_at or (entry.section_id and entry.section.gone_at))
-    return entries
+    return [
+        ListedEntry(
+            entry=entry,
+            course_id_value=course_id_value(entry.course, config),
+            section_id_value=section_id_value(entry.section, config) if entry.section is not None else "",
+            gone=bool(entry.course.gone_at or (entry.section is not None and entry.section.gone_at)),
+        )
+        for entry in entries
+    ]
 
 
 # --- editing ------------------------------------------------------------------------------------
 
 
-def save_rows(institution: Institution, config: CanvasConfig, changes: dict[int, RowChange]) -> SaveResult:
-    """Apply changes to entries of this institution, all or nothing; errors are keyed by entry id and field."""
-    entries = {e.id: e for e in entries_for(institution, config)}
+def save_rows(institution: Institution, config: CanvasConfig, changes: Mapping[int, RowChange]) -> SaveResult:
+    """Apply changes to entries of this institution, all or nothing; errors are keyed by entry id and field
+    ("entry" for the entry as a whole). An id that is not on this institution's list is refused."""
+    listed = {item.id: item for item in entries_for(institution, config)}
     result = SaveResult()
-    departments = set(Department.objects.filter(institution=institution).values_list("id", flat=True))
     changed: list[int] = []
     for entry_id, change in changes.items():
-        entry = entries.get(entry_id)
-        if entry is None:
+        item = listed.get(entry_id)
+        if item is None:
             result.errors[entry_id] = {"entry": NOT_ON_LIST}
             continue
-        before = (entry.start_date, entry.end_date, entry.department_id)
-        errors = _apply(entry, change, departments)
+        before = _stored(item.entry)
+        errors = _apply(item.entry, change, institution)
         if errors:
             result.errors[entry_id] = errors
-        elif (entry.start_date, entry.end_date, entry.department_id) != before:
+        elif _stored(item.entry) != before:
             changed.append(entry_id)
-    _check_listed_and_unique(entries, changed, result)
+    _check_listed_and_unique(listed, changed, result)
     if result.errors:
         return result
     with transaction.atomic():
         for entry_id in changed:
-            entries[entry_id].save(update_fields=["start_date", "end_date", "department"])
+            listed[entry_id].entry.save(update_fields=["start_date", "end_date", "department"])
     result.saved = len(changed)
     return result
 
@@ -165,52 +187,37 @@ def remove(institution: Institution, entry_ids: list[int]) -> int:
     return deleted
 
 
-def _apply(entry: SyncListEntry, change: RowChange, departments: set[int]) -> dict[str, str]:
+def _stored(entry: SyncListEntry) -> tuple[dt.date | None, dt.date | None, int | None]:
+    return entry.start_date, entry.end_date, entry.department_id
+
+
+def _apply(entry: SyncListEntry, change: RowChange, institution: Institution) -> dict[str, str]:
     errors: dict[str, str] = {}
-    for name, flag in (("start_date", change.set_start), ("end_date", change.set_end)):
-        if not flag:
-            continue
-        value = getattr(change, name)
-        if isinstance(value, str):
-            errors[name] = BAD_DATE
-        else:
-            setattr(entry, name, value)
-    if change.department_id is not None:
-        if change.department_id == 0:
-            entry.department = None
-        elif change.department_id in departments:
-            entry.department_id = change.department_id
-        else:
+    if "start_date" in change:
+        entry.start_date = change["start_date"]
+    if "end_date" in change:
+        entry.end_date = change["end_date"]
+    if "department" in change:
+        department = change["department"]
+        # The forms offer only this institution's departments; the workflow holds the line for any caller.
+        if department is not None and department.institution_id != institution.id:
             errors["department"] = DEPARTMENT_OTHER
-    if "end_date" not in errors and entry.start_date and entry.end_date and entry.end_date < entry.start_date:
+        else:
+            entry.department = department
+    if entry.start_date and entry.end_date and entry.end_date < entry.start_date:
         errors["end_date"] = END_BEFORE_START
     return errors
 
 
-def _check_listed_and_unique(entries: dict[int, SyncListEntry], changed: list[int], result: SaveResult) -> None:
-    seen: dict[tuple, SyncListEntry] = {}
-    for entry in entries.values():
-        key = (entry.course_id_value, entry.section_id_value, entry.start_date, entry.end_date)
+def _check_listed_and_unique(listed: dict[int, ListedEntry], changed: list[int], result: SaveResult) -> None:
+    seen: dict[tuple[str, str, dt.date | None, dt.date | None], ListedEntry] = {}
+    for item in listed.values():
+        key = (item.course_id_value, item.section_id_value, item.entry.start_date, item.entry.end_date)
         other = seen.get(key)
         if other is not None:  # reported even when neither was edited now: the sync would merge them
-            target, twin = (other, entry) if other.id in changed and entry.id not in changed else (entry, other)
-            result.errors.setdefault(target.id, {}).setdefault("entry", DUPLICATE.format(other=_label(twin)))
-        seen.setdefault(key, entry)
+            target, twin = (other, item) if other.id in changed and item.id not in changed else (item, other)
+            result.errors.setdefault(target.id, {}).setdefault("entry", DUPLICATE.format(other=twin.named))
+        seen.setdefault(key, item)
     for entry_id in changed:
-        if entries[entry_id].gone:
+        if listed[entry_id].gone:
             result.errors.setdefault(entry_id, {}).setdefault("entry", COURSE_GONE)
-
-
-def _label(entry: SyncListEntry) -> str:
-    return f"{entry.label} ({entry.course_id_value or entry.course.canvas_id})"
-
-
-def parse_date(raw: str) -> dt.date | None | str:
-    """A date, None for empty, or the raw text back when it is not a date (reported as BAD_DATE)."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        return raw

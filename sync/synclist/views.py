@@ -1,7 +1,9 @@
-"""Edit Sync List tab: rows with dates and department, bulk actions on checked rows, Save, and
-CSV export and import (always previewed before it is applied)."""
+"""Edit Sync List tab: rows with dates and department (a formset), bulk actions on checked rows, Save,
+and CSV export and import (always previewed before it is applied)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,48 +13,45 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from lms_canvas.models import CanvasConfig
 from portal.access import get_institution_for
 from portal.models import Department, Institution
 from sync.catalog import search
 from sync.synclist import csv_io, edit
-from sync.synclist.edit import RowChange, SaveResult, parse_date
-from sync.synclist.forms import ImportApplyForm, ImportForm
+from sync.synclist.edit import SaveResult
+from sync.synclist.forms import (
+    BaseEntryRowFormSet,
+    BulkDatesForm,
+    BulkDepartmentForm,
+    ImportApplyForm,
+    ImportForm,
+    SyncListChoices,
+)
 
 ACTIONS = {"save", "bulk_dates", "bulk_department", "remove"}
+LIST_URL = "sync-settings"
 
 
-def sync_list_context(institution: Institution, result: SaveResult | None = None, posted: dict | None = None) -> dict:
-    config = search.config_for(institution)
-    entries = edit.entries_for(institution, config)
-    errors = result.errors if result else {}
-    for entry in entries:
-        entry.errors = errors.get(entry.id, {})
-        if posted and entry.id in posted:  # show what the admin typed next to its error
-            entry.posted = posted[entry.id]
+def sync_list_context(
+    institution: Institution,
+    choices: SyncListChoices | None = None,
+    rows: BaseEntryRowFormSet | None = None,
+    bulk: BulkDatesForm | BulkDepartmentForm | None = None,
+) -> dict[str, object]:
+    """The Edit Sync List tab's forms: fresh, or those of a refused post (`rows`, `bulk`) with their errors."""
+    if choices is None:
+        choices = read_choices(institution, search.config_for(institution))
     return {
-        "entries": entries,
-        "departments": Department.objects.filter(institution=institution),
-        "config": config,
+        "rows": choices.formset() if rows is None else rows,
+        "bulk_dates_form": bulk if isinstance(bulk, BulkDatesForm) else BulkDatesForm(),
+        "bulk_department_form": bulk if isinstance(bulk, BulkDepartmentForm) else choices.bulk_department_form(),
         "import_form": ImportForm(),
-        "list_errors": bool(errors),
     }
 
 
-def _row_changes(request: HttpRequest, ids: list[int]) -> tuple[dict[int, RowChange], dict[int, dict]]:
-    changes, posted = {}, {}
-    for entry_id in ids:
-        start = request.POST.get(f"start_{entry_id}", "")
-        end = request.POST.get(f"end_{entry_id}", "")
-        dept = request.POST.get(f"department_{entry_id}", "")
-        changes[entry_id] = RowChange(
-            start_date=parse_date(start),
-            end_date=parse_date(end),
-            department_id=_department_id(dept),
-            set_start=True,
-            set_end=True,
-        )
-        posted[entry_id] = {"start": start, "end": end, "department": dept}
-    return changes, posted
+def read_choices(institution: Institution, config: CanvasConfig) -> SyncListChoices:
+    departments = list(Department.objects.filter(institution=institution))
+    return SyncListChoices(edit.entries_for(institution, config), departments)
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -64,52 +63,90 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 18
 
 
-def _department_id(value: str) -> int:
-    """0 clears the department; anything but an id becomes -1, which no department has (reported)."""
-    value = value.strip()
-    if not value:
-        return 0
-    return int(value) if _is_id(value) else -1
+def _to_list() -> HttpResponse:
+    return redirect(reverse(LIST_URL) + "?tab=list")
 
 
 @login_required
 @require_POST
 def sync_list_save(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    config = search.config_for(institution)
     action = request.POST.get("action", "save")
     if action not in ACTIONS:
         action = "save"
     checked = _ids(request.POST.getlist("selected"))
     if action != "save" and not checked:
         messages.error(request, "Check at least one row first, then choose the bulk action.")
-        return redirect(reverse("sync-settings") + "?tab=list")
+        return _to_list()
     if action == "remove":
         removed = edit.remove(institution, checked)
         messages.success(request, f"Removed {removed} entr{'y' if removed == 1 else 'ies'} from the sync list.")
-        return redirect(reverse("sync-settings") + "?tab=list")
-    posted: dict = {}
+        return _to_list()
+    config = search.config_for(institution)
+    choices = read_choices(institution, config)
     if action == "save":
-        changes, posted = _row_changes(request, _ids(request.POST.getlist("row")))
-        result = edit.save_rows(institution, config, changes)
-    else:
-        result = edit.bulk_change(institution, config, checked, _bulk_change(request, action))
+        return _save_rows(request, institution, config, choices)
+    return _bulk_change(request, institution, config, choices, checked, action)
+
+
+def _save_rows(
+    request: HttpRequest, institution: Institution, config: CanvasConfig, choices: SyncListChoices
+) -> HttpResponse:
+    rows = choices.formset(request.POST)
+    if not rows.is_valid():
+        return _not_saved(
+            request, institution, choices, rows=rows, page_errors=[str(e) for e in rows.non_form_errors()]
+        )
+    result = edit.save_rows(institution, config, rows.changes())
     if result.ok:
-        messages.success(request, f"Saved. {result.saved} entr{'y' if result.saved == 1 else 'ies'} changed.")
-        return redirect(reverse("sync-settings") + "?tab=list")
-    messages.error(request, "Nothing was saved: correct the entries marked below.")
-    ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution, result, posted)}
-    return render(request, "sync/sync_settings.html", ctx)
+        return _saved(request, result)
+    return _not_saved(request, institution, choices, rows=rows, errors=result.errors)
 
 
-def _bulk_change(request: HttpRequest, action: str) -> RowChange:
-    if action == "bulk_department":
-        dept = request.POST.get("bulk_department", "")
-        return RowChange(department_id=_department_id(dept))
-    start, end = request.POST.get("bulk_start", ""), request.POST.get("bulk_end", "")
-    return RowChange(
-        start_date=parse_date(start), end_date=parse_date(end), set_start=bool(start.strip()), set_end=bool(end.strip())
+def _bulk_change(
+    request: HttpRequest,
+    institution: Institution,
+    config: CanvasConfig,
+    choices: SyncListChoices,
+    checked: list[int],
+    action: str,
+) -> HttpResponse:
+    form: BulkDatesForm | BulkDepartmentForm = (
+        choices.bulk_department_form(request.POST) if action == "bulk_department" else BulkDatesForm(request.POST)
     )
+    if not form.is_valid():
+        return _not_saved(request, institution, choices, bulk=form)
+    result = edit.bulk_change(institution, config, checked, form.change())
+    if result.ok:
+        return _saved(request, result)
+    return _not_saved(request, institution, choices, errors=result.errors, bulk=form)
+
+
+def _saved(request: HttpRequest, result: SaveResult) -> HttpResponse:
+    messages.success(request, f"Saved. {result.saved} entr{'y' if result.saved == 1 else 'ies'} changed.")
+    return _to_list()
+
+
+def _not_saved(
+    request: HttpRequest,
+    institution: Institution,
+    choices: SyncListChoices,
+    *,
+    rows: BaseEntryRowFormSet | None = None,
+    errors: Mapping[int, Mapping[str, str]] | None = None,
+    page_errors: Iterable[str] = (),
+    bulk: BulkDatesForm | BulkDepartmentForm | None = None,
+) -> HttpResponse:
+    """The tab again with every message beside its field: the rows as posted (or, after a bulk action, as
+    stored), the workflow's `errors` added to them; errors that belong to no row on the page head it."""
+    shown = choices.formset_to_correct(rows)
+    page_errors = [*page_errors, *shown.add_entry_errors(errors or {})]
+    marked = any(form.errors for form in shown) or bool(bulk and bulk.errors)
+    messages.error(request, "Nothing was saved: correct the entries marked below." if marked else "Nothing was saved.")
+    for message in dict.fromkeys(page_errors):
+        messages.error(request, message)
+    ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution, choices, shown, bulk)}
+    return render(request, "sync/sync_settings.html", ctx)
 
 
 @login_required

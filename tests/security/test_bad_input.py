@@ -25,6 +25,7 @@ from lms_canvas.models import CanvasConfig, CanvasConnection
 from portal.models import Course, Department, Enrollment, Exam, ExamScore, ExamTaker
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry, SyncRun
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
+from tests.sync.synclist.helpers import rows_post
 
 TRIED: list[str] = []
 
@@ -360,20 +361,15 @@ def test_course_refresh_rejects_bad_ids(world):
 def test_sync_list_save_rejects_bad_rows(world):
     url = reverse("sync-list-save")
     first, second = world.entries
-    base = {
-        "action": "save",
-        "row": [str(first.id)],
-        f"start_{first.id}": "2026-01-01",
-        f"end_{first.id}": "2026-05-01",
-    }
-    cases = field_cases("Sync list save", url, base, f"start_{first.id}", BAD_DATES)
-    cases += field_cases("Sync list save", url, base, f"end_{first.id}", BAD_DATES)
+    base = rows_post({"entry": first.id, "start_date": "2026-01-01", "end_date": "2026-05-01"})
+    cases = field_cases("Sync list save", url, base, "rows-0-start_date", BAD_DATES)
+    cases += field_cases("Sync list save", url, base, "rows-0-end_date", BAD_DATES)
     cases.append(
         Case(
             "Sync list save reversed dates",
             "POST",
             url,
-            {**base, f"start_{first.id}": "2026-05-01", f"end_{first.id}": "2026-01-01"},
+            {**base, "rows-0-start_date": "2026-05-01", "rows-0-end_date": "2026-01-01"},
         )
     )
     other = Department.objects.exclude(id=world.department.id).first()
@@ -381,32 +377,33 @@ def test_sync_list_save_rejects_bad_rows(world):
     cases += field_cases(
         "Sync list save (admin B)",
         url,
-        {"action": "save", "row": [str(first.id)], f"department_{first.id}": ""},
-        f"department_{first.id}",
+        rows_post({"entry": first.id, "department": ""}),
+        "rows-0-department",
         {"A's department": str(world.department.id)},
         client="b",
     )
-    cases += field_cases(
-        "Sync list save", url, base, f"department_{first.id}", dept_values, skip={"empty", "blank", "zero"}
-    )
+    cases += field_cases("Sync list save", url, base, "rows-0-department", dept_values, skip={"empty", "blank", "zero"})
     cases.append(
         Case(
             "Sync list save: A's rows by admin B",
             "POST",
             url,
-            {
-                "action": "save",
-                "row": [str(first.id), str(second.id)],
-                f"start_{first.id}": "2020-01-01",
-                f"end_{first.id}": "2020-02-01",
-            },
+            rows_post(
+                {"entry": first.id, "start_date": "2020-01-01", "end_date": "2020-02-01"},
+                {"entry": second.id},
+            ),
             client="b",
         )
     )
     for label, value in BAD_TEXT.items():
-        if label in ("empty", "blank", "zero"):
-            continue
-        cases.append(Case(f"Sync list save row={label}", "POST", url, {**base, "row": [value]}, message="any"))
+        cases.append(Case(f"Sync list save entry={label}", "POST", url, {**base, "rows-0-entry": value}))
+    # The formset's own fields, forged: counted rows that were never on the page, or no count at all (a
+    # count of zero or less posts no rows, and says that nothing changed).
+    cases += field_cases("Sync list save", url, base, "rows-TOTAL_FORMS", BAD_TEXT, skip={"zero", "negative"})
+    cases += field_cases(
+        "Sync list save", url, base, "rows-TOTAL_FORMS", {"zero": "0", "negative": "-1"}, message="any"
+    )
+    cases.append(Case("Sync list save without its formset", "POST", url, {"action": "save"}))
     run_cases(world, cases)
 
 

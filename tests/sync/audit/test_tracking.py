@@ -19,6 +19,7 @@ from sync.models import CatalogCourse, CourseResultStatus, RunStatus, RunTrigger
 from tests.sync.catalog_helpers import make_catalog
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 from tests.sync.passback_helpers import make_course, make_exam
+from tests.sync.synclist.helpers import rows_post
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +98,8 @@ def test_the_sync_list_records_add_edit_bulk_and_remove_by_whom(client_a, admin_
     assert added.actor == admin_a and "Contracts I" in added.object_repr
     assert changes(added)["Course"] == ("", str(contracts))
 
-    row = {"action": "save", "row": [entry.id], f"start_{entry.id}": "2026-09-01", f"end_{entry.id}": "2026-12-01"}
-    client_a.post(reverse("sync-list-save"), {**row, f"department_{entry.id}": ""})
+    row = {"entry": entry.id, "start_date": "2026-09-01", "end_date": "2026-12-01", "department": ""}
+    client_a.post(reverse("sync-list-save"), rows_post(row))
     law = Department.objects.get(name="Law")
     bulk = {"action": "bulk_department", "selected": [entry.id], "bulk_department": law.id}
     client_a.post(reverse("sync-list-save"), bulk)

@@ -20,3 +20,16 @@ def two_entries(institution, config):
         edit.add_course(institution, config, course(501).id),
         edit.add_course(institution, config, course(505).id),
     )
+
+
+def rows_post(*rows, action="save"):
+    """What Edit Sync List's Save posts: its formset, one mapping of field -> value per row (entry first)."""
+    data = {"action": action, "rows-TOTAL_FORMS": str(len(rows)), "rows-INITIAL_FORMS": str(len(rows))}
+    for index, row in enumerate(rows):
+        data.update({f"rows-{index}-{name}": str(value) for name, value in row.items()})
+    return data
+
+
+def shown_row(response, entry):
+    """The row form the page shows for `entry` (after a refused post: with what was typed)."""
+    return next(form for form in response.context["rows"] if form.listed_entry.id == entry.id)

@@ -4,36 +4,170 @@ import datetime as dt
 
 from django.urls import reverse
 
+from lms_canvas.models import CanvasConfig
 from portal.models import Department
-from sync.models import SyncListEntry
-from tests.sync.catalog_helpers import text
-from tests.sync.synclist.helpers import two_entries
+from sync.models import CatalogCourse, SyncListEntry
+from sync.synclist import edit
+from tests.sync.catalog_helpers import make_catalog, text
+from tests.sync.synclist.helpers import rows_post, shown_row, two_entries
 
 D = dt.date
+NOT_ON_LIST = "That entry is not on your sync list (it may have been removed meanwhile)."
 
 
 def test_save_rerenders_with_the_message_beside_the_field(client_a, institution_a, config):
     a, _ = two_entries(institution_a, config)
-    data = {"action": "save", "row": [a.id], f"start_{a.id}": "2026-09-01", f"end_{a.id}": "2026-08-01"}
+    data = rows_post({"entry": a.id, "start_date": "2026-09-01", "end_date": "2026-08-01"})
 
     r = client_a.post(reverse("sync-list-save"), data)
 
     assert r.status_code == 200
     body = text(r)
     assert "Nothing was saved: correct the entries marked below." in body
-    assert f'<ul class="errorlist" id="end_{a.id}-errors"><li>End Date is before Start Date.</li></ul>' in body
+    assert 'aria-describedby="id_rows-0-end_date_error"' in body
+    assert '<ul class="errorlist" id="id_rows-0-end_date_error"><li>End Date is before Start Date.</li></ul>' in body
 
 
 def test_save_applies_dates_and_department(client_a, institution_a, config):
     a, _ = two_entries(institution_a, config)
     law = Department.objects.get(institution=institution_a)
-    data = {"row": [a.id], f"start_{a.id}": "2026-09-01", f"end_{a.id}": "2026-12-01", f"department_{a.id}": law.id}
+    data = rows_post({"entry": a.id, "start_date": "2026-09-01", "end_date": "2026-12-01", "department": law.id})
 
-    r = client_a.post(reverse("sync-list-save"), {"action": "save", **data}, follow=True)
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
 
     assert "Saved. 1 entry changed." in text(r)
     a.refresh_from_db()
     assert (a.start_date, a.end_date, a.department_id) == (D(2026, 9, 1), D(2026, 12, 1), law.id)
+
+
+def test_reversed_dates_are_marked_in_the_same_round_as_another_rows_bad_date(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    data = rows_post(
+        {"entry": a.id, "start_date": "2026-09-01", "end_date": "2026-08-01"},
+        {"entry": b.id, "start_date": "someday"},
+    )
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    assert shown_row(r, a).errors == {"end_date": ["End Date is before Start Date."]}
+    assert shown_row(r, b).errors == {"start_date": ["Enter a date as YYYY-MM-DD."]}
+
+
+def test_the_page_posts_back_unchanged_and_saves_nothing(client_a, institution_a, config):
+    """The formset as rendered (management form, a hidden entry id per row, the stored values) is a valid post."""
+    two_entries(institution_a, config)
+    page = client_a.get(reverse("sync-settings"), {"tab": "list"})
+    rows = page.context["rows"]
+    data = {
+        "action": "save",
+        **{rows.management_form.add_prefix(n): v for n, v in rows.management_form.initial.items()},
+    }
+    for form in rows:
+        data.update({form.add_prefix(name): form[name].value() for name in form.fields})
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 0 entries changed." in text(r)
+
+
+def test_a_bad_date_is_marked_and_no_other_rows_edit_is_lost(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    data = rows_post(
+        {"entry": a.id, "start_date": "31/12/2026", "end_date": "2026-12-17"},
+        {"entry": b.id, "start_date": "2026-09-02", "end_date": "2026-12-20", "department": law.id},
+    )
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    body = text(r)
+    assert "Nothing was saved: correct the entries marked below." in body
+    assert '<ul class="errorlist" id="id_rows-0-start_date_error"><li>Enter a date as YYYY-MM-DD.</li></ul>' in body
+    assert shown_row(r, a).errors == {"start_date": ["Enter a date as YYYY-MM-DD."]}
+    typed = shown_row(r, b)
+    assert (typed["start_date"].value(), typed["end_date"].value()) == ("2026-09-02", "2026-12-20")
+    assert typed["department"].value() == str(law.id) and not typed.errors
+    assert shown_row(r, a)["start_date"].value() == "31/12/2026"
+    b.refresh_from_db()
+    assert (b.end_date, b.department_id) == (D(2026, 12, 17), None)
+
+
+def test_a_department_of_another_institution_is_refused_beside_the_field(
+    client_a, institution_a, institution_b, config
+):
+    a, _ = two_entries(institution_a, config)
+    theirs = Department.objects.get(institution=institution_b)
+    data = rows_post({"entry": a.id, "start_date": "2026-08-23", "end_date": "2026-12-17", "department": theirs.id})
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    body = text(r)
+    error = "<li>Choose one of your institution's departments.</li>"
+    assert f'<ul class="errorlist" id="id_rows-0-department_error">{error}</ul>' in body
+    assert "Medicine" not in body  # B's departments are never offered
+    a.refresh_from_db()
+    assert a.department_id is None
+
+
+def test_a_bulk_department_of_another_institution_is_refused(client_a, institution_a, institution_b, config):
+    a, _ = two_entries(institution_a, config)
+    theirs = Department.objects.get(institution=institution_b)
+    data = {"action": "bulk_department", "selected": [a.id], "bulk_department": theirs.id}
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    body = text(r)
+    assert "Nothing was saved: correct the entries marked below." in body
+    assert "<li>Choose one of your institution's departments.</li>" in body
+    a.refresh_from_db()
+    assert a.department_id is None
+
+
+def test_clearing_a_department_saves_no_department(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    SyncListEntry.objects.update(department=law)
+
+    data = rows_post({"entry": a.id, "start_date": "2026-08-23", "end_date": "2026-12-17", "department": ""})
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 1 entry changed." in text(r)
+    a.refresh_from_db()
+    assert a.department_id is None
+    r = client_a.post(
+        reverse("sync-list-save"), {"action": "bulk_department", "selected": [b.id], "bulk_department": ""}, follow=True
+    )
+    assert "Saved. 1 entry changed." in text(r)
+    assert list(SyncListEntry.objects.values_list("department", flat=True)) == [None, None]
+
+
+def test_bulk_dates_keep_what_is_left_blank(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    data = {"action": "bulk_dates", "selected": [a.id, b.id], "bulk_start": "", "bulk_end": "2027-01-31"}
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 2 entries changed." in text(r)
+    assert set(SyncListEntry.objects.values_list("start_date", "end_date")) == {(D(2026, 8, 23), D(2027, 1, 31))}
+
+
+def test_a_bad_bulk_date_is_marked_beside_the_bulk_field(client_a, institution_a, config):
+    a, _ = two_entries(institution_a, config)
+    r = client_a.post(reverse("sync-list-save"), {"action": "bulk_dates", "selected": [a.id], "bulk_end": "soon"})
+
+    body = text(r)
+    assert "Nothing was saved: correct the entries marked below." in body
+    assert '<ul class="errorlist" id="id_bulk_end_error"><li>Enter a date as YYYY-MM-DD.</li></ul>' in body
+
+
+def test_bulk_end_before_a_rows_start_is_marked_on_that_row(client_a, institution_a, config):
+    a, _ = two_entries(institution_a, config)
+    r = client_a.post(reverse("sync-list-save"), {"action": "bulk_dates", "selected": [a.id], "bulk_end": "2026-01-01"})
+
+    assert "<li>End Date is before Start Date.</li>" in text(r)
+    assert shown_row(r, a).errors == {"end_date": ["End Date is before Start Date."]}
+    a.refresh_from_db()
+    assert a.end_date == D(2026, 12, 17)
 
 
 def test_bulk_remove_from_the_page(client_a, institution_a, config):
@@ -53,10 +187,55 @@ def test_admin_b_cannot_edit_or_remove_entries_of_a(client_b, institution_a, con
     a, _ = two_entries(institution_a, config)
     r = client_b.post(reverse("sync-list-save"), {"action": "remove", "selected": [a.id]}, follow=True)
     assert "Removed 0 entries from the sync list." in text(r)
-    r = client_b.post(reverse("sync-list-save"), {"action": "save", "row": [a.id], f"end_{a.id}": "2030-01-01"})
+    r = client_b.post(reverse("sync-list-save"), rows_post({"entry": a.id, "end_date": "2030-01-01"}))
     assert r.status_code == 200
-    assert "Nothing was saved" in text(r)
+    assert "Nothing was saved." in text(r) and NOT_ON_LIST in text(r)
+    r = client_b.post(reverse("sync-list-save"), {"action": "bulk_dates", "selected": [a.id], "bulk_end": "2030-01-01"})
+    assert r.status_code == 200
+    assert "Nothing was saved." in text(r) and NOT_ON_LIST in text(r)
     assert SyncListEntry.objects.filter(id=a.id).exists()
+    a.refresh_from_db()
+    assert a.end_date == D(2026, 12, 17)
+
+
+def test_a_row_of_another_institution_is_refused_and_the_rest_shown_again(
+    client_a, institution_a, institution_b, config
+):
+    a, b = two_entries(institution_a, config)
+    make_catalog(institution_b, offset=10_000)
+    config_b = CanvasConfig.objects.create(institution=institution_b)
+    theirs = edit.add_course(institution_b, config_b, CatalogCourse.objects.get(canvas_id=10_501).id)
+    data = rows_post(
+        {"entry": a.id, "start_date": "2026-08-23", "end_date": "2026-12-20"},
+        {"entry": theirs.id, "start_date": "2026-08-23", "end_date": "2030-01-01"},
+    )
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    assert r.status_code == 200
+    body = text(r)
+    assert "Nothing was saved." in body and NOT_ON_LIST in body
+    # A's own rows again, under fresh indexes and with what was typed, so the page can be saved as it is.
+    rows = r.context["rows"]
+    assert [form.listed_entry.id for form in rows] == [a.id, b.id]
+    assert 'name="rows-TOTAL_FORMS" value="2"' in body
+    assert shown_row(r, a)["end_date"].value() == "2026-12-20"
+    theirs.refresh_from_db()
+    assert theirs.end_date == D(2026, 12, 18)  # as added: the term's end in London
+    a.refresh_from_db()
+    assert a.end_date == D(2026, 12, 17)
+
+
+def test_a_forged_formset_is_refused_with_a_message(client_a, institution_a, config):
+    a, _ = two_entries(institution_a, config)
+    for data in (
+        {"action": "save"},  # no management form
+        {**rows_post({"entry": a.id}), "rows-TOTAL_FORMS": "3"},  # rows that were never on the page
+        rows_post({"entry": "²"}),
+    ):
+        r = client_a.post(reverse("sync-list-save"), data)
+        assert r.status_code == 200
+        assert "Nothing was saved." in text(r)
     a.refresh_from_db()
     assert a.end_date == D(2026, 12, 17)
 
