@@ -109,7 +109,7 @@ def _start_portal(threads: int) -> tuple[subprocess.Popen, str]:
 
 
 def _start_sync() -> subprocess.Popen:
-    cmd = [sys.executable, "manage.py", "canvas_sync", "--institution", SLUG, "--workers", "4"]
+    cmd = [sys.executable, "manage.py", "canvas_sync", "--institution", SLUG]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
 
 

@@ -157,16 +157,13 @@ def fetch_concurrently(
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield pending.pop(future), _outcome(future)
+                    item, error = pending.pop(future), future.exception()
+                    if error is None:
+                        yield item, future.result()
+                    elif isinstance(error, CanvasError):
+                        yield item, error
+                    else:
+                        raise error
         finally:
             for future in pending:
                 future.cancel()
-
-
-def _outcome(future: Future[R]) -> R | CanvasError:
-    error = future.exception()
-    if error is None:
-        return future.result()
-    if isinstance(error, CanvasError):
-        return error
-    raise error

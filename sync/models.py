@@ -170,6 +170,9 @@ class SyncRun(models.Model):
         blank=True, help_text="How it ended, in words for the admin: what happened and what to do."
     )
     cancel_requested = models.BooleanField(default=False)
+    # A sync's courses go to workers in batches (sync.engine.dispatch): how many, and how many sent so far.
+    batch_count = models.PositiveIntegerField(default=0)
+    batches_sent = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -257,6 +260,8 @@ class SyncCourseResult(models.Model):
     canvas_course_id = models.BigIntegerField()
     canvas_section_id = models.BigIntegerField(null=True, blank=True)
     label = models.CharField(max_length=255)
+    # The batch (1, 2, ...) whose task syncs this course; every entry of one Canvas course shares one.
+    batch = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=20, choices=CourseResultStatus.choices, default=CourseResultStatus.PENDING, db_index=True
     )
@@ -272,6 +277,7 @@ class SyncCourseResult(models.Model):
     class Meta:
         ordering = ["label", "id"]
         constraints = [models.UniqueConstraint(fields=["run", "entry"], name="one_result_per_run_entry")]
+        indexes = [models.Index(fields=["run", "batch"], name="result_batch")]
 
     def __str__(self) -> str:
         return f"{self.label}: {self.get_status_display()}"

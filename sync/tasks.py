@@ -44,13 +44,27 @@ def refresh_course_task(run_id: int) -> None:
         run_course_refresh(run_id)
 
 
+@shared_task(name="sync.tasks.sync_batch_task", bind=True)
+def sync_batch_task(self, run_id: int, number: int) -> None:
+    """One batch of courses of a sync run (Sync Now or nightly); it sends the run's next batch, to the
+    queue it came from, and the last one to finish ends the run."""
+    from sync.engine import sync_batch
+
+    queue = (self.request.delivery_info or {}).get("routing_key") if not self.request.is_eager else None
+    with _run_log_context(run_id):
+        sync_batch(run_id, number, queue=queue)
+
+
 @shared_task(name="sync.tasks.sync_course_task")
 def sync_course_task(result_id: int) -> None:
-    """One sync-list entry of a sync run (Sync Now or nightly); the last one to finish ends the run."""
-    from sync.engine import sync_course_result
+    """A message sent before courses went in batches (one per course): its course's batch does the work."""
+    from sync.engine import sync_batch
+    from sync.models import SyncCourseResult
 
-    with _course_log_context(result_id):
-        sync_course_result(result_id)
+    row = SyncCourseResult.objects.filter(id=result_id).values_list("run_id", "batch").first()
+    if row is not None:
+        with _course_log_context(result_id):
+            sync_batch(*row)
 
 
 @shared_task(name="sync.tasks.dispatch_nightly_syncs_task")

@@ -1,28 +1,23 @@
-"""A sync run: fan out one unit of work per sync-list entry, and finish when the last one is done.
-
-`start_sync` writes the run and one `SyncCourseResult` per current entry, then enqueues a task per
-result on commit. `sync_course_result` is that task's body: claim the result with a conditional
-UPDATE (a task delivered twice does nothing), plan and apply, record issues, then `finalize_run`,
-which ends the run once no result is open. A failing course never stops the others.
+"""A sync run: write it and one `SyncCourseResult` per current entry, send its batches to the
+workers (dispatch.py, batch.py), record each course's outcome, and end the run with what happened
+once no course is open, whichever batch finishes last. A failing course never stops the others.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection
-from lms_canvas.throttle import ThrottleGate
 from portal.models import Institution
 from sync.audit import trail
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details
+from sync.engine.dispatch import assign_batches, send_first
 from sync.engine.guard import would_hold
 from sync.engine.plan import CoursePlan, IncludesOff, plan_entry
 from sync.models import (
@@ -45,8 +40,7 @@ logger = logging.getLogger(__name__)
 
 # The issue code of a token or scope refused mid-run; once recorded, the run stops and fails.
 ACCESS_LOST: ReasonCode = "canvas_access_lost"
-_gates: dict[int, ThrottleGate] = {}
-_gates_lock = threading.Lock()
+INTERNAL_ERROR = "The portal hit an unexpected error syncing this course; nothing in it was changed."
 
 
 def start_sync(
@@ -79,108 +73,56 @@ def start_sync(
         issues.record(run.id, "sync_list_empty")
         lifecycle.end(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)
         return run
-    results = SyncCourseResult.objects.bulk_create(
+    numbers = assign_batches([e.course.canvas_id for e in entries])
+    SyncCourseResult.objects.bulk_create(
         SyncCourseResult(
             run=run,
             entry=e,
             canvas_course_id=e.course.canvas_id,
-            canvas_section_id=e.section.canvas_id if e.section_id else None,
+            canvas_section_id=e.section.canvas_id if e.section is not None else None,
             label=e.label[:255],
+            batch=number,
         )
-        for e in entries
+        for e, number in zip(entries, numbers, strict=True)
     )
-    SyncRun.objects.filter(id=run.id).update(total=len(results), phase="Syncing courses")
-    run.total = len(results)
+    batches = max(numbers)
+    SyncRun.objects.filter(id=run.id).update(total=len(entries), batch_count=batches, phase="Syncing courses")
+    run.total, run.batch_count = len(entries), batches
     if enqueue:
-        ids = list(SyncCourseResult.objects.filter(run=run).values_list("id", flat=True))
-        lifecycle.enqueue_on_commit(run, lambda: enqueue_courses(ids))
+        lifecycle.enqueue_on_commit(run, lambda: send_first(run.id))
     return run
-
-
-def enqueue_courses(result_ids: list[int]) -> None:
-    from sync.tasks import sync_course_task
-
-    for result_id in result_ids:
-        sync_course_task.delay(result_id)
-
-
-def sync_course_result(result_id: int) -> None:
-    """The per-course task: claim, plan, apply (or preview), record, then maybe finish the run."""
-    now = timezone.now()
-    # A course claimed this long ago and never finished died with its worker: a redelivery takes it over.
-    claimable = Q(status=CourseResultStatus.PENDING) | Q(
-        status=CourseResultStatus.RUNNING, claimed_at__lt=now - lifecycle.heartbeat_timeout()
-    )
-    if not SyncCourseResult.objects.filter(claimable, id=result_id).update(
-        status=CourseResultStatus.RUNNING, claimed_at=now
-    ):
-        return
-    result = SyncCourseResult.objects.select_related("run__institution", "entry__course", "entry__section").get(
-        id=result_id
-    )
-    run = result.run
-    lifecycle.claim(run.id)
-    run.refresh_from_db(fields=["status", "cancel_requested"])
-    if run.status not in ACTIVE_STATUSES or run.cancel_requested:
-        close(result, CourseResultStatus.CANCELLED, "Cancelled before this course was synced.")
-    elif lost := _access_lost(run.id):
-        # Canvas access went earlier in this run: every other course would fail the same way.
-        close(result, CourseResultStatus.FAILED, f"Not synced: {lost.message} What to do: {lost.fix}")
-    else:
-        _sync_one(result, run)
-    lifecycle.add_progress(run.id)
-    finalize_run(run.id)
-
-
-def _sync_one(result: SyncCourseResult, run: SyncRun) -> None:
-    institution = run.institution
-    if result.entry is None:
-        close(result, CourseResultStatus.SKIPPED, "Removed from the sync list before it was synced.")
-        return
-    try:
-        conn = CanvasConnection.objects.get(institution=institution)
-        plan = plan_entry(
-            client_for(conn, throttle=gate_for(conn.id)),
-            CanvasConfig.objects.get(institution=institution),
-            result.entry,
-            account_id=conn.account_ref,
-            server_url=conn.server_url,
-            on_page=lambda: lifecycle.beat(run.id),
-        )
-        if run.params.get("preview"):
-            preview(result, run, plan)
-        else:
-            _apply(result, run, plan)
-    except Exception as exc:  # noqa: BLE001 - recorded against the course; the other courses go on
-        record_failure(result, run, exc)
 
 
 def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> None:
     """A course that could not be synced: its issue and result; nothing in it was changed."""
-    canvas_id = result.canvas_course_id
-    course = {"object_type": "course", "canvas_id": canvas_id, "canvas_course_id": canvas_id, "label": result.label}
-    if isinstance(exc, TokenInvalid | ScopeMissing):
-        # Canvas refused the token or a scope: every other course would fail the same way.
-        issues.record(run.id, ACCESS_LOST, **course, message=exc.message, fix=exc.fix)
-        close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
-    elif isinstance(exc, CanvasError):
-        issues.record(run.id, "canvas_error", **course, message=exc.message, fix=exc.fix)
-        close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
-    elif isinstance(exc, IncludesOff):
-        issues.record(run.id, "includes_off", **course)
-        close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
-    else:  # a bug: recorded against the course, and the other courses go on
-        logger.error("Sync of %s in run %s failed", result.label, run.id, exc_info=exc)
-        issues.record(run.id, "internal_error", **course, detail=f"{type(exc).__name__}: {exc}"[:500])
-        close(
-            result,
-            CourseResultStatus.FAILED,
-            f"Unexpected error ({type(exc).__name__}); nothing in this course was changed.",
+
+    def record(code: ReasonCode, message: str = "", fix: str = "") -> None:
+        canvas_id = result.canvas_course_id
+        issues.record(
+            run.id,
+            code,
+            object_type="course",
+            canvas_id=canvas_id,
+            canvas_course_id=canvas_id,
+            label=result.label,
+            message=message,
+            fix=fix,
         )
 
-
-def _apply(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
-    record_outcome(result, run, plan, apply_plan(plan, run.institution))
+    if isinstance(exc, TokenInvalid | ScopeMissing):
+        # Canvas refused the token or a scope: every other course would fail the same way.
+        record(ACCESS_LOST, exc.message, exc.fix)
+        close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
+    elif isinstance(exc, CanvasError):
+        record("canvas_error", exc.message, exc.fix)
+        close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
+    elif isinstance(exc, IncludesOff):
+        record("includes_off")
+        close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
+    else:  # a bug: the log has it (and Sentry); the page says what it means, never the exception's name
+        logger.error("Sync of %s in run %s failed", result.label, run.id, exc_info=exc)
+        record("internal_error")
+        close(result, CourseResultStatus.FAILED, f"{INTERNAL_ERROR} What to do: {reason('internal_error').fix}")
 
 
 def record_outcome(result: SyncCourseResult, run: SyncRun, plan: CoursePlan, outcome: ApplyOutcome) -> None:
@@ -293,13 +235,13 @@ def finalize_run(run_id: int) -> bool:
     return lifecycle.end(run, status, message, counts)
 
 
-def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]:
+def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus, str]:
     n, failed = len(statuses), statuses.count(CourseResultStatus.FAILED)
     held, skipped = statuses.count(CourseResultStatus.HELD), statuses.count(CourseResultStatus.SKIPPED)
     if run.cancel_requested:
         return RunStatus.CANCELLED, f"Cancelled by an admin after {n - statuses.count('cancelled')} of {n} courses."
     tally = ", ".join(f"{counts[k]} {k}" for k in COUNT_NAMES if k != "held" or counts[k])
-    lost = _access_lost(run.id)
+    lost = access_lost(run.id)
     if lost:
         done = statuses.count(CourseResultStatus.APPLIED)
         return RunStatus.FAILED, (
@@ -331,14 +273,8 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[str, str]
     return RunStatus.SUCCEEDED, text
 
 
-def _access_lost(run_id: int) -> SyncIssue | None:
+def access_lost(run_id: int) -> SyncIssue | None:
     return SyncIssue.objects.filter(run_id=run_id, code=ACCESS_LOST).order_by("id").first()
-
-
-def gate_for(connection_id: int) -> ThrottleGate:
-    """One throttle gate per token per process, shared by every course this process syncs."""
-    with _gates_lock:
-        return _gates.setdefault(connection_id, ThrottleGate())
 
 
 def today_for(institution: Institution) -> dt.date:

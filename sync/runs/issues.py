@@ -18,11 +18,17 @@ BATCH = 1000
 class Excluded(Protocol):
     """What a sync left out (sync.engine.plan.Exclusion): a reason code and the object it concerns."""
 
-    code: str
-    object_type: str
-    canvas_id: int | None
-    label: str
-    detail: str
+    # Read-only properties, so a frozen dataclass satisfies it.
+    @property
+    def code(self) -> str: ...
+    @property
+    def object_type(self) -> str: ...
+    @property
+    def canvas_id(self) -> int | None: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
 
 
 def record(

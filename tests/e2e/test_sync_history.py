@@ -10,7 +10,8 @@ import pytest
 from django.db import connection, connections
 from playwright.sync_api import expect
 
-from sync.engine import sync_course_result
+from sync.engine import sync_batch
+from sync.models import SyncRun
 from tests.conftest import login
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 
@@ -19,19 +20,19 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def background_worker(monkeypatch):
-    """Courses run on a thread, one every half second, so the page can show progress."""
+    """A run's batches run on a thread, one every half second, so the page can show progress."""
     threads: list[threading.Thread] = []
     # pytest's SQLite test database lives in memory: share this connection, as the live server does.
     shared = connections["default"] if connection.vendor == "sqlite" else None
 
-    def enqueue(ids: list[int]) -> None:
+    def enqueue(run_id: int) -> None:
         def work() -> None:
             if shared is not None:
                 connections["default"] = shared
             try:
-                for result_id in ids:
+                for number in range(1, SyncRun.objects.get(id=run_id).batch_count + 1):
                     time.sleep(0.5)
-                    sync_course_result(result_id)
+                    sync_batch(run_id, number)
             finally:
                 if shared is None:
                     connection.close()
@@ -40,7 +41,8 @@ def background_worker(monkeypatch):
         threads.append(thread)
         thread.start()
 
-    monkeypatch.setattr("sync.engine.runner.enqueue_courses", enqueue)
+    monkeypatch.setattr("sync.engine.runner.send_first", enqueue)
+    monkeypatch.setattr("sync.engine.dispatch._send", lambda run_id, number, queue: None)  # this thread sends them
     if shared is not None:
         shared.inc_thread_sharing()
     yield

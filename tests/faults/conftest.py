@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 
 from lms_canvas import client as canvas_client
+from lms_canvas import gates
 from lms_canvas.http import RetryPolicy, Transport
 from lms_canvas.simulator.testing import RunningSimulator
-from sync.engine import runner
 from tests.conftest import connect_to
 
 COURSES = 30  # generated courses: enough pages for a "middle", small enough for ~90 s on 2 cores
@@ -32,8 +32,8 @@ def _fast_canvas_client(monkeypatch) -> None:
     """Every CanvasClient of the test retries quickly and gives up on a silent server in half a second."""
     monkeypatch.setattr(canvas_client, "RetryPolicy", lambda: FAST_RETRY)
     monkeypatch.setitem(canvas_client.CanvasClient.__init__.__kwdefaults__, "timeout", (2, READ_TIMEOUT_S))
-    # The engine keeps one throttle gate per connection id per process; start each test afresh.
-    monkeypatch.setattr(runner, "_gates", {})
+    # One throttle gate per connection id per process; start each test afresh.
+    monkeypatch.setattr(gates, "_gates", {})
 
 
 @pytest.fixture

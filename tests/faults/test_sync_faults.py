@@ -34,6 +34,9 @@ from tests.faults.helpers import (
 from tests.sync.engine_helpers import sync
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
+# A token renewed or refused mid-run is written from the thread that met it, on its own database
+# connection, as in a worker: these tests commit, so that thread sees (and may lock) the rows.
+TOKEN_WRITES = pytest.mark.django_db(transaction=True)
 
 ENROLLMENTS_SCOPE = "url:GET|/api/v1/courses/:course_id/enrollments"
 
@@ -178,6 +181,7 @@ def test_a_throttling_storm_slows_the_sync_but_loses_nothing(
     assert_converged(institution_a, case.truth)
 
 
+@TOKEN_WRITES
 def test_the_access_token_expiring_mid_run_is_renewed(
     half_synced, big_sim, institution_a, institution_b, after_requests
 ):
@@ -204,6 +208,7 @@ def reauthorize(institution, sim) -> None:
     )
 
 
+@TOKEN_WRITES
 def test_the_refresh_token_revoked_mid_run_fails_the_run_and_asks_for_reauthorization(
     half_synced, big_sim, institution_a, institution_b, after_requests, admin_a
 ):
@@ -220,6 +225,7 @@ def test_the_refresh_token_revoked_mid_run_fails_the_run_and_asks_for_reauthoriz
     assert_converged(institution_a, case.truth)
 
 
+@TOKEN_WRITES
 def test_the_key_switched_off_mid_run_fails_the_run_naming_the_key(
     half_synced, big_sim, institution_a, institution_b, after_requests
 ):
@@ -238,6 +244,7 @@ def test_the_key_switched_off_mid_run_fails_the_run_naming_the_key(
     assert_converged(institution_a, case.truth)
 
 
+@TOKEN_WRITES
 def test_a_scope_removed_from_the_key_mid_run_fails_the_run_and_names_the_scope(
     half_synced, big_sim, institution_a, institution_b, after_requests
 ):
@@ -265,6 +272,7 @@ def test_a_scope_removed_from_the_key_mid_run_fails_the_run_and_names_the_scope(
     assert_converged(institution_a, case.truth)
 
 
+@TOKEN_WRITES
 def test_a_token_that_loses_a_scope_mid_run_fails_naming_the_scope(
     half_synced, big_sim, institution_a, institution_b, after_requests
 ):

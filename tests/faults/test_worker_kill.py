@@ -41,7 +41,7 @@ def worker(transactional_db):
 def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges(
     worker, conn_a, big_sim, institution_a, institution_b, monkeypatch
 ):
-    from sync.tasks import sync_course_task
+    from sync.engine import dispatch
 
     queue, proc = worker
     ids = course_ids(big_sim)
@@ -49,10 +49,8 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
     assert sync(institution_a).status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES)
     put_on_sync_list(institution_a, big_sim, ids[len(ids) // 2 :])
     before = records(institution_a)
-    monkeypatch.setattr(
-        "sync.engine.runner.enqueue_courses",
-        lambda result_ids: [sync_course_task.apply_async((i,), queue=queue) for i in result_ids],
-    )
+    # The run's batches go to this test's worker's queue (each batch sends the next one where it came from).
+    monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: dispatch.send_first(run_id, queue=queue))
     big_sim.control("faults", {"latency_ms": 40})  # a few tenths of a second per course: a middle to kill in
 
     run = start_sync(institution_a)

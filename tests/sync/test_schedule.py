@@ -15,10 +15,9 @@ from django_celery_beat.models import PeriodicTask
 
 from lms_canvas.models import CanvasConnection, ConnectionStatus
 from portal.models import ServiceHeartbeat
-from sync.engine import run_sync
 from sync.models import RunStatus, RunTrigger, SyncRun
 from sync.schedule import PERIODIC_TASK, PERIODIC_TASK_NAME, REAPER_TASK, REAPER_TASK_NAME, dispatch_nightly
-from tests.sync.engine_helpers import add_entry, catalog_from_sim
+from tests.sync.engine_helpers import add_entry, catalog_from_sim, run_queued
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -51,7 +50,7 @@ def celery_beat_scheduler(monkeypatch):
 @pytest.fixture
 def listed(connected, sim, institution_a, admin_a, monkeypatch):
     """Institution A (America/New_York, nightly at 02:00) with Contracts I on its sync list."""
-    monkeypatch.setattr("sync.engine.runner.enqueue_courses", lambda ids: None)
+    monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: None)
     catalog_from_sim(institution_a, sim)
     add_entry(institution_a, 501)
     return institution_a
@@ -66,7 +65,7 @@ def test_the_sync_starts_at_the_local_hour_once_a_day(listed):
     with time_machine.travel(dt.datetime(2026, 9, 1, 6, 2, tzinfo=UTC)):  # 02:02 EDT
         [run] = dispatch_nightly()
         assert run.trigger == RunTrigger.NIGHTLY and run.status == RunStatus.QUEUED
-        run_sync(run)
+        run_queued(run)
     with time_machine.travel(dt.datetime(2026, 9, 1, 20, 0, tzinfo=UTC)):
         assert dispatch_nightly() == []
     with time_machine.travel(dt.datetime(2026, 9, 2, 6, 5, tzinfo=UTC)):
@@ -107,7 +106,7 @@ def test_a_failed_nightly_run_emails_the_admins(listed, sim):
     sim.control("faults", {"error_rate": 1.0, "error_status": 403, "paths": "/courses/501"})
     with time_machine.travel(dt.datetime(2026, 9, 1, 6, 30, tzinfo=UTC)):
         [run] = dispatch_nightly()
-        run = run_sync(run)
+        run = run_queued(run)
     assert run.status == RunStatus.FAILED
     assert [m.subject for m in mail.outbox] == ["[LMS Sync Portal] Nightly sync failed"]
     assert f"/admin-settings/lms/history/{run.id}/" in mail.outbox[0].body
@@ -115,10 +114,10 @@ def test_a_failed_nightly_run_emails_the_admins(listed, sim):
 
 def test_a_nightly_run_that_holds_changes_emails_the_admins(listed, sim):
     with time_machine.travel(dt.datetime(2026, 9, 1, 6, 30, tzinfo=UTC)):
-        run_sync(dispatch_nightly()[0])
+        run_queued(dispatch_nightly()[0])
     sim.control("mutate", {"delete": {"enrollments": [9001, 9002]}})
     with time_machine.travel(dt.datetime(2026, 9, 2, 6, 30, tzinfo=UTC)):
-        run = run_sync(dispatch_nightly()[0])
+        run = run_queued(dispatch_nightly()[0])
     assert run.counts["held"] == 2
     assert [m.subject for m in mail.outbox] == ["[LMS Sync Portal] Nightly sync held changes for your approval"]
 

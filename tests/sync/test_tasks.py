@@ -14,6 +14,7 @@ QUEUED_NAMES = {
     "sync.tasks.refresh_catalog_task",
     "sync.tasks.refresh_course_task",
     "sync.tasks.sync_course_task",
+    "sync.tasks.sync_batch_task",
     "sync.tasks.dispatch_nightly_syncs_task",
     "sync.tasks.post_scores_task",
     "sync.tasks.reap_runs_task",

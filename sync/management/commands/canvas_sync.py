@@ -3,20 +3,23 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Institution
-from sync.engine import run_sync, start_sync
+from sync.engine import start_sync
+from sync.engine.dispatch import run_here
 from sync.models import RunTrigger
 from sync.runs import lifecycle
 
 
 class Command(BaseCommand):
-    help = "Sync an institution's sync list from Canvas now, in this process (--preview: show, write nothing)."
+    help = (
+        "Sync an institution's sync list from Canvas now, in this process, through the same batch tasks the "
+        "workers run (--preview: show, write nothing)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--institution", required=True, help="The institution's slug.")
         parser.add_argument("--preview", action="store_true", help="Plan and report the changes without applying them.")
-        parser.add_argument("--workers", type=int, default=4, help="Courses synced at once (threads).")
 
-    def handle(self, *args, institution: str, preview: bool, workers: int, **options) -> str:
+    def handle(self, *args, institution: str, preview: bool, **options) -> str:
         inst = Institution.objects.filter(slug=institution).first()
         if inst is None:
             raise CommandError(f"No institution with slug “{institution}”.")
@@ -25,7 +28,7 @@ class Command(BaseCommand):
         except lifecycle.RunAlreadyActive as exc:
             raise CommandError(f"{exc} Wait for it to finish (View History), then try again.") from None
         if run.is_active:
-            run = run_sync(run, workers=workers)
+            run = run_here(run)
         for result in run.course_results.all():
             line = f"  {result.label}: {result.get_status_display()}"
             if result.details.get("totals"):

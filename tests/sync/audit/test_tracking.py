@@ -174,7 +174,7 @@ def listed(connected, sim, institution_a):
 
 
 def test_sync_now_names_who_started_it_and_nightly_runs_are_not_on_the_trail(client_a, admin_a, listed, monkeypatch):
-    monkeypatch.setattr("sync.engine.runner.enqueue_courses", lambda ids: None)
+    monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: None)
     client_a.post(reverse("sync-now"))
     SyncRun.objects.update(status=RunStatus.SUCCEEDED)
     start_sync(listed, trigger=RunTrigger.NIGHTLY, enqueue=False)

@@ -29,12 +29,10 @@ def worker_queue(transactional_db):
 
 
 def test_a_worker_process_runs_a_sync_end_to_end(worker_queue, connected, sim, institution_a, monkeypatch):
-    from sync.tasks import sync_course_task
+    from sync.engine import dispatch
 
-    monkeypatch.setattr(
-        "sync.engine.runner.enqueue_courses",
-        lambda ids: [sync_course_task.apply_async((i,), queue=worker_queue) for i in ids],
-    )
+    # The run's batches go to this test's worker's queue (each batch sends the next one where it came from).
+    monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: dispatch.send_first(run_id, queue=worker_queue))
     catalog_from_sim(institution_a, sim)
     add_entry(institution_a, 501)
     add_entry(institution_a, 503)  # unpublished: recorded, not synced

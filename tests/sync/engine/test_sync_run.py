@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from portal.models import Enrollment
-from sync.engine import approve_held, finalize_run, start_sync, sync_course_result
+from sync.engine import approve_held, finalize_run, start_sync, sync_batch
 from sync.models import CourseResultStatus, RunStatus, SyncCourseResult, SyncRun
 from sync.runs import lifecycle
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, issue_codes, sync
@@ -135,11 +135,11 @@ def test_concurrent_clicks_create_one_active_sync(contracts_entry):
 
 
 @pytest.mark.django_db
-def test_a_course_task_delivered_twice_syncs_once_and_the_run_finishes_once(contracts_entry):
+def test_a_batch_delivered_twice_syncs_once_and_the_run_finishes_once(contracts_entry):
     run = start_sync(contracts_entry, enqueue=False)
-    ids = list(run.course_results.values_list("id", flat=True))
-    for result_id in ids + ids:
-        sync_course_result(result_id)
+    numbers = sorted(set(run.course_results.values_list("batch", flat=True)))
+    for number in numbers + numbers:
+        sync_batch(run.id, number)
 
     run.refresh_from_db()
     assert run.status == RunStatus.WITH_ISSUES and run.done == 2
@@ -154,27 +154,38 @@ def test_a_course_whose_worker_died_is_taken_over_after_the_timeout(contracts_en
     from django.utils import timezone
 
     run = start_sync(contracts_entry, enqueue=False)
-    first, second = run.course_results.all()
-    SyncCourseResult.objects.filter(id=first.id).update(
-        status="running", claimed_at=timezone.now() - dt.timedelta(hours=1)
-    )
-    sync_course_result(second.id)
+    first, second = run.course_results.order_by("batch")
+    assert first.batch != second.batch  # two courses: a batch each, so they may run on two workers
+    SyncCourseResult.objects.filter(id=first.id).update(status="running", claimed_at=timezone.now())
+    sync_batch(run.id, first.batch)  # a redelivery while its worker still works: nothing to claim
+    sync_batch(run.id, second.batch)
     run.refresh_from_db()
-    assert run.is_active  # the dead one is still open
-    sync_course_result(first.id)
+    assert run.is_active  # the first is still open
+    SyncCourseResult.objects.filter(id=first.id).update(claimed_at=timezone.now() - dt.timedelta(hours=1))
+    sync_batch(run.id, first.batch)  # its worker died: the redelivery takes it over
     run.refresh_from_db()
-    assert not run.is_active
+    assert not run.is_active and run.course_results.filter(status="applied").count() == 2
 
 
 @pytest.mark.django_db
-def test_sync_now_enqueues_one_task_per_entry_after_commit(
-    contracts_entry, django_capture_on_commit_callbacks, monkeypatch
+def test_sync_now_sends_the_first_batches_after_commit_and_each_batch_sends_the_next(
+    contracts_entry, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
-    sent: list[int] = []
-    monkeypatch.setattr("sync.tasks.sync_course_task.delay", sent.append)
-    with django_capture_on_commit_callbacks(execute=True):
+    settings.SYNC_BATCHES_IN_FLIGHT = 1
+    sent: list[tuple] = []
+    monkeypatch.setattr("sync.tasks.sync_batch_task.apply_async", lambda args, queue=None: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = start_sync(contracts_entry)
-    assert sorted(sent) == sorted(run.course_results.values_list("id", flat=True))
+    assert sent == []  # nothing leaves before the run's rows are committed
+    for callback in callbacks:
+        callback()
+    run.refresh_from_db()
+    assert run.batch_count == 2 and sent == [(run.id, 1)]  # one batch in flight at a time
+    sync_batch(*sent[0])
+    assert sent == [(run.id, 1), (run.id, 2)]
+    sync_batch(*sent[1])
+    run.refresh_from_db()
+    assert not run.is_active and run.done == 2
 
 
 @pytest.mark.django_db
@@ -202,8 +213,8 @@ def test_an_entry_whose_end_date_passed_is_not_synced_and_the_run_says_so(connec
 def test_the_command_syncs_and_previews(contracts_entry, capsys):
     from django.core.management import call_command
 
-    call_command("canvas_sync", "--institution", "alpha", "--preview", "--workers", "1")
+    call_command("canvas_sync", "--institution", "alpha", "--preview")
     assert "Preview of 2 course(s)" in capsys.readouterr().out
     assert not Enrollment.objects.exists()
-    call_command("canvas_sync", "--institution", "alpha", "--workers", "1")
+    call_command("canvas_sync", "--institution", "alpha")
     assert Enrollment.objects.count() == 2

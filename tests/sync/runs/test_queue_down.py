@@ -62,7 +62,7 @@ def test_sync_now_with_the_queue_down_says_so_and_blocks_nothing(client_a, liste
     assert "the task queue is unavailable" in response.content.decode()
     assert run.course_results.get().status == CourseResultStatus.CANCELLED
 
-    monkeypatch.setattr("sync.engine.runner.enqueue_courses", lambda ids: None)  # the queue is back
+    monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: None)  # the queue is back
     again = client_a.post(reverse("sync-now"))
     second = SyncRun.objects.filter(institution=listed, kind=RunKind.SYNC).exclude(id=run.id).get()
     assert again.url == reverse("sync-run", args=[second.id]) and second.status == RunStatus.QUEUED

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from portal.celery import app
-from sync.engine import start_sync, sync_course_result
+from sync.engine import start_sync, sync_batch
 from sync.models import CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncRun
 from sync.runs import lifecycle
 from sync.runs.reaper import reap_runs
@@ -30,7 +30,8 @@ def later(seconds: float) -> dt.datetime:
 @pytest.fixture
 def three_courses(connected, sim, institution_a, admin_a, monkeypatch):
     """A sync of three courses whose tasks are never delivered: the test plays the workers."""
-    monkeypatch.setattr("sync.engine.runner.enqueue_courses", lambda ids: None)
+    monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: None)
+    monkeypatch.setattr("sync.engine.dispatch._send", lambda run_id, number, queue: None)
     catalog_from_sim(institution_a, sim)
     for canvas_id in sorted(c.canvas_id for c in institution_a.catalog_courses.all())[:3]:
         add_entry(institution_a, canvas_id)
@@ -59,7 +60,7 @@ def test_a_queued_run_nobody_picks_up_fails_with_that_cause(institution_a, setti
 def test_a_sync_whose_worker_died_keeps_what_finished(three_courses, settings):
     run = start_sync(three_courses)
     first, second, third = SyncCourseResult.objects.filter(run=run).order_by("id")
-    sync_course_result(first.id)  # one course synced by a worker...
+    sync_batch(run.id, first.batch)  # one course synced by a worker...
     SyncCourseResult.objects.filter(id=second.id).update(status=CourseResultStatus.RUNNING, claimed_at=timezone.now())
     # ...which is killed while it syncs the second; the third's task was in its hands too.
 
@@ -82,7 +83,7 @@ def test_a_sync_whose_worker_died_keeps_what_finished(three_courses, settings):
 def test_a_sync_whose_tasks_the_queue_lost_says_so(three_courses, settings):
     run = start_sync(three_courses)
     first = SyncCourseResult.objects.filter(run=run).order_by("id").first()
-    sync_course_result(first.id)  # the other two tasks never arrive (a broker restart lost them)
+    sync_batch(run.id, first.batch)  # the other two tasks never arrive (a broker restart lost them)
 
     # Their tasks may still be waiting behind other work: only the start timeout says they are lost.
     assert reap_runs(now=later(settings.RUN_HEARTBEAT_TIMEOUT_SECONDS + 1)) == []

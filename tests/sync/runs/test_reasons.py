@@ -62,7 +62,9 @@ def emitted_codes() -> dict[str, str]:
                 position = {"Exclusion": 0, "issues.record": 1}.get(writer)
                 if position is not None and len(node.args) > position:
                     codes |= _strings(node.args[position]) if isinstance(node.args[position], ast.Constant) else set()
-                codes |= {s for kw in node.keywords if kw.arg == "code" for s in _strings(kw.value)}
+                # A form's ValidationError(code=...) is Django's error vocabulary, not a run's reason.
+                if not ast.unparse(node.func).endswith("ValidationError"):
+                    codes |= {s for kw in node.keywords if kw.arg == "code" for s in _strings(kw.value)}
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _mentions_reason_code(node.returns):
                 for ret in (n for n in ast.walk(node) if isinstance(n, ast.Return)):
                     codes |= _strings(ret.value)

@@ -13,9 +13,9 @@ from django.utils.module_loading import import_string
 
 from lms_canvas.models import CanvasConnection
 from sync.engine import start_sync
-from sync.models import RunKind, SyncCourseResult
+from sync.models import RunKind
 from sync.runs.lifecycle import create_run
-from sync.tasks import refresh_catalog_task, sync_course_task
+from sync.tasks import refresh_catalog_task, sync_batch_task
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 
 
@@ -66,13 +66,12 @@ def test_a_refresh_task_logs_its_run_and_institution_from_every_thread(connected
     assert all(s not in json_logs.stream.getvalue() for s in secrets_of(institution_a))
 
 
-def test_a_course_task_logs_its_run_and_institution(connected, institution_a, sim, json_logs):
+def test_a_batch_task_logs_its_run_and_institution(connected, institution_a, sim, json_logs):
     catalog_from_sim(institution_a, sim)
     add_entry(institution_a, 501)
     run = start_sync(institution_a, enqueue=False)
-    (result_id,) = SyncCourseResult.objects.filter(run=run).values_list("id", flat=True)
     json_logs.lines.clear()
-    sync_course_task(result_id)
+    sync_batch_task(run.id, 1)
     assert json_logs.lines, "the course's sync should have logged"
     for _, line in json_logs.lines:
         assert (line["run_id"], line["institution"]) == (run.id, "alpha"), line
@@ -83,7 +82,6 @@ def test_the_log_lookup_is_one_query(connected, institution_a, sim, django_asser
     catalog_from_sim(institution_a, sim)
     add_entry(institution_a, 501)
     run = start_sync(institution_a, enqueue=False)
-    (result_id,) = SyncCourseResult.objects.filter(run=run).values_list("id", flat=True)
-    monkeypatch.setattr("sync.engine.sync_course_result", lambda result_id: None)
+    monkeypatch.setattr("sync.engine.sync_batch", lambda run_id, number, queue=None: None)
     with django_assert_num_queries(1):
-        sync_course_task(result_id)
+        sync_batch_task(run.id, 1)

@@ -12,7 +12,7 @@ from portal.models import Enrollment
 from sync.engine import start_sync
 from sync.models import CourseResultStatus, RunStatus, SyncRun
 from sync.runs.reasons import REASONS
-from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
+from tests.sync.engine_helpers import add_entry, catalog_from_sim, run_queued, sync
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,9 @@ def listed(connected, sim, institution_a):
 
 @pytest.fixture
 def no_queue(monkeypatch):
+    """The runs whose batches were to be sent (none is: no broker in these tests)."""
     sent: list[int] = []
-    monkeypatch.setattr("sync.engine.runner.enqueue_courses", sent.extend)
+    monkeypatch.setattr("sync.engine.runner.send_first", sent.append)
     return sent
 
 
@@ -39,7 +40,7 @@ def test_sync_now_creates_a_run_and_enqueues_its_courses(
     run = SyncRun.objects.get()
     assert r.status_code == 302 and r.url == reverse("sync-run", args=[run.id])
     assert run.kind == "sync" and run.trigger == "admin" and run.requested_by.email == "alice@alpha.test"
-    assert no_queue == list(run.course_results.values_list("id", flat=True))
+    assert no_queue == [run.id] and run.course_results.count() == 1
 
 
 def test_a_second_click_says_a_sync_is_running_and_links_to_it(client_a, listed, no_queue):
@@ -162,9 +163,8 @@ def test_support_can_sync_now_and_approve_from_django_admin(client, support_user
     )
     run = SyncRun.objects.get()
     assert run.trigger == "support"
-    from sync.engine import run_sync
 
-    run_sync(run)
+    run_queued(run)
     sim.control("mutate", {"delete": {"enrollments": [9001, 9002]}})
     held = sync(listed)
     r = client.post(
