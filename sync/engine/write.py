@@ -22,21 +22,20 @@ PERSON_FIELDS = ("first_name", "last_name", "email")
 
 def write_people(model, institution, batch: list[tuple]) -> None:
     """Update changed people by pk, then upsert new ones, for every (PeopleChanges, counts, exclusions)
-    of a batch of courses; fills each `people.pks` for the enrollments."""
+    of a batch of courses; fills each `people.pks` for the enrollments.
+
+    Counts are of rows this statement really changed: a person updated or created here is counted
+    once, in the first course of the batch that has them, and a person another worker created or
+    updated a moment earlier (planned as new or changed from an older read) is not counted again."""
     if not batch:
         return
     id_field = batch[0][0].id_field
     now = timezone.now()
     update = {pk: p for people, _, _ in batch for pk, p in people.update}
     if update:
-        rows = [
-            model(pk=pk, lms_id=p.lms_id, updated_at=now, **{id_field: p.portal_id}, **_names(p))
-            for pk, p in sorted(update.items())
-        ]
         with transaction.atomic():
-            model.objects.bulk_update(rows, [id_field, "lms_id", "updated_at", *PERSON_FIELDS], batch_size=BATCH)
-        for people, counts, _ in batch:
-            counts["updated"] += len(people.update)
+            changed = _update_changed(model, id_field, sorted(update.items()), now)
+        _credit(batch, "updated", changed, lambda people: (pk for pk, _ in people.update))
     create = {p.lms_id: p for people, _, _ in batch for p in people.create}
     if not create:
         return
@@ -44,41 +43,88 @@ def write_people(model, institution, batch: list[tuple]) -> None:
     lost: set[int] = set()
     try:
         with transaction.atomic():
-            made = _upsert(model, institution, id_field, ordered, now)
+            made, inserted = _upsert(model, institution, id_field, ordered, now)
     except IntegrityError:
         # Another Canvas user holds one of these IDs (made by a parallel task, or in this very batch):
         # find which, one at a time; the others are created as usual.
-        made = {}
+        made, inserted = {}, set()
         for person in ordered:
             try:
                 with transaction.atomic():
-                    made.update(_upsert(model, institution, id_field, [person], now))
+                    one, new = _upsert(model, institution, id_field, [person], now)
+                made.update(one)
+                inserted |= new
             except IntegrityError:
                 lost.add(person.lms_id)
-    credited: set[int] = set()  # a person new to several courses of the batch counts as created once
+    _credit(batch, "created", inserted, lambda people: (p.lms_id for p in people.create))
     for people, counts, exclusions in batch:
         for person in people.create:
             if person.lms_id in made:
                 people.pks[person.lms_id] = made[person.lms_id]
-                counts["created"] += person.lms_id not in credited
-                credited.add(person.lms_id)
             elif person.lms_id in lost:
                 detail = f"{person.portal_id} already belongs to another person in the portal."
                 exclusions.append(Exclusion("duplicate_person_id", "person", person.lms_id, person.label, detail))
                 counts["skipped"] += 1
 
 
-def _upsert(model, institution, id_field: str, people: list[PlannedPerson], now) -> dict[int, int]:
-    """INSERT ... ON CONFLICT (institution, lms_id) DO UPDATE, returning {Canvas id: pk}."""
+def _credit(batch: list[tuple], name: str, keys: set[int], keys_of) -> None:
+    """Add each key (a person) to `name` of the first course of the batch that lists it, once."""
+    credited: set[int] = set()
+    for people, counts, _ in batch:
+        mine = {k for k in keys_of(people) if k in keys} - credited
+        counts[name] += len(mine)
+        credited |= mine
+
+
+def _update_changed(model, id_field: str, rows: list[tuple[int, PlannedPerson]], now) -> set[int]:
+    """Write each person's planned ID and names where they differ from the row; the pks changed."""
+    columns = [id_field, "lms_id", *PERSON_FIELDS]
+    if connection.vendor != "postgresql":
+        changed: set[int] = set()
+        for pk, p in rows:
+            values = {id_field: p.portal_id, "lms_id": p.lms_id, **_names(p)}
+            if model.objects.filter(pk=pk).exclude(**values).update(**values, updated_at=now):
+                changed.add(pk)
+        return changed
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    sets = ", ".join(f"{q(c)} = u.{q(c)}" for c in columns)
+    differs = " OR ".join(f"t.{q(c)} IS DISTINCT FROM u.{q(c)}" for c in columns)
+    names = ", ".join(["pk", *(q(c) for c in columns)])
+    # Only quoted model column names are interpolated; every value is a parameter.
+    sql = (
+        f"UPDATE {table} t SET {sets}, {q('updated_at')} = %s "  # noqa: S608
+        f"FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[]) AS u({names}) "
+        f"WHERE t.{q('id')} = u.pk AND ({differs}) RETURNING t.{q('id')}"
+    )
+    changed = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), PG_BATCH):
+            chunk = rows[start : start + PG_BATCH]
+            arrays = [
+                [pk for pk, _ in chunk],
+                *([getattr(p, f) for _, p in chunk] for f in ("portal_id", "lms_id", *PERSON_FIELDS)),
+            ]
+            cursor.execute(sql, [now, *arrays])
+            changed.update(pk for (pk,) in cursor.fetchall())
+    return changed
+
+
+def _upsert(model, institution, id_field: str, people: list[PlannedPerson], now) -> tuple[dict[int, int], set[int]]:
+    """INSERT ... ON CONFLICT (institution, lms_id) DO UPDATE: {Canvas id: pk}, and the Canvas ids
+    of the rows this statement inserted (not those a parallel task had just inserted)."""
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in ["institution_id", "lms_id", id_field, *PERSON_FIELDS, "active", "updated_at"])
+    # PostgreSQL: a row this statement inserted has xmax 0; one it updated on conflict does not.
+    inserted_flag = ", (xmax = 0)" if connection.vendor == "postgresql" else ""
     conflict = (
         f"ON CONFLICT ({q('institution_id')}, {q('lms_id')}) WHERE {q('lms_id')} IS NOT NULL "
         f"DO UPDATE SET {', '.join(f'{q(c)} = EXCLUDED.{q(c)}' for c in [id_field, *PERSON_FIELDS, 'updated_at'])} "
-        f"RETURNING {q('lms_id')}, {q('id')}"
+        f"RETURNING {q('lms_id')}, {q('id')}{inserted_flag}"
     )
     insert = f"INSERT INTO {q(model._meta.db_table)} ({columns})"
     made: dict[int, int] = {}
+    inserted: set[int] = set()
     size = PG_BATCH if connection.vendor == "postgresql" else BATCH
     for start in range(0, len(people), size):
         chunk = people[start : start + size]
@@ -93,13 +139,23 @@ def _upsert(model, institution, id_field: str, people: list[PlannedPerson], now)
                 *([getattr(p, f) for p in chunk] for f in ("lms_id", "portal_id", *PERSON_FIELDS)),
             ]
         else:
+            # SQLite writes one transaction at a time: the rows already there now are the ones not inserted.
+            existing = set(
+                model.objects.filter(institution=institution, lms_id__in=[p.lms_id for p in chunk]).values_list(
+                    "lms_id", flat=True
+                )
+            )
+            inserted |= {p.lms_id for p in chunk} - existing
             rows = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params = [v for p in chunk for v in (institution.pk, p.lms_id, p.portal_id, *_names(p).values(), True, now)]
         with connection.cursor() as cursor:
             # Only quoted model column names are interpolated; every value is a parameter.
             cursor.execute(f"{insert} {rows} {conflict}", params)
-            made.update(cursor.fetchall())
-    return made
+            for lms_id, pk, *new in cursor.fetchall():
+                made[lms_id] = pk
+                if new and new[0]:
+                    inserted.add(lms_id)
+    return made, inserted
 
 
 def _names(p: PlannedPerson) -> dict:

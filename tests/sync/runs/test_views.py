@@ -72,6 +72,7 @@ def test_the_run_page_shows_courses_issues_and_links_to_canvas_and_help(client_a
     assert f"{reverse('sync-errors')}#pending_invitation" in body
     assert f"{sim.url}/courses/501/users/104" in body
     assert f'href="{sim.url}/courses/501"' in body
+    assert "Counted: portal records (courses, sections, exam-takers, course admins and their enrollments)" in body
 
 
 def test_issues_filter_by_reason(client_a, listed):
