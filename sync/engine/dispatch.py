@@ -23,10 +23,12 @@ from django.conf import settings
 from django.db import transaction
 
 from sync.models import SyncRun
+from sync.runs import lifecycle
 from sync.runs.lifecycle import QUEUE_ERRORS
 
 logger = logging.getLogger(__name__)
 
+SYNC_BATCH_TASK = "sync.tasks.sync_batch_task"
 _eager = threading.local()
 
 
@@ -100,8 +102,8 @@ def send_next_safely(run_id: int, queue: str | None = None) -> None:
 
 def _send(run_id: int, number: int, queue: str | None) -> None:
     from portal.celery import app
-    from sync.tasks import sync_batch_task
 
+    sync_batch_task = lifecycle.task_named(SYNC_BATCH_TASK)
     if not app.conf.task_always_eager:
         if queue:
             sync_batch_task.apply_async((run_id, number), queue=queue)

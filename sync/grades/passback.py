@@ -108,10 +108,14 @@ class PostAborted(Exception):
 def start_grade_post(exam: Exam, *, user=None, overwrite_conflicts: bool = False) -> SyncRun:
     """Write the queued run and enqueue its task after commit; raises lifecycle.RunAlreadyActive, or
     lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
-    from sync.tasks import post_scores_task
-
     params = {"exam_id": exam.id, "exam": exam.title, "overwrite_conflicts": overwrite_conflicts}
-    return lifecycle.start(exam.course.institution, RunKind.GRADE_POST, post_scores_task, user=user, params=params)
+    return lifecycle.start(
+        exam.course.institution,
+        RunKind.GRADE_POST,
+        lifecycle.task_named("sync.tasks.post_scores_task"),
+        user=user,
+        params=params,
+    )
 
 
 def run_grade_post(run_id: int) -> SyncRun | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,6 +30,11 @@ from sync.models import (
     SyncRun,
 )
 from sync.runs.notify import notify_run_outcome
+
+if TYPE_CHECKING:
+    from celery import Task as _Task
+
+    CeleryTask = _Task[Any, Any]
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +154,14 @@ def request_cancel(run: SyncRun) -> None:
 
 class Task(Protocol):
     def delay(self, run_id: int) -> object: ...
+
+
+def task_named(name: str) -> CeleryTask:
+    """A Celery task by its registered name ("sync.tasks.<function>"): services send tasks without
+    importing sync.tasks, which imports them (the one direction the import graph allows)."""
+    from portal.celery import app
+
+    return app.tasks[name]
 
 
 def start(
