@@ -161,6 +161,9 @@ def task_named(name: str) -> CeleryTask:
     importing sync.tasks, which imports them (the one direction the import graph allows)."""
     from portal.celery import app
 
+    if name not in app.tasks:
+        # A web process never imported the tasks modules (a worker does at start): autodiscover them.
+        app.loader.import_default_modules()
     return app.tasks[name]
 
 

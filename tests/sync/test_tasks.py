@@ -30,3 +30,19 @@ def test_every_periodic_task_names_a_registered_task():
     app.loader.import_default_modules()
     for task, _seconds in PERIODIC_TASKS.values():
         assert task in app.tasks
+
+
+def test_a_web_process_finds_the_tasks_it_sends_by_name():
+    """gunicorn's processes import no tasks module before their first Sync Now or Post scores."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); import sys; from sync.runs.lifecycle import task_named; "
+        "assert 'sync.tasks' not in sys.modules; "
+        "print(task_named('sync.tasks.sync_batch_task').name, task_named('sync.tasks.post_scores_task').name)"
+    )
+    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.split() == ["sync.tasks.sync_batch_task", "sync.tasks.post_scores_task"]
