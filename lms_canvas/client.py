@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 from requests.utils import parse_header_links
@@ -33,7 +34,7 @@ from lms_canvas.objects import (
 )
 from lms_canvas.throttle import Gate, ThrottleGate, fetch_concurrently
 
-__all__ = ["CanvasClient", "CanvasObject", "StaticToken", "TokenSource", "fetch_concurrently"]
+__all__ = ["CanvasClient", "CanvasObject", "CoursePage", "StaticToken", "TokenSource", "fetch_concurrently"]
 
 CanvasObject = dict[str, Any]
 Params = Mapping[str, Any]
@@ -64,6 +65,23 @@ PROBES: dict[str, tuple[str, dict[str, Any]]] = {
     # Canvas: CANVAS_API.md §5.7, GET /api/v1/courses/:course_id/assignments
     "passback": ("/api/v1/courses/{course}/assignments", {}),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePage:
+    """One numbered page of an account's course list and its `rel="next"` link (None on the last)."""
+
+    number: int
+    courses: list[Course]
+    next_url: str | None
+
+    @property
+    def next_number(self) -> int | None:
+        """The page number the next link asks for, None when it names no plain number (a bookmark)."""
+        if self.next_url is None:
+            return None
+        page = parse_qs(urlsplit(self.next_url).query).get("page", [""])[-1]
+        return int(page) if page.isdigit() else None
 
 
 class StaticToken:
@@ -218,18 +236,21 @@ class CanvasClient:
         per_page: int = 100,
         include: Iterable[str] = ("term", "total_students"),
         state: Iterable[str] = ALL_COURSE_STATES,
-    ) -> list[Course]:
+    ) -> CoursePage:
         """One numbered page of the account's courses, so pages can be fetched concurrently.
 
-        This collection is paged by number (not bookmarks) and has no `last` link; a page past the
-        end is `[]` (CANVAS_API.md §3), and a page shorter than `per_page` is the last one.
+        Canvas pages this collection by number and sends no `last` link (CANVAS_API.md §3): the last
+        page is the one without a `next` link, and a page past the end is `[]`. The page also says
+        whether its `next` link is the next number, which is what makes asking for page N directly
+        safe; a Canvas that pages the list by bookmark instead must be followed link by link.
         """
         # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses?page=N&per_page=100
         params = {"include[]": list(include), "state[]": list(state), "page": page, "per_page": per_page}
-        body = self.get(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
+        url = f"{self.base_url}/api/v1/accounts/{_segment(account_id)}/courses"
+        response, body = self._request_json("GET", url, params=params)
         if not isinstance(body, list):
             raise UnexpectedResponse("Canvas answered the account's course list with an object, not a list.")
-        return [Course.from_json(c) for c in body]
+        return CoursePage(page, [Course.from_json(c) for c in body], _next_link(response))
 
     def get_course(
         self,

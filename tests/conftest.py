@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from lms_canvas import connect
+from lms_canvas import connect, gates
 from lms_canvas.models import CanvasConnection, ConnectionStatus
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
 from portal.models import Department, Institution, InstitutionAdmin
@@ -63,6 +64,15 @@ def _cache_of_its_own(settings) -> None:
     other test reads its keys, whether it ran before in this process or runs now in another xdist worker
     on the same Redis (where clearing the cache would empty the other workers' keys too)."""
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
+
+
+@pytest.fixture(autouse=True)
+def _throttle_gates_of_its_own() -> Iterator[None]:
+    """Each test starts with fresh throttle gates: a process keeps one per connection id, and ids come
+    round again in every test on SQLite, so a gate one test throttled down would slow the next."""
+    gates._gates.clear()
+    yield
+    gates._gates.clear()
 
 
 def make_admin(institution: Institution, email: str):

@@ -1,7 +1,8 @@
 """Refresh Courses: stream the account's courses, then every course's sections, into the catalogue.
 
-Courses land in bulk as their pages arrive (searchable at once), then sections are fetched many
-at a time, bounded by the client's throttle gate. A full refresh marks gone what Canvas no longer
+Course pages are fetched many at a time (Canvas numbers this list's pages) and land in bulk as they
+arrive (searchable at once), then sections are fetched many at a time; the token's throttle gate
+(lms_canvas.gates, shared by every worker) decides how many requests are in flight. A full refresh marks gone what Canvas no longer
 lists; it never deletes a catalogue row. Every failure ends the run with what happened and what to
 do, and what was already saved is kept.
 """
@@ -9,16 +10,18 @@ do, and what was already saved is kept.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from lms_canvas.client import CanvasClient, fetch_concurrently
+from lms_canvas.client import CanvasClient, CoursePage, fetch_concurrently
 from lms_canvas.connect import client_for
-from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
+from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid, UnexpectedResponse
+from lms_canvas.gates import gate_for
 from lms_canvas.models import CanvasConnection
 from lms_canvas.objects import Course
 from portal.models import Institution
@@ -38,6 +41,10 @@ PER_PAGE = 100
 # More threads than the gate's ceiling (hwm / up-front cost = 14 for Canvas), so the gate decides.
 MAX_WORKERS = 20
 BEAT_EVERY_S = 1.0
+# Course pages are written BATCH_SIZE rows at a time (a tenth of the statements, a third of the time
+# of a write per page at 100,000 courses), or as soon as a page comes in this long after the last write,
+# so the first courses are searchable within a second whatever Canvas's pace.
+FLUSH_EVERY_S = 1.0
 # This many course section fetches failing in a row (after the client's retries) means Canvas is down.
 GIVE_UP_AFTER_FAILURES = 25
 
@@ -70,7 +77,9 @@ class Progress:
     failed_courses: int = 0
     last_beat: float = field(default_factory=time.monotonic)
 
-    def beat(self, *, phase: str | None = None, done: int | None = None, total: int | None = None, force=False):
+    def beat(
+        self, *, phase: str | None = None, done: int | None = None, total: int | None = None, force: bool = False
+    ) -> None:
         if not force and time.monotonic() - self.last_beat < BEAT_EVERY_S:
             return
         self.last_beat = time.monotonic()
@@ -142,7 +151,7 @@ def run_course_refresh(run_id: int) -> SyncRun | None:
 
 def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient | None = None) -> SyncRun:
     """Refresh the institution's whole catalogue as `run` (already claimed, status running)."""
-    client = client or client_for(conn)
+    client = client or client_for(conn, throttle=gate_for(conn.id))
     progress = Progress(run.id)
     started = timezone.now()
     before = _catalog_size(conn.institution_id)
@@ -203,64 +212,137 @@ def summary(progress: Progress, issues: int) -> str:
 
 def _fetch_courses(conn: CanvasConnection, client: CanvasClient, progress: Progress, started: dt.datetime) -> None:
     account = conn.account_ref
-    for page in iter_course_pages(lambda n: client.get_account_courses_page(n, account, per_page=PER_PAGE)):
-        writes.save_courses(conn.institution_id, page, started)
-        progress.courses += len(page)
-        progress.beat(done=progress.courses)
+    pages = iter_course_pages(
+        lambda number: client.get_account_courses_page(number, account, per_page=PER_PAGE),
+        lambda: client.iter_account_courses(account),
+        max_pages=client.max_pages,
+    )
+    with closing(pages), closing(_batches(pages, BATCH_SIZE, FLUSH_EVERY_S)) as batches:
+        for batch in batches:
+            progress.courses += writes.save_courses(conn.institution_id, batch, started)
+            progress.beat(done=progress.courses)
     progress.beat(done=progress.courses, force=True)
 
 
-def iter_course_pages(get_page: Callable[[int], list[Course]]) -> Iterator[list[Course]]:
-    """Every page of courses, many requests in flight: page 1 first, then numbered pages
-    concurrently until one comes back shorter than page 1 (the end). Raises RefreshAborted on a
-    Canvas error. Canvas may cap per_page below what was asked (older Canvas: 50), so a short first
-    page only ends the list when page 2 is empty."""
+def iter_course_pages(
+    get_page: Callable[[int], CoursePage], list_all: Callable[[], Iterable[Course]], *, max_pages: int
+) -> Generator[list[Course], None, None]:
+    """Every course of the account once, page by page, with many pages in flight.
+
+    Page 1 first. When its `next` link is page 2, pages 2, 3, ... are fetched concurrently until the
+    first page without a `next` link (pages asked for past it are dropped); Canvas's page size does not
+    matter (older Canvas caps it at 50). A Canvas that pages the list by bookmark instead is read link
+    by link (`list_all`). Raises RefreshAborted on a Canvas error, or when a page's `next` link is not
+    the following number (the pages are not what was asked for), or past `max_pages` pages: never a
+    silently partial list."""
     first = _or_abort(get_page, 1)
-    yield first
-    page_size, start = len(first), 2
-    if page_size < PER_PAGE:
-        second = _or_abort(get_page, 2) if page_size else []
-        if not second:
-            return
-        yield second
-        if len(second) < page_size:
-            return
-        start = 3
-    last_page: int | None = None
+    yield first.courses
+    if first.next_url is None or not first.courses:
+        return
+    if first.next_number != 2:
+        yield from _pages_in_link_order(first, list_all)
+        return
+    last: int | None = None  # the first page without a next link: the end
     received: set[int] = set()
-    pages = fetch_concurrently(lambda n: get_page(n), itertools.count(start), max_workers=MAX_WORKERS // 2)
+
+    def numbers() -> Iterator[int]:
+        # Read lazily: once the end is known no page past it is asked for (pages past the end come back
+        # at once, so asking on would keep every thread busy with them).
+        for number in range(2, max_pages + 1):
+            if last is not None and number > last:
+                return
+            yield number
+
+    results = fetch_concurrently(get_page, numbers(), max_workers=MAX_WORKERS)
     try:
-        for number, result in pages:
-            if last_page is not None and number > last_page:
-                continue  # a speculative page past the end
+        for number, result in results:
+            if last is not None and number > last:
+                continue  # asked for before the end was known
             if isinstance(result, CanvasError):
                 raise RefreshAborted(result)
+            if result.next_url is None or not result.courses:
+                last = number if last is None else min(last, number)
+                received = {n for n in received if n <= last}
+            elif result.next_number != number + 1:
+                raise RefreshAborted(
+                    UnexpectedResponse(
+                        f"Canvas's page {number} of the course list links to {result.next_url!r} as the next "
+                        "page, not to the next number; stopped rather than risk a partial list."
+                    )
+                )
             received.add(number)
-            if len(result) < page_size:
-                last_page = number if last_page is None else min(last_page, number)
-                received = {n for n in received if n <= last_page}
-            if result:
-                yield result
-            if last_page is not None and len(received) == last_page - start + 1:
-                break
+            yield result.courses
+            if last is not None and len(received) == last - 1:
+                return
     finally:
-        pages.close()
+        _close(results)
+    raise RefreshAborted(
+        UnexpectedResponse(
+            f"The account's course list has more than {max_pages} pages (the safety cap max_pages); "
+            "stopped rather than keep a partial list."
+        )
+    )
 
 
-def _or_abort(func: Callable[[int], list[Course]], arg: int) -> list[Course]:
+def _pages_in_link_order(first: CoursePage, list_all: Callable[[], Iterable[Course]]) -> Iterator[list[Course]]:
+    """The rest of the list after page 1, read from the start by following Canvas's links."""
+    seen = {c.id for c in first.courses}
+    page: list[Course] = []
+    try:
+        for course in list_all():
+            if course.id in seen:
+                continue
+            page.append(course)
+            if len(page) >= PER_PAGE:
+                yield page
+                page = []
+    except CanvasError as exc:
+        if page:
+            yield page
+        raise RefreshAborted(exc) from exc
+    if page:
+        yield page
+
+
+def _batches(pages: Iterator[list[Course]], size: int, every_s: float) -> Generator[list[Course], None, None]:
+    """Pages joined into batches of at least `size` courses, or of what came in `every_s`. What came
+    before a RefreshAborted is yielded before it propagates, so it is saved."""
+    batch: list[Course] = []
+    since = time.monotonic()
+    try:
+        for page in pages:
+            batch.extend(page)
+            if len(batch) >= size or time.monotonic() - since >= every_s:
+                yield batch
+                batch, since = [], time.monotonic()
+    except RefreshAborted:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+def _or_abort(func: Callable[[int], CoursePage], arg: int) -> CoursePage:
     try:
         return func(arg)
     except CanvasError as exc:
         raise RefreshAborted(exc) from exc
 
 
-def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: Progress, started) -> None:
+def _close(results: Iterator[object]) -> None:
+    """Stop fetch_concurrently early: its generator cancels the calls not started and waits for the rest."""
+    if isinstance(results, Generator):
+        results.close()
+
+
+def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: Progress, started: dt.datetime) -> None:
     live = CatalogCourse.objects.filter(institution_id=conn.institution_id, refreshed_at__gte=started).exclude(
         workflow_state="deleted"
     )
     total = live.count()
     progress.beat(phase=PHASE_SECTIONS, done=0, total=total, force=True)
-    batch: list[CatalogSection] = []
+    batch: list[writes.Row] = []
     failed: set[int] = set()
     in_a_row = 0
     done = 0
@@ -271,7 +353,7 @@ def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: 
         for (course_pk, canvas_id), result in results:
             done += 1
             if isinstance(result, CanvasError):
-                in_a_row = _course_failed(conn, progress, course_pk, canvas_id, result, in_a_row)
+                in_a_row = _course_failed(progress, course_pk, canvas_id, result, in_a_row)
                 failed.add(course_pk)
                 continue
             in_a_row = 0
@@ -281,13 +363,13 @@ def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: 
                 batch = []
             progress.beat(done=done)
     finally:
-        results.close()
+        _close(results)
     progress.sections += writes.save_sections(batch)
     progress.beat(done=done, force=True)
     writes.mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
 
 
-def _course_failed(conn, progress: Progress, course_pk: int, canvas_id: int, error: CanvasError, in_a_row: int) -> int:
+def _course_failed(progress: Progress, course_pk: int, canvas_id: int, error: CanvasError, in_a_row: int) -> int:
     if error.permanent and not isinstance(error, NotFound):
         raise RefreshAborted(error)  # a token or scope problem fails every course alike
     if in_a_row + 1 >= GIVE_UP_AFTER_FAILURES:
@@ -306,7 +388,7 @@ def _course_failed(conn, progress: Progress, course_pk: int, canvas_id: int, err
     return in_a_row + 1
 
 
-def _keyset(courses) -> Iterator[tuple[int, int]]:
+def _keyset(courses: QuerySet[CatalogCourse]) -> Iterator[tuple[int, int]]:
     """(pk, canvas id) of every course, read in chunks so 100,000 courses never sit in memory."""
     last = 0
     while True:
@@ -324,7 +406,7 @@ def refresh_one_course(
     conn: CanvasConnection, run: SyncRun, canvas_id_or_sis: str, client: CanvasClient | None = None
 ) -> SyncRun:
     """The FAQ's specific course refresh: one course (Canvas id or SIS id) and its sections, now."""
-    client = client or client_for(conn)
+    client = client or client_for(conn, throttle=gate_for(conn.id))
     progress = Progress(run.id)
     started = timezone.now()
     key = course_key(canvas_id_or_sis)

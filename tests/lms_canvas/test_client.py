@@ -593,10 +593,24 @@ def test_a_probe_of_an_empty_list_has_nothing_to_tell_and_an_object_is_unexpecte
 
 @responses.activate
 def test_a_numbered_page_of_account_courses_is_fetched_on_its_own(client):
-    responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 501}])
+    link = f'<{BASE}/api/v1/accounts/self/courses?page=4&per_page=100>; rel="next"'
+    responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 501}], headers={"Link": link})
 
-    assert [c.id for c in client.get_account_courses_page(3)] == [501]
+    page = client.get_account_courses_page(3)
 
+    assert (page.number, [c.id for c in page.courses], page.next_number) == (3, [501], 4)
     sent = query(responses.calls[0])
     assert (sent["page"], sent["per_page"]) == (["3"], ["100"])
     assert "deleted" in sent["state[]"]
+
+
+@responses.activate
+def test_a_page_of_account_courses_tells_the_last_page_and_a_bookmark_from_a_number(client):
+    bookmark = f'<{BASE}/api/v1/accounts/self/courses?page=bookmark:WzUwMV0&per_page=100>; rel="next"'
+    responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 501}], headers={"Link": bookmark})
+    responses.get(f"{BASE}/api/v1/accounts/self/courses", json=[{"id": 502}])
+
+    by_bookmark, last = client.get_account_courses_page(1), client.get_account_courses_page(2)
+
+    assert (by_bookmark.next_url is not None, by_bookmark.next_number) == (True, None)
+    assert (last.next_url, last.next_number) == (None, None)

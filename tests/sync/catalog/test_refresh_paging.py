@@ -1,12 +1,20 @@
-"""Refresh never stops early: Canvas decides the page size (older Canvas caps it at 50), not us."""
+"""Refresh never stops early: Canvas decides the page size (older Canvas caps it at 50), not us; the
+account's course pages are fetched many at a time, each course once, and a failure keeps what came first."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
+from lms_canvas.client import CoursePage
+from lms_canvas.connect import client_for
+from lms_canvas.errors import CanvasUnavailable
 from lms_canvas.models import CanvasConfig
+from lms_canvas.objects import Course
 from sync.catalog import refresh
-from sync.models import CatalogCourse, RunKind, RunStatus
+from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus
 from sync.runs import lifecycle
 from tests.conftest import connect_to
 
@@ -22,3 +30,146 @@ def test_a_canvas_with_smaller_pages_still_gives_every_course(institution_a, mak
 
     assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
     assert CatalogCourse.objects.filter(institution=institution_a).count() == len(big.store.tables["courses"])
+
+
+# --- the account's course pages, many in flight (iter_course_pages, no HTTP) ----------------------
+
+CANVAS = "https://canvas.example.edu/api/v1/accounts/1/courses"
+
+
+class NumberedList:
+    """Canvas's account course list paged by number: a `next` link on every page but the last, `[]` past
+    the end. Pages take different times (so they finish out of order) and the calls are counted."""
+
+    def __init__(self, total: int, size: int, *, fail_on: int | None = None) -> None:
+        self.total, self.size, self.fail_on = total, size, fail_on
+        self.asked: list[int] = []
+        self.in_flight = self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, number: int) -> CoursePage:
+        with self._lock:
+            self.asked.append(number)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            time.sleep((number * 7919 % 5) / 1000)
+            if number == self.fail_on:
+                raise CanvasUnavailable(f"Canvas did not answer page {number} (timed out).")
+            first = (number - 1) * self.size
+            ids = range(first + 1, min(first + self.size, self.total) + 1)
+            more = first + self.size < self.total
+            return CoursePage(
+                number, [course(i) for i in ids], f"{CANVAS}?page={number + 1}&per_page=100" if more else None
+            )
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def course(canvas_id: int) -> Course:
+    return Course.from_json({"id": canvas_id, "name": f"Course {canvas_id}"})
+
+
+def not_used() -> list[Course]:
+    raise AssertionError("a numbered list is not read link by link")
+
+
+@pytest.mark.parametrize(("total", "size"), [(1234, 10), (1000, 100), (7, 100), (0, 100)])
+def test_numbered_pages_fetched_in_parallel_give_every_course_exactly_once(total, size):
+    canvas = NumberedList(total, size)
+
+    ids = [c.id for page in refresh.iter_course_pages(canvas, not_used, max_pages=10_000) for c in page]
+
+    assert sorted(ids) == list(range(1, total + 1))  # each once
+    pages = -(-total // size)
+    if pages > 2:
+        assert canvas.peak > 1
+    # Once the end is known no page past it is asked for: at most what was already in flight.
+    assert len(canvas.asked) <= max(pages, 1) + 2 * refresh.MAX_WORKERS
+
+
+def test_a_list_paged_by_bookmark_is_read_by_following_its_links():
+    first = CoursePage(1, [course(1), course(2)], f"{CANVAS}?page=bookmark:WzJd&per_page=2")
+    asked = []
+
+    def get_page(number: int) -> CoursePage:
+        asked.append(number)
+        return first
+
+    pages = list(refresh.iter_course_pages(get_page, lambda: [course(i) for i in range(1, 251)], max_pages=10_000))
+
+    assert asked == [1]
+    assert sorted(c.id for page in pages for c in page) == list(range(1, 251))
+
+
+def test_pages_that_are_not_the_ones_asked_for_stop_the_refresh():
+    # A Canvas that ignores `page` answers page 1 (next: page 2) whatever was asked.
+    page_one = CoursePage(1, [course(1)], f"{CANVAS}?page=2&per_page=100")
+
+    with pytest.raises(refresh.RefreshAborted, match="not to the next number"):
+        list(refresh.iter_course_pages(lambda number: page_one, not_used, max_pages=10_000))
+
+
+def test_a_list_longer_than_the_page_cap_stops_the_refresh_rather_than_keep_part_of_it():
+    endless = NumberedList(10**9, 100)
+
+    with pytest.raises(refresh.RefreshAborted, match="more than 30 pages"):
+        list(refresh.iter_course_pages(endless, not_used, max_pages=30))
+    assert max(endless.asked) == 30
+
+
+def test_a_page_failing_mid_way_stops_the_listing_after_what_came_before_it():
+    canvas = NumberedList(3000, 100, fail_on=12)
+    got: list[int] = []
+
+    with pytest.raises(refresh.RefreshAborted) as failed:
+        for page in refresh.iter_course_pages(canvas, not_used, max_pages=10_000):
+            got.extend(c.id for c in page)
+
+    assert "page 12" in failed.value.error.message
+    assert set(range(1, 101)) <= set(got)  # page 1 at least
+    assert len(got) == len(set(got)) and not set(range(1101, 1201)) & set(got)
+
+
+def test_a_course_page_failing_mid_way_keeps_the_courses_saved_and_marks_nothing_gone(institution_a, make_sim):
+    big = make_sim(generate=1500)
+    conn = connect_to(institution_a, big)
+    CanvasConfig.objects.get_or_create(institution=institution_a)
+    earlier = CatalogCourse.objects.create(institution=institution_a, canvas_id=99_999_999, name="Not in Canvas")
+    client = client_for(conn)
+    real_page = client.get_account_courses_page
+
+    def page_or_timeout(number, *args, **kwargs):
+        if number == 9:
+            raise CanvasUnavailable("Canvas did not answer GET /api/v1/accounts/1/courses (timed out).")
+        return real_page(number, *args, **kwargs)
+
+    client.get_account_courses_page = page_or_timeout  # type: ignore[method-assign]
+    run = lifecycle.create_run(institution_a, RunKind.REFRESH)
+    lifecycle.claim(run.id)
+
+    run = refresh.refresh_catalog(conn, run, client)
+
+    assert run.status == RunStatus.FAILED
+    saved = CatalogCourse.objects.filter(institution=institution_a).exclude(pk=earlier.pk)
+    assert 100 <= saved.count() < 1500
+    assert run.counts["courses"] == saved.count()
+    assert f"{saved.count()} courses and 0 sections fetched before it stopped are kept" in run.message
+    assert "nothing was marked gone" in run.message
+    earlier.refresh_from_db()
+    assert earlier.gone_at is None
+    assert not CatalogSection.objects.filter(institution=institution_a).exists()
+
+
+def test_a_refresh_asks_for_few_course_pages_past_the_end(institution_a, make_sim):
+    big = make_sim(generate=2000)
+    connect_to(institution_a, big)
+    CanvasConfig.objects.get_or_create(institution=institution_a)
+
+    run = refresh.run_refresh(lifecycle.create_run(institution_a, RunKind.REFRESH).id)
+
+    assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
+    asked = big.control("stats")["requests"]["GET /api/v1/accounts/:account_id/courses"]["200"]
+    assert 20 <= asked <= 20 + 2 * refresh.MAX_WORKERS
+    assert CatalogCourse.objects.filter(institution=institution_a).count() == 2000
