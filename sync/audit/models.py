@@ -14,17 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal.models import Institution
-
-
-class Area(models.TextChoices):
-    LMS_SETTINGS = "lms_settings", "LMS Settings"
-    CONFIGURE = "configure", "Configure"
-    SYNC_LIST = "sync_list", "Sync list"
-    SCHEDULE = "schedule", "Schedule and notifications"
-    RUNS = "runs", "Sync Now and refreshes"
-    HELD = "held", "Held courses approved"
-    GRADES = "grades", "Grades posted"
-
+from sync.audit.areas import Area, area_of, institution_id_of
 
 VERBS = {
     AbstractLogEntry.Action.CREATE: "Added",
@@ -56,11 +46,9 @@ class Row:
 
 class AuditEntryManager(LogEntryManager):
     def log_create(self, instance, force_log: bool = False, **kwargs):
-        """The library's, plus the institution and area of what changed (see audit.tracking)."""
-        from sync.audit import tracking
-
-        kwargs.setdefault("institution_id", tracking.institution_id_of(instance))
-        kwargs.setdefault("area", tracking.area_of(instance))
+        """The library's, plus the institution and area of what changed (see audit.areas)."""
+        kwargs.setdefault("institution_id", institution_id_of(instance))
+        kwargs.setdefault("area", area_of(instance))
         return super().log_create(instance, force_log=force_log, **kwargs)
 
 

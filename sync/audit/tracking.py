@@ -13,37 +13,10 @@ from auditlog.registry import auditlog
 from django.apps import apps
 from django.db import models
 
-from sync.audit.models import Area, AuditEntry
+from sync.audit.areas import TRACKED, institution_id_of
+from sync.audit.models import AuditEntry
 
 HIDDEN = "(set, not shown)"
-
-# model label -> (area, fields recorded, fields recorded only as set / not set)
-TRACKED: dict[str, tuple[str, list[str], list[str]]] = {
-    "lms_canvas.CanvasConnection": (
-        Area.LMS_SETTINGS,
-        ["lms_type", "server_url", "client_id", "client_secret", "status"],
-        ["client_secret"],
-    ),
-    "lms_canvas.CanvasConfig": (
-        Area.CONFIGURE,
-        ["course_id_type", "section_id_type", "student_id_type", "course_admin_role_ids", "student_role_ids"],
-        [],
-    ),
-    "sync.SyncListEntry": (Area.SYNC_LIST, ["course", "section", "department", "start_date", "end_date"], []),
-    "portal.Institution": (
-        Area.SCHEDULE,
-        [
-            "name",
-            "slug",
-            "timezone",
-            "nightly_sync_hour",
-            "notification_emails",
-            "sync_hold_percent",
-            "sync_hold_min_people",
-        ],
-        [],
-    ),
-}
 
 
 def hide(value: str) -> str:
@@ -59,17 +32,6 @@ def register_all() -> None:
             mask_fields=list(masked),
             mask_callable="sync.audit.tracking.hide",
         )
-
-
-def institution_id_of(instance: models.Model) -> int | None:
-    if instance._meta.label == "portal.Institution":
-        return instance.pk
-    return getattr(instance, "institution_id", None)
-
-
-def area_of(instance: models.Model) -> str:
-    tracked = TRACKED.get(instance._meta.label)
-    return tracked[0] if tracked else ""
 
 
 def record(
