@@ -79,9 +79,12 @@ def generate_key(request: HttpRequest) -> HttpResponse:
         return redirect("lms-settings")
     findings = oauth.preflight(conn)
     if findings:
-        conn.status_reason = findings[0].message
-        conn.save(update_fields=["status_reason", "updated_at"])
         _report(request, findings)
+        if conn.is_verified and conn.has_token:
+            messages.info(request, KEPT_CONNECTION)
+        else:
+            conn.status_reason = findings[0].message
+            conn.save(update_fields=["status_reason", "updated_at"])
         return redirect("lms-settings")
     state = secrets.token_urlsafe(32)
     request.session[STATE_KEY] = {"state": state, "institution": conn.institution_id, "at": time.time()}
@@ -107,20 +110,15 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
         return redirect("lms-settings")
     if error := request.GET.get("error"):
-        finding = oauth.finding_for_oauth_error(error, request.GET.get("error_description", ""))
-        _fail(conn, finding)
-        _report(request, [finding])
+        _fail(request, conn, oauth.finding_for_oauth_error(error, request.GET.get("error_description", "")))
         return redirect("lms-settings")
     try:
         token = oauth.exchange_code(conn, request.GET.get("code", ""))
     except OAuth2Error as exc:
-        finding = oauth.finding_for_oauth_error(exc.error, exc.description or "")
-        _fail(conn, finding)
-        _report(request, [finding])
+        _fail(request, conn, oauth.finding_for_oauth_error(exc.error, exc.description or ""))
         return redirect("lms-settings")
     except CanvasError as exc:
-        _fail(conn, oauth.Finding(exc.message, exc.fix))
-        _report(request, [oauth.Finding(exc.message, exc.fix)])
+        _fail(request, conn, oauth.Finding(exc.message, exc.fix))
         return redirect("lms-settings")
     oauth.store_tokens(conn, token)
     conn.save()
@@ -128,8 +126,20 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("lms-settings")
 
 
-def _fail(conn: CanvasConnection, finding: oauth.Finding) -> None:
-    """A failed authorization never leaves a connection looking Verified (the FAQ's false positive)."""
+KEPT_CONNECTION = (
+    "Your existing connection is unchanged: it is still Verified, and Refresh, Sync Now and the nightly sync "
+    "go on with it."
+)
+
+
+def _fail(request: HttpRequest, conn: CanvasConnection, finding: oauth.Finding) -> None:
+    """Say why Canvas did not authorize. A working connection is never touched by an authorization that
+    did not happen (only a successful exchange replaces its tokens); any other one is left Not verified
+    with the cause, so it never looks Verified when it is not (the FAQ's false positive)."""
+    _report(request, [finding])
+    if conn.is_verified and conn.has_token:
+        messages.info(request, KEPT_CONNECTION)
+        return
     conn.reset(finding.message)
     conn.save()
 

@@ -74,3 +74,20 @@ def test_a_missing_scope_is_named_on_the_portal_page(page, portal, sim, admin_a)
     expect(alert).to_contain_text("Enforce Scopes")
     page.get_by_role("button", name="Configure").click()
     expect(page.get_by_text("Configure is locked until the Canvas connection is Verified")).to_be_visible()
+
+
+def test_cancel_at_canvas_keeps_a_verified_connection(page, portal, sim, admin_a):
+    """The issue's blocker: Generate Key then Cancel on Canvas's page must not break a working connection."""
+    client_id, secret = create_developer_key(page, sim.url, portal + "/lms/canvas/callback/", REQUIRED_SCOPES)
+    login(page, "alice@alpha.test")
+    fill_lms_settings(page, sim.url, client_id, secret)
+    page.get_by_role("button", name="Generate Key").click()
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+
+    page.get_by_role("button", name="Generate Key").click()
+    page.get_by_role("button", name="Cancel").click()
+
+    expect(page.get_by_text("authorization was cancelled")).to_be_visible()
+    expect(page.get_by_text("Your existing connection is unchanged: it is still Verified")).to_be_visible()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")

@@ -140,6 +140,34 @@ def test_cancel_at_canvas_is_explained_and_not_verified(admin_client, sim, insti
     assert conn.status == ConnectionStatus.NOT_VERIFIED and not conn.access_token
 
 
+def test_cancel_at_canvas_on_a_verified_connection_keeps_it_working(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    generate_key_and_authorize(admin_client, sim)
+    before = conn_of(institution_a)
+    assert before.status == ConnectionStatus.VERIFIED
+
+    r = generate_key_and_authorize(admin_client, sim, cancel=True)
+
+    body = page_text(r)
+    assert "authorization was cancelled" in body
+    assert "Your existing connection is unchanged: it is still Verified" in body
+    after = conn_of(institution_a)
+    assert after.status == ConnectionStatus.VERIFIED and after.status_reason == ""
+    assert (after.access_token, after.refresh_token) == (before.access_token, before.refresh_token)
+
+
+def test_a_failed_code_exchange_on_a_verified_connection_keeps_it(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    generate_key_and_authorize(admin_client, sim)
+    token = conn_of(institution_a).access_token
+    admin_client.post(reverse("canvas-generate-key"))
+    state = admin_client.session["canvas_oauth"]["state"]
+    r = admin_client.get(reverse("canvas-callback"), {"state": state, "code": "not-a-code"}, follow=True)
+    assert "Your existing connection is unchanged" in page_text(r)
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.VERIFIED and conn.access_token == token
+
+
 def test_a_tampered_state_is_refused(admin_client, sim, institution_a):
     save_settings(admin_client, sim)
     r = admin_client.post(reverse("canvas-generate-key"))
