@@ -58,7 +58,7 @@ class LmsSettingsForm(forms.Form):
         # Saved secrets belong to the saved address (CanvasConnection.change_server_url forgets them).
         moved = "server_url" in data and canvas_origin(data["server_url"]) != canvas_origin(self.saved_server_url)
         if data.get("lms_type") == LmsType.DEV_KEY:
-            if not data.get("client_id"):
+            if not data.get("client_id") and "client_id" not in self.errors:  # one message per mistake
                 self.add_error("client_id", "Enter the Client ID from Canvas's Developer Keys page.")
             if not data.get("client_secret", "").strip() and (moved or not self.has_secret):
                 self.add_error(

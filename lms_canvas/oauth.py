@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -113,26 +114,81 @@ def finding_for_oauth_error(error: str | None, description: str = "") -> Finding
 
 
 def preflight(conn: CanvasConnection) -> list[Finding]:
-    """Everything Canvas checks before its login page, asked before the admin leaves the portal."""
+    """Everything Canvas checks before its login page, asked before the admin leaves the portal: every
+    problem with the key that Canvas reveals, in one go.
+
+    Canvas's authorize endpoint stops at the first thing wrong, in this order: the Client ID, the
+    redirect URI, the scopes, the key's State (CANVAS_API.md 1.1). A key missing scopes is asked again
+    for only the scopes it grants, which reaches the State check. The secret is checked at the token
+    endpoint, which looks at the key and its secret only, never at the redirect URI, scopes or State
+    (Canvas's GrantTypes::BaseType#validate_client_id_and_secret), so it is checked whatever authorize
+    said, once Canvas knows the Client ID. What Canvas cannot show yet is said in that finding's fix."""
     session = build_session()
-    base = conn.server_url.rstrip("/")
+    try:
+        answer = _authorize_answer(conn, _ask_authorize(conn, session, REQUIRED_SCOPES))
+    except _Unanswered as exc:
+        return [exc.finding]
+    if answer.finding is None:
+        return _secret_check(conn, session)
+    if answer.stops:
+        return [answer.finding]
+    findings = [answer.finding]
+    if answer.error == "invalid_scope":
+        findings += _state_behind_scopes(conn, session, answer.missing)
+    return list(dict.fromkeys(findings + _secret_check(conn, session)))  # one "unreachable", not two
+
+
+@dataclass(frozen=True)
+class _Authorize:
+    """What Canvas's authorize endpoint said about the key."""
+
+    finding: Finding | None  # None: Canvas went on to its login page, every pre-login check passed
+    error: str = ""  # Canvas's OAuth error code, when it named one
+    missing: tuple[str, ...] = ()  # the scopes an invalid_scope answer names
+    stops: bool = False  # Canvas does not know the key (or is not Canvas): nothing else can be asked
+
+
+class _Unanswered(Exception):
+    def __init__(self, finding: Finding) -> None:
+        self.finding = finding
+
+
+def _ask_authorize(conn: CanvasConnection, session: requests.Session, scopes: Sequence[str]) -> requests.Response:
+    # Canvas: GET /login/oauth2/auth (CANVAS_API.md 1.1); its answer is read, never followed.
     params = {
         "client_id": conn.client_id,
         "response_type": "code",
         "redirect_uri": redirect_uri(),
-        "scope": " ".join(REQUIRED_SCOPES),
+        "scope": " ".join(scopes),
         "state": "preflight",
     }
     try:
-        r = session.get(auth_url(conn), params=params, allow_redirects=False, timeout=TIMEOUT)
+        return session.get(auth_url(conn), params=params, allow_redirects=False, timeout=TIMEOUT)
     except Refused as exc:
-        return [Finding(str(exc), AddressRefused.fix)]
+        raise _Unanswered(Finding(str(exc), AddressRefused.fix)) from None
     except requests.RequestException as exc:
-        return [_unreachable(base, exc)]
-    finding = _authorize_answer(conn, r)
-    if finding is not None:
-        return [finding]
-    return _secret_check(conn, session)
+        raise _Unanswered(_unreachable(conn.server_url.rstrip("/"), exc)) from None
+
+
+def _state_behind_scopes(conn: CanvasConnection, session: requests.Session, missing: tuple[str, ...]) -> list[Finding]:
+    """The key's State, which Canvas checks only once every scope asked for is granted."""
+    granted = [s for s in REQUIRED_SCOPES if s not in missing]
+    if not missing or not granted:
+        return [
+            Finding(
+                "The portal could not check the key's State yet: Canvas checks it only once the key grants "
+                "the scopes it is asked for.",
+                "After you tick the missing scopes in Canvas and select Save there, Save here again to check "
+                "that the key's State is ON.",
+            )
+        ]
+    try:
+        again = _authorize_answer(conn, _ask_authorize(conn, session, granted))
+    except _Unanswered as exc:
+        return [exc.finding]
+    if again.finding is None or again.error == "invalid_scope":
+        return []
+    return [again.finding]
 
 
 def _unreachable(base: str, exc: Exception) -> Finding:
@@ -153,27 +209,35 @@ def _json_error(r: requests.Response) -> tuple[str, str]:
     return str(body.get("error", "")), str(body.get("error_description", ""))
 
 
-def _authorize_answer(conn: CanvasConnection, r: requests.Response) -> Finding | None:
+def _authorize_answer(conn: CanvasConnection, r: requests.Response) -> _Authorize:
     error, description = _json_error(r)
     if r.status_code == 401 and error == "invalid_client":
-        return Finding(
+        finding = Finding(
             f"Canvas has no active developer key with Client ID {conn.client_id}.",
-            "In Canvas, Admin > Developer Keys, copy the number above the Show Key button into Client ID.",
+            "In Canvas, Admin > Developer Keys, copy the number above the Show Key button into Client ID. "
+            "Canvas checks nothing else about a key (its scopes, State or secret) until it knows its Client ID, "
+            "so Save again afterwards to check the rest.",
         )
+        return _Authorize(finding, error, stops=True)
     if r.status_code == 400 and "redirect_uri" in description:
-        return Finding(
+        finding = Finding(
             "The developer key does not list the portal's redirect URI.",
-            f"In Canvas, edit the key and add {redirect_uri()} under Redirect URIs, then select Save.",
+            f"In Canvas, edit the key and add {redirect_uri()} under Redirect URIs, then select Save. Canvas "
+            "checks the key's scopes and State only once the redirect URI matches, so Save here again "
+            "afterwards to check them.",
         )
+        return _Authorize(finding, error or "invalid_request")
     if r.status_code in (301, 302, 303, 307):
         redirected = _error_on_redirect_uri(r)
-        if redirected:
-            return finding_for_oauth_error(*redirected)
-        return None  # on to Canvas's login page: every pre-login check passed
-    return Finding(
+        if not redirected:
+            return _Authorize(None)  # on to Canvas's login page: every pre-login check passed
+        error, description = redirected
+        return _Authorize(finding_for_oauth_error(error, description), error, tuple(missing_scopes_from(description)))
+    finding = Finding(
         f"The server at {conn.server_url} answered (HTTP {r.status_code}), but not the way Canvas does.",
         "Check that Canvas Server is your Canvas address itself, such as https://yourschool.instructure.com.",
     )
+    return _Authorize(finding, stops=True)
 
 
 def _error_on_redirect_uri(r: requests.Response) -> tuple[str, str] | None:

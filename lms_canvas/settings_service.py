@@ -20,7 +20,18 @@ class Notice:
 
 
 def finding_notices(findings: list[oauth.Finding]) -> list[Notice]:
-    return [Notice("error", f"{f.message} What to do: {f.fix}") for f in findings]
+    """One notice per problem, numbered when Canvas showed more than one, so all can be fixed in one go."""
+    if len(findings) == 1:
+        return [Notice("error", f"{findings[0].message} What to do: {findings[0].fix}")]
+    n = len(findings)
+    return [Notice("error", f"Problem {i} of {n}: {f.message} What to do: {f.fix}") for i, f in enumerate(findings, 1)]
+
+
+def findings_reason(findings: list[oauth.Finding]) -> str:
+    """The connection's status reason after a refused key: every problem, without the fixes."""
+    if len(findings) == 1:
+        return findings[0].message
+    return f"Canvas showed {len(findings)} problems with the developer key: " + " ".join(f.message for f in findings)
 
 
 def verify_notices(conn: CanvasConnection, findings: list[oauth.Finding]) -> list[Notice]:
@@ -63,7 +74,7 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
         return [Notice("success", "Saved.")]
     findings = oauth.preflight(conn) if changed or conn.status != ConnectionStatus.VERIFIED else []
     if findings:
-        conn.status_reason = findings[0].message
+        conn.status_reason = findings_reason(findings)
         conn.save(update_fields=["status_reason", "updated_at"])
         return finding_notices(findings)
     if conn.is_verified:

@@ -83,7 +83,7 @@ def generate_key(request: HttpRequest) -> HttpResponse:
         if conn.is_verified and conn.has_token:
             messages.info(request, KEPT_CONNECTION)
         else:
-            conn.status_reason = findings[0].message
+            conn.status_reason = settings_service.findings_reason(findings)
             conn.save(update_fields=["status_reason", "updated_at"])
         return redirect("lms-settings")
     state = secrets.token_urlsafe(32)

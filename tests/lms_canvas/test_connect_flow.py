@@ -124,6 +124,59 @@ def test_preflight_explains_an_unregistered_redirect_uri(admin_client, sim, sett
     assert "http://127.0.0.1:8999/lms/canvas/callback/" in body
 
 
+def test_one_save_lists_a_missing_scope_a_key_switched_off_and_a_wrong_secret(admin_client, sim, institution_a):
+    sim.control(KEY, {"scopes": [s for s in REQUIRED_SCOPES if s != REQUIRED_SCOPES[2]], "state": "off"})
+
+    body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
+
+    assert "Problem 1 of 3: The developer key does not grant 1 required scope: " + REQUIRED_SCOPES[2] in body
+    assert "Problem 2 of 3: The developer key is switched OFF" in body
+    assert "Problem 3 of 3: Canvas refused the Client Secret" in body
+    reason = conn_of(institution_a).status_reason
+    assert reason.startswith("Canvas showed 3 problems with the developer key:")
+    assert REQUIRED_SCOPES[2] in reason and "switched OFF" in reason and "Client Secret" in reason
+
+
+def test_a_missing_scope_alone_is_the_one_problem_listed(admin_client, sim):
+    sim.control(KEY, {"scopes": [s for s in REQUIRED_SCOPES if s != REQUIRED_SCOPES[2]]})
+    body = page_text(save_settings(admin_client, sim))
+    assert "does not grant 1 required scope" in body
+    assert "Problem 1 of" not in body and "switched OFF" not in body and "Client Secret for" not in body
+
+
+def test_a_key_granting_none_of_the_scopes_says_its_state_is_checked_after(admin_client, sim):
+    sim.control(KEY, {"scopes": [], "state": "off"})
+    body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
+    assert f"does not grant {len(REQUIRED_SCOPES)} required scopes" in body
+    assert "could not check the key&#x27;s State yet" in body and "Save here again to check" in body
+    assert "Canvas refused the Client Secret" in body  # the token endpoint checks it whatever the scopes
+
+
+def test_a_redirect_uri_not_on_the_key_still_has_its_secret_checked(admin_client, sim, settings):
+    settings.SITE_URL = "http://127.0.0.1:8999"
+    body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
+    assert "Problem 1 of 2: The developer key does not list the portal&#x27;s redirect URI" in body
+    assert "checks the key&#x27;s scopes and State only once the redirect URI matches" in body
+    assert "Problem 2 of 2: Canvas refused the Client Secret" in body
+
+
+def test_an_unknown_client_id_is_the_only_problem_canvas_can_tell(admin_client, sim):
+    sim.control(KEY, {"state": "off"})
+    body = page_text(save_settings(admin_client, sim, client_id="170000000000999", client_secret="not-the-secret"))
+    assert "no active developer key with Client ID 170000000000999" in body
+    assert "checks nothing else about a key" in body
+    assert "Problem 1 of" not in body and "switched OFF" not in body
+
+
+def test_generate_key_lists_every_problem_too(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    sim.control(KEY, {"scopes": REQUIRED_SCOPES[1:], "state": "off"})
+    body = page_text(admin_client.post(reverse("canvas-generate-key"), follow=True))
+    assert "Problem 1 of 2:" in body and REQUIRED_SCOPES[0] in body
+    assert "Problem 2 of 2: The developer key is switched OFF" in body
+    assert "Canvas showed 2 problems" in conn_of(institution_a).status_reason
+
+
 def test_generate_key_with_a_missing_scope_stays_in_the_portal_and_names_it(admin_client, sim, institution_a):
     save_settings(admin_client, sim)
     sim.control(KEY, {"scopes": [s for s in REQUIRED_SCOPES if s != REQUIRED_SCOPES[0]]})

@@ -52,6 +52,8 @@ def test_missing_fields_are_named(client_a, production_guard):
 def test_a_client_id_must_be_the_number_canvas_shows(client_a, production_guard):
     body = post(client_a, client_id="abc", client_secret="s").content.decode()
     assert "number shown above the Show Key button" in body
+    assert "Enter the Client ID" not in body  # one message for one mistake, not two
+    assert body.count("number shown above the Show Key button") == 1
 
 
 def _conn(institution_a) -> CanvasConnection:

@@ -46,6 +46,25 @@ def test_a_refused_developer_key_says_why_and_keeps_the_reason(conn, monkeypatch
     assert conn.status_reason == finding.message
 
 
+def test_every_problem_canvas_shows_is_a_numbered_notice_and_in_the_reason(conn, monkeypatch):
+    findings = [
+        oauth.Finding("The developer key does not grant 1 required scope: a.", "Tick it."),
+        oauth.Finding("The developer key is switched OFF.", "Set State to ON."),
+        oauth.Finding("Canvas refused the Client Secret for this Client ID.", "Paste Show Key's value."),
+    ]
+    monkeypatch.setattr("lms_canvas.oauth.preflight", lambda conn: findings)
+
+    notices = settings_service.save_settings(conn, DEV_KEY)
+
+    assert [n.text for n in notices] == [
+        f"Problem {i} of 3: {f.message} What to do: {f.fix}" for i, f in enumerate(findings, 1)
+    ]
+    conn.refresh_from_db()
+    assert conn.status_reason == "Canvas showed 3 problems with the developer key: " + " ".join(
+        f.message for f in findings
+    )
+
+
 def test_new_key_details_forget_the_old_tokens(conn, monkeypatch):
     monkeypatch.setattr("lms_canvas.oauth.preflight", lambda conn: [])
     settings_service.save_settings(conn, DEV_KEY)
