@@ -102,6 +102,7 @@ class Stats:
         self.in_flight = 0
         self.peak_concurrent = 0
         self.throttled = 0
+        self.cost = 0.0  # the sum of every answer's X-Request-Cost: what the bucket had to drain
 
     def enter(self) -> None:
         with self.lock:
@@ -254,6 +255,8 @@ class SimApp:
             self._garble(request, response)
         finally:
             cost, remaining = self.throttle.end(bucket, items)
+            with self.stats.lock:
+                self.stats.cost += cost
         response.headers["X-Request-Cost"] = f"{cost:.4f}".rstrip("0").rstrip(".")
         response.headers["X-Rate-Limit-Remaining"] = f"{remaining:.1f}"
         return response

@@ -114,6 +114,7 @@ def stats(app: SimApp, request: Request) -> Response:
             "peak_concurrent": app.stats.peak_concurrent,
             "in_flight": app.stats.in_flight,
             "throttled": app.stats.throttled,
+            "cost": round(app.stats.cost, 4),
         }
     body.update({"tokens_issued": app.auth.issued, "tokens_refreshed": app.auth.refreshed})
     return _json(body)

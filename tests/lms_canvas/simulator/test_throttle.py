@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from lms_canvas.simulator.throttle import Throttle
 
 RATE_LIMITED = "403 Forbidden (Rate Limit Exceeded)\n"
@@ -33,6 +35,14 @@ def test_sequential_requests_are_not_throttled(sim, sim_token):
         assert response.status_code == 200
         assert float(response.headers["X-Rate-Limit-Remaining"]) > 690
         assert float(response.headers["X-Request-Cost"]) > 0
+
+
+def test_stats_sum_the_cost_of_every_answer(sim, sim_token):
+    """What the bucket had to drain, for a benchmark whose requests come from other processes."""
+    http = sim.api(sim_token)
+    before = sim.control("stats")["cost"]
+    charged = [float(http.get(f"{sim.url}/api/v1/accounts/1/courses").headers["X-Request-Cost"]) for _ in range(5)]
+    assert sim.control("stats")["cost"] - before == pytest.approx(sum(charged), abs=1e-3)
 
 
 def test_throttle_answer_is_exact_and_can_be_429(sim, sim_token):
