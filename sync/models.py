@@ -194,6 +194,11 @@ class SyncRun(models.Model):
         return f"{self.get_kind_display()} #{self.id} ({self.get_status_display()})"
 
     @property
+    def title(self) -> str:
+        """How pages name the run: "Sync #12", "Grade post #3"."""
+        return f"{self.get_kind_display()} #{self.id}"
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 

@@ -151,7 +151,10 @@ def page(browser, live_server):
 
 
 def open_global_settings(page) -> None:
-    """Admin > Global Settings, the guide's navigation path."""
+    """Admin > Global Settings, the guide's navigation path (on a phone, the Menu button first)."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():
+        menu.click()
     page.locator("summary", has_text="Admin").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Global Settings").click()
 

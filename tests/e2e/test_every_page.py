@@ -1,0 +1,139 @@
+"""Every page an admin sees, at a laptop's and a phone's width: nothing scrolls sideways, the page's
+main action is on screen, and axe-core finds no serious or critical accessibility violation.
+
+SHOTS_DIR=/tmp/shots saves a full-page screenshot of each page at each width."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from playwright.sync_api import expect
+
+from portal.models import Course, Department, ExamTaker
+from sync.models import SyncRun
+from tests.conftest import login
+from tests.e2e.axe import assert_accessible
+from tests.e2e.widths import WIDTHS, looks_right
+from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
+from tests.sync.passback_helpers import make_exam
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(params=list(WIDTHS))
+def width(request, page) -> str:
+    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
+    return request.param
+
+
+@pytest.fixture
+def portal(connected, sim, institution_a, admin_a):
+    """An institution after a first sync with issues, and an exam with scores on a synced course."""
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 501)
+    add_entry(institution_a, 503)  # unpublished: the run has an issue
+    run = sync(institution_a)
+    course = Course.objects.get(institution=institution_a, lms_id=501)
+    exam = make_exam(course)
+    for taker in ExamTaker.objects.filter(institution=institution_a)[:2]:
+        exam.scores.create(exam_taker=taker, score=42)
+    return {"run": run, "course": course, "exam": exam, "department": Department.objects.get(name="Law")}
+
+
+def on_screen(page, locator) -> None:
+    """The element is visible and wholly inside the viewport's width (not cut off at the right)."""
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
+    viewport = page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport, f"{locator} is off screen: {box}"
+
+
+class Walk:
+    """Checks each page on the way and reports every page's problems at the end, not only the first."""
+
+    def __init__(self, page, width: str) -> None:
+        self.page, self.width, self.problems = page, width, []
+
+    def check(self, name: str, main_action) -> None:
+        for step in (
+            lambda: on_screen(self.page, main_action),
+            lambda: looks_right(self.page, name, self.width),
+            lambda: assert_accessible(self.page, f"{name} at {WIDTHS[self.width]}px"),
+        ):
+            try:
+                step()
+            except AssertionError as e:
+                self.problems.append(f"{name}: {e}")
+
+    def done(self) -> None:
+        assert not self.problems, "\n\n".join(self.problems)
+
+
+def test_pages_before_logging_in(page, width, admin_a):
+    walk = Walk(page, width)
+    page.goto("/login/")
+    walk.check("login", page.get_by_role("button", name="Log in"))
+    page.goto("/password-reset/")
+    walk.check("password-reset", page.get_by_role("button", name="Email me a link"))
+    page.get_by_label("Email").fill("alice@alpha.test")
+    page.get_by_role("button", name="Email me a link").click()
+    walk.check("password-reset-sent", page.get_by_role("link", name="Back to log in"))
+
+    uid = urlsafe_base64_encode(force_bytes(admin_a.pk))
+    page.goto(f"/welcome/{uid}/{default_token_generator.make_token(admin_a)}/")
+    walk.check("set-password", page.get_by_role("button", name="Set password"))
+    page.get_by_label("New password", exact=True).fill("a brand new passphrase 42")
+    page.get_by_label("New password again").fill("something else")
+    page.get_by_role("button", name="Set password").click()
+    walk.check("set-password-error", page.get_by_role("button", name="Set password"))
+    page.goto(f"/password-reset/{uid}/not-a-token/")
+    walk.check("link-used", page.get_by_role("button", name="Email me a new link"))
+    walk.done()
+
+
+def test_every_page_of_an_admin(page, width, portal):
+    run: SyncRun = portal["run"]
+    walk = Walk(page, width)
+    login(page, "alice@alpha.test")
+    header = page.get_by_role("banner")
+    walk.check("dashboard", page.get_by_role("link", name="Law"))
+    if width == "phone":  # the menu is folded behind its button
+        header.get_by_role("button", name="Menu").click()
+    walk.check("header", header.get_by_role("button", name="Log out"))
+
+    pages = [
+        ("global-settings", "/admin-settings/", page.get_by_role("link", name="LMS Settings")),
+        ("lms-settings", "/admin-settings/lms/", page.get_by_role("button", name="Save")),
+        ("configure", "/admin-settings/lms/configure/", page.get_by_role("button", name="Save")),
+        ("select-courses", "/admin-settings/lms/sync/", page.get_by_role("button", name="Refresh Courses")),
+        ("select-courses-search", "/admin-settings/lms/sync/?q=LAW", page.get_by_role("button", name="Search")),
+        ("edit-sync-list", "/admin-settings/lms/sync/?tab=list", page.get_by_role("button", name="Save")),
+        ("view-history", "/admin-settings/lms/history/", page.get_by_role("button", name="Sync Now")),
+        (
+            "run",
+            f"/admin-settings/lms/history/{run.id}/",
+            page.get_by_role("heading", name=f"Sync #{run.id}"),
+        ),
+        ("sync-errors", "/admin-settings/lms/sync-errors/", page.get_by_role("heading", name="LMS Sync Errors")),
+        ("why", "/admin-settings/lms/why/?q=Philosophy", page.get_by_role("button", name="Explain")),
+        ("exams", "/exams/", page.get_by_role("button", name="Create exam")),
+        ("exam", f"/exams/{portal['exam'].id}/", page.get_by_role("button", name="Post scores to Canvas")),
+        ("department", f"/departments/{portal['department'].id}/", page.get_by_role("button", name="Search")),
+        ("course", f"/courses/{portal['course'].id}/", page.get_by_role("heading", name="Exam-takers")),
+        ("audit-trail", "/admin-settings/audit/", page.get_by_role("button", name="Filter")),
+    ]
+    for name, url, main_action in pages:
+        page.goto(url)
+        expect(page.get_by_role("navigation", name="breadcrumb")).to_be_visible()
+        walk.check(name, main_action)
+
+    page.goto("/admin-settings/lms/sync/?tab=list")
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "list.csv", "mimeType": "text/csv", "buffer": b"Canvas Course Id\n503\n"}
+    )
+    page.get_by_label("Remove: remove the listed courses").check()
+    page.get_by_role("button", name="Preview import").click()
+    walk.check("import-preview", page.get_by_role("button", name="Apply import"))
+    walk.done()
