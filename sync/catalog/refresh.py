@@ -23,7 +23,7 @@ from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid, UnexpectedResponse
 from lms_canvas.gates import gate_for
 from lms_canvas.models import CanvasConnection
-from lms_canvas.objects import Course
+from lms_canvas.objects import Course, Section
 from portal.models import Institution
 from sync.catalog import writes
 from sync.catalog.writes import BATCH_SIZE
@@ -112,9 +112,8 @@ INTERNAL_ERROR = (
 def start_refresh(institution: Institution, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN) -> SyncRun:
     """Write the queued run and enqueue the task after commit; raises lifecycle.RunAlreadyActive, or
     lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
-    from sync.tasks import refresh_catalog_task
-
-    return lifecycle.start(institution, RunKind.REFRESH, refresh_catalog_task, trigger=trigger, user=user)
+    task = lifecycle.task_named("sync.tasks.refresh_catalog_task")
+    return lifecycle.start(institution, RunKind.REFRESH, task, trigger=trigger, user=user)
 
 
 def run_refresh(run_id: int) -> SyncRun | None:
@@ -128,12 +127,9 @@ def start_course_refresh(
     institution: Institution, canvas_id_or_sis: str, *, user=None, trigger: RunTrigger = RunTrigger.ADMIN
 ) -> SyncRun:
     """The FAQ's specific course refresh, in a worker like every run: write it, enqueue it on commit."""
-    from sync.tasks import refresh_course_task
-
+    task = lifecycle.task_named("sync.tasks.refresh_course_task")
     params = {"course": canvas_id_or_sis}
-    return lifecycle.start(
-        institution, RunKind.COURSE_REFRESH, refresh_course_task, trigger=trigger, user=user, params=params
-    )
+    return lifecycle.start(institution, RunKind.COURSE_REFRESH, task, trigger=trigger, user=user, params=params)
 
 
 def run_course_refresh(run_id: int) -> SyncRun | None:
@@ -342,7 +338,7 @@ def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: 
     )
     total = live.count()
     progress.beat(phase=PHASE_SECTIONS, done=0, total=total, force=True)
-    batch: list[writes.Row] = []
+    batch: list[tuple[int, Section]] = []
     failed: set[int] = set()
     in_a_row = 0
     done = 0
@@ -357,14 +353,14 @@ def _fetch_all_sections(conn: CanvasConnection, client: CanvasClient, progress: 
                 failed.add(course_pk)
                 continue
             in_a_row = 0
-            batch.extend(writes.section_row(conn.institution_id, course_pk, s, started) for s in result)
+            batch.extend((course_pk, s) for s in result)
             if len(batch) >= BATCH_SIZE:
-                progress.sections += writes.save_sections(batch)
+                progress.sections += writes.save_sections(conn.institution_id, batch, started)
                 batch = []
             progress.beat(done=done)
     finally:
         _close(results)
-    progress.sections += writes.save_sections(batch)
+    progress.sections += writes.save_sections(conn.institution_id, batch, started)
     progress.beat(done=done, force=True)
     writes.mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
 
@@ -418,9 +414,7 @@ def refresh_one_course(
         saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course.id)
         if course.workflow_state != "deleted":
             sections = list(client.iter_sections(course.id))
-            progress.sections = writes.save_sections(
-                [writes.section_row(conn.institution_id, saved.pk, s, started) for s in sections]
-            )
+            progress.sections = writes.save_sections(conn.institution_id, [(saved.pk, s) for s in sections], started)
         CatalogSection.objects.filter(course=saved, gone_at__isnull=True, refreshed_at__lt=started).update(
             gone_at=started
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -53,13 +53,23 @@ SECTION_COLUMNS = [
 Row = tuple
 
 
-def save_courses(institution_id: int, page: Iterable[Course], now: dt.datetime) -> int:
-    rows = [course_row(institution_id, c, now) for c in page]
+def save_courses(institution_id: int, courses: Iterable[Course], now: dt.datetime) -> int:
+    vendor = connection.vendor  # read once: django.db.connection is a proxy, costly per value
+    when, refreshed = functools.partial(_parsed_for_db, vendor), _adapted_for_db(vendor, now)
+    rows = [_course_row(institution_id, c, refreshed, when) for c in courses]
     _upsert(CatalogCourse, COURSE_COLUMNS, rows)
     return len(rows)
 
 
-def course_row(institution_id: int, c: Course, now: dt.datetime) -> Row:
+def save_sections(institution_id: int, sections: Iterable[tuple[int, Section]], now: dt.datetime) -> int:
+    """`sections` are (catalogue course pk, Canvas section) pairs."""
+    refreshed = _adapted_for_db(connection.vendor, now)
+    rows = [_section_row(institution_id, course_pk, s, refreshed) for course_pk, s in sections]
+    _upsert(CatalogSection, SECTION_COLUMNS, rows)
+    return len(rows)
+
+
+def _course_row(institution_id: int, c: Course, refreshed: object, when: Callable[[str | None], object]) -> Row:
     term = c.term
     return (
         institution_id,
@@ -71,17 +81,17 @@ def course_row(institution_id: int, c: Course, now: dt.datetime) -> Row:
         c.workflow_state[:20],
         c.account_id,
         term.name[:255] if term else "",
-        _when(c.start_at),
-        _when(c.end_at),
-        _when(term.start_at) if term else None,
-        _when(term.end_at) if term else None,
+        when(c.start_at),
+        when(c.end_at),
+        when(term.start_at) if term else None,
+        when(term.end_at) if term else None,
         c.total_students,
-        _db_datetime(now),
+        refreshed,
         None,
     )
 
 
-def section_row(institution_id: int, course_pk: int, s: Section, now: dt.datetime) -> Row:
+def _section_row(institution_id: int, course_pk: int, s: Section, refreshed: object) -> Row:
     return (
         institution_id,
         s.id,
@@ -90,14 +100,9 @@ def section_row(institution_id: int, course_pk: int, s: Section, now: dt.datetim
         s.sis_section_id[:255],
         s.integration_id[:255],
         s.nonxlist_course_id,
-        _db_datetime(now),
+        refreshed,
         None,
     )
-
-
-def save_sections(rows: list[Row]) -> int:
-    _upsert(CatalogSection, SECTION_COLUMNS, rows)
-    return len(rows)
 
 
 def _upsert(model: type[models.Model], columns: list[str], rows: list[Row]) -> None:
@@ -124,6 +129,9 @@ def _upsert(model: type[models.Model], columns: list[str], rows: list[Row]) -> N
             # Created once per database session, emptied after each use (this may run inside a caller's
             # transaction, so a commit cannot be relied on to empty it).
             incoming = qn(f"{model._meta.db_table}_incoming")
+            # No wait for the WAL flush at each batch's commit: the run's own rows, committed after these,
+            # flush them too, so a refresh that says it finished is durable (one cut short is run again).
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
             like = f"SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {incoming} AS {like}")
             with cursor.cursor.copy(f"COPY {incoming} ({names}) FROM STDIN") as copy:
@@ -200,18 +208,10 @@ def report_gone_sync_entries(institution_id: int, run_id: int, started: dt.datet
     return count
 
 
-def _when(value: str | None):
-    return _parsed_for_db(connection.vendor, value) if value else None
-
-
-def _db_datetime(value: dt.datetime):
-    return _adapted_for_db(connection.vendor, value)
-
-
 # A catalogue has a few dozen distinct dates (terms) and one refresh time over 100,000s of rows.
 @functools.lru_cache(maxsize=4096)
-def _parsed_for_db(vendor: str, value: str):
-    return _adapted_for_db(vendor, parse_datetime(value))
+def _parsed_for_db(vendor: str, value: str | None):
+    return _adapted_for_db(vendor, parse_datetime(value)) if value else None
 
 
 @functools.lru_cache(maxsize=64)
