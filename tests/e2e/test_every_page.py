@@ -5,6 +5,8 @@ SHOTS_DIR=/tmp/shots saves a full-page screenshot of each page at each width."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
@@ -50,6 +52,12 @@ def on_screen(page, locator) -> None:
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport, f"{locator} is off screen: {box}"
 
 
+def one_period_after_a_time(page) -> None:
+    """A sentence that ends with a time ends with the time's own period ("7:14 a.m.", never "a.m..")."""
+    text = page.locator("body").inner_text()
+    assert not re.search(r"[ap]\.m\.\.", text), re.search(r".{40}[ap]\.m\.\..{0,20}", text).group()
+
+
 class Walk:
     """Checks each page on the way and reports every page's problems at the end, not only the first."""
 
@@ -61,6 +69,7 @@ class Walk:
             lambda: on_screen(self.page, main_action),
             lambda: looks_right(self.page, name, self.width),
             lambda: assert_accessible(self.page, f"{name} at {WIDTHS[self.width]}px"),
+            lambda: one_period_after_a_time(self.page),
         ):
             try:
                 step()

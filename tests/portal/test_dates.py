@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.utils import timezone
+
+from portal.timezones import InstitutionTimezoneMiddleware
+
+MORNING = dt.datetime(2026, 12, 1, 7, 14, tzinfo=dt.UTC)
+
+
+def render(text: str, **ctx) -> str:
+    return Template(text).render(Context(ctx))
+
+
+def test_a_date_and_a_time_are_written_one_way():
+    assert render("{{ t }}", t=MORNING) == "Dec 1, 2026, 7:14 a.m."
+    assert render('{{ t|date:"DATETIME_FORMAT" }}', t=MORNING) == "Dec 1, 2026, 7:14 a.m."
+    assert render("{{ t|date }}", t=MORNING) == "Dec 1, 2026"
+    assert render("{{ d }}", d=MORNING.date()) == "Dec 1, 2026"
+    assert render("{{ t }}", t=MORNING.replace(hour=14, minute=5)) == "Dec 1, 2026, 2:05 p.m."
+
+
+def _zone_seen(user) -> str:
+    request = RequestFactory().get("/")
+    request.user = user
+    middleware = InstitutionTimezoneMiddleware(lambda r: HttpResponse(timezone.get_current_timezone_name()))
+    return middleware(request).content.decode()
+
+
+def test_an_admin_reads_times_in_their_institutions_zone(admin_a):
+    assert _zone_seen(admin_a) == "America/New_York"
+    assert timezone.get_current_timezone_name() == "UTC"  # and only during their request
+
+
+def test_support_and_logged_out_pages_use_utc(support_user):
+    assert _zone_seen(support_user) == "UTC"
+    assert _zone_seen(AnonymousUser()) == "UTC"
+
+
+def test_a_sentence_that_ends_with_a_time_has_one_period(client_a, admin_a, institution_a):
+    from lms_canvas.models import CanvasConnection, ConnectionStatus
+
+    CanvasConnection.objects.create(
+        institution=institution_a, server_url="https://canvas.example.edu", status=ConnectionStatus.VERIFIED,
+        verified_at=MORNING,
+    )  # fmt: skip
+    body = client_a.get("/admin-settings/lms/").content.decode()
+    assert "Verified Dec 1, 2026, 2:14 a.m.</p>" in body  # 7:14 UTC in New York
