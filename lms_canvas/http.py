@@ -309,4 +309,4 @@ def _canvas_message(response: requests.Response) -> str:
 
 def _network_message(method: str, path: str, exc: Exception) -> str:
     kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
-    return f"Canvas {kind} on {method} {path}: {type(exc).__name__}."
+    return f"Canvas {kind} on {method} {path}."

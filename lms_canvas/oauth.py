@@ -329,7 +329,7 @@ def exchange_code(conn: CanvasConnection, code: str) -> dict:
     except Refused as exc:
         raise AddressRefused(str(exc)) from None
     except requests.RequestException as exc:
-        raise CanvasUnavailable(f"POST /login/oauth2/token failed: {type(exc).__name__}") from exc
+        raise CanvasUnavailable("Canvas could not be reached to exchange the code (POST /login/oauth2/token).") from exc
 
 
 def store_tokens(conn: CanvasConnection, token: dict) -> None:
@@ -381,7 +381,7 @@ def _refresh_call(conn: CanvasConnection) -> dict:
     except Refused as exc:
         raise AddressRefused(str(exc)) from None
     except requests.RequestException as exc:
-        raise CanvasUnavailable(f"POST /login/oauth2/token (refresh) failed: {type(exc).__name__}") from exc
+        raise CanvasUnavailable("Canvas could not be reached to renew the access (POST /login/oauth2/token).") from exc
     except (ValueError, KeyError) as exc:
         raise UnexpectedResponse("Canvas answered the token refresh with something that is not a token.") from exc
 

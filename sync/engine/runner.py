@@ -68,7 +68,15 @@ def start_sync(
     listed = SyncListEntry.objects.filter(institution=institution).select_related("course", "section")
     entries = [e for e in listed if e.is_current(today)]
     for ended in (e for e in listed if not e.is_current(today)):
-        issues.record(run.id, "entry_ended", detail=f"{ended} ended on {ended.end_date:%Y-%m-%d}.")
+        issues.record(
+            run.id,
+            "entry_ended",
+            object_type="course",
+            canvas_id=ended.course.canvas_id,
+            canvas_course_id=ended.course.canvas_id,
+            label=ended.label,
+            detail=f"It ended on {ended.end_date:%Y-%m-%d}.",
+        )
     if not entries:
         issues.record(run.id, "sync_list_empty")
         lifecycle.end(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,12 +18,15 @@ from lms_canvas import links
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
-from sync.models import RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncIssue, SyncRun
+from sync.models import RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncRun
+from sync.runs.readable import issue_groups, plain, reason_for
 from sync.runs.reasons import REASONS
 from sync.runs.why import explain
 
 PAGE_SIZE = 50
-ISSUES_PAGE_SIZE = 100
+ISSUES_PAGE_SIZE = 50
+# A run of up to this many courses shows its course table open; a larger one folds it (held ones open it).
+RESULTS_OPEN_UP_TO = 25
 CHART_DAYS = 30
 
 
@@ -100,20 +104,24 @@ def _issues(request: HttpRequest, run: SyncRun):
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for(request, run_id)
-    issues, code = _issues(request, run)
+    _, code = _issues(request, run)
     conn = CanvasConnection.objects.filter(institution=run.institution).first()
-    codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
     server_url = conn.server_url if conn else ""
-    issue_page = Paginator(issues, ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
+    codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
+    results = list(run.course_results.all())
     ctx = {
         "run": run,
         # Each row with its Canvas page ("" when it has none).
-        "results": [(result, result_canvas_url(server_url, result)) for result in run.course_results.all()],
-        "issues": issue_page,
-        "issue_rows": [(issue, issue_canvas_url(server_url, issue)) for issue in issue_page],
+        "results": [(result, result_canvas_url(server_url, result)) for result in results],
+        "results_open": len(results) <= RESULTS_OPEN_UP_TO or any(r.status == "held" for r in results),
+        "result_statuses": Counter(r.get_status_display() for r in results).most_common(),
+        "groups": issue_groups(
+            run, server_url, code=code, page_number=request.GET.get("page"), page_size=ISSUES_PAGE_SIZE
+        ),
         "code": code,
         "issue_query": f"code={code}" if code else "",
-        "codes": [(c["code"], REASONS[c["code"]].title if c["code"] in REASONS else c["code"], c["n"]) for c in codes],
+        "issue_count": sum(c["n"] for c in codes),
+        "codes": [(c["code"], reason_for(c["code"]).title, c["n"]) for c in codes],
         "preview": bool(run.params.get("preview")),
     }
     return render(request, "sync/run.html", ctx)
@@ -152,18 +160,18 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
         ]
     )
     for issue in issues.iterator():
-        title = REASONS[issue.code].title if issue.code in REASONS else issue.code
+        why = reason_for(issue.code)
         row = [
             run.id,
             issue.severity,
             issue.code,
-            title,
+            why.title,
             issue.object_type,
             issue.canvas_id or "",
             issue.canvas_course_id or "",
             issue.label,
-            issue.message,
-            issue.fix,
+            plain(issue.message) if issue.code != "internal_error" else why.sentence,
+            plain(issue.fix),
         ]
         writer.writerow(row)
     return response
@@ -182,16 +190,6 @@ def why(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
     q = request.GET.get("q", "").replace("\x00", "")[:255]  # PostgreSQL text cannot hold NUL
     return render(request, "sync/why.html", {"q": q, "answers": explain(institution, q) if q.strip() else None})
-
-
-def issue_canvas_url(server_url: str, issue: SyncIssue) -> str:
-    if not server_url or not issue.canvas_id:
-        return ""
-    if issue.object_type in ("person", "enrollment") and issue.canvas_course_id:
-        return links.course_user_page(server_url, issue.canvas_course_id, issue.canvas_id)
-    if issue.object_type == "section" and issue.canvas_course_id:
-        return links.section_page(server_url, issue.canvas_course_id, issue.canvas_id)
-    return links.course_page(server_url, issue.canvas_id)
 
 
 def result_canvas_url(server_url: str, result: SyncCourseResult) -> str:

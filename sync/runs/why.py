@@ -1,23 +1,58 @@
-"""“Why isn't this synced?”: answer for a course or a person from the catalogue and the latest sync."""
+"""“Why isn't this synced?”: answer for a course or a person from the catalogue and the latest sync.
+
+Each answer says one thing once: a course's answers never claim an order of events the timestamps do
+not show, and a person's list one line per course (named), whatever number of enrollments or issues
+the latest sync has for them there."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
 from sync.models import CatalogCourse, RunKind, SyncCourseResult, SyncIssue, SyncListEntry, SyncRun
+from sync.runs.readable import PEOPLE, course_names, plain, reason_for, row_detail, row_fix
+from sync.runs.reasons import Reason
 
 MAX_MATCHES = 5
+
+
+@dataclass(frozen=True)
+class Why:
+    """One reason the latest sync left something out, in the registry's words and the row's own."""
+
+    reason: Reason
+    detail: str
+    fix: str
+
+
+@dataclass
+class LeftOut:
+    """One thing the latest sync left out: a person of one course (labelled by the course), or a
+    course or its section (labelled by itself), with each of its reasons once."""
+
+    label: str
+    whys: list[Why] = field(default_factory=list)
 
 
 @dataclass
 class Answer:
     title: str
     lines: list[str] = field(default_factory=list)
-    issues: list[SyncIssue] = field(default_factory=list)
+    left_out_intro: str = ""  # what the list of `left_out` is
+    left_out: list[LeftOut] = field(default_factory=list)
     course: Course | None = None
+
+    @property
+    def reasons(self) -> list[Reason]:
+        """The reasons of everything left out, each once: their sentence and fix are said once."""
+        seen: dict[str, Reason] = {}
+        for left in self.left_out:
+            for why in left.whys:
+                seen.setdefault(why.reason.code, why.reason)
+        return list(seen.values())
 
 
 def latest_sync(institution: Institution) -> SyncRun | None:
@@ -26,12 +61,14 @@ def latest_sync(institution: Institution) -> SyncRun | None:
 
 
 def explain(institution: Institution, q: str) -> list[Answer]:
-    """Courses and people matching `q` (Canvas id, SIS id, email, login, course code or name)."""
+    """Courses and people matching `q` (Canvas id, SIS id, email, login, course code or name); one
+    "Nothing found" answer when nothing does."""
     q = q.strip()[:255]
     if not q:
         return []
     run = latest_sync(institution)
-    return [*_courses(institution, q, run), *_people(institution, q, run)]
+    answers = [*_courses(institution, q, run), *_people(institution, q, run)]
+    return answers or [_nothing_found(q, run)]
 
 
 def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answer]:
@@ -51,23 +88,40 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
         entries = list(SyncListEntry.objects.filter(institution=institution, course=cat))
         if not entries:
             a.lines.append("It is not on the sync list. Add it with + in Edit Sync Settings, then Sync Now.")
-        for entry in entries:
-            if not entry.is_current():
-                a.lines.append(f"Its sync list entry ended on {entry.end_date}; extend the end date to sync it again.")
         result = SyncCourseResult.objects.filter(run=run, canvas_course_id=cat.canvas_id).first() if run else None
+        a.lines += [line for entry in entries if (line := _entry_line(entry, run, result))]
         if run and result:
-            a.lines.append(f"Latest sync (#{run.id}): {result.get_status_display()}. {result.message}".strip())
-            a.issues = list(run.issues.filter(canvas_course_id=cat.canvas_id, object_type__in=["course", "section"]))
-        elif entries and run:
-            a.lines.append(f"The latest sync (#{run.id}) ran before it was added; Sync Now to sync it.")
+            a.lines.append(f"Latest sync (#{run.id}): {result.get_status_display()}. {plain(result.message)}".strip())
+            found = run.issues.filter(canvas_course_id=cat.canvas_id, object_type__in=["course", "section"])
+            a.left_out = _left_out(institution, found, by_course=False)
+            a.left_out_intro = f"What the latest sync (#{run.id}) could not sync:"
         if a.course:
             a.lines.append(f"In the portal: {a.course.course_id} in {a.course.department.name}.")
         answers.append(a)
     return answers
 
 
+def _entry_line(entry: SyncListEntry, run: SyncRun | None, result: SyncCourseResult | None) -> str:
+    """What the sync list entry says about the latest sync, true to its dates: the run reads the sync
+    list when it is created, so an entry added after that moment was not in it."""
+    if not entry.is_current():
+        also = f", so the latest sync (#{run.id}) left it out" if run and not result else ""
+        return f"Its sync list entry ended on {entry.end_date}{also}; extend the end date to sync it again."
+    if run is None:
+        return "It is on the sync list, but no sync has finished yet; Sync Now to sync it."
+    if result:
+        return ""
+    if entry.added_at > run.created_at:
+        return (
+            f"It was added to the sync list on {entry.added_at:%Y-%m-%d %H:%M}, after the latest sync (#{run.id}) "
+            "started; Sync Now to sync it."
+        )
+    return f"The latest sync (#{run.id}) did not include it; Sync Now to sync it."
+
+
 def _people(institution: Institution, q: str, run: SyncRun | None) -> list[Answer]:
-    answers = []
+    answers: list[Answer] = []
+    by_canvas_user: dict[int, Answer] = {}
     person_match = Q(email__iexact=q)
     if q.isascii() and q.isdigit():
         person_match |= Q(lms_id=int(q))
@@ -76,30 +130,83 @@ def _people(institution: Institution, q: str, run: SyncRun | None) -> list[Answe
             :MAX_MATCHES
         ]:
             a = Answer(f"Person: {person.full_name} ({role} {getattr(person, id_field)})")
-            enrollments = person.enrollments.select_related("course")
-            for e in enrollments:
+            for e in person.enrollments.select_related("course"):
                 a.lines.append(f"Synced into {e.course.course_id} {e.course.name}: {e.get_status_display()}.")
-            if not a.lines:
-                a.lines.append("In the portal, but in no course.")
             answers.append(a)
+            if person.lms_id is not None:
+                by_canvas_user.setdefault(person.lms_id, a)
     if run is not None:
-        issue_match = Q(label__icontains=q)
-        if q.isascii() and q.isdigit():
-            issue_match |= Q(canvas_id=int(q))
-        found = list(run.issues.filter(issue_match, object_type__in=["person", "enrollment"])[:50])
-        if found:
-            a = Answer(f"Not synced in the latest sync (#{run.id}) for “{q}”", issues=found)
+        answers += _left_out_people(institution, q, run, by_canvas_user)
+    for a in answers:
+        if not a.lines and not a.left_out:
+            a.lines.append("In the portal, but in no course.")
+    return answers
+
+
+def _left_out_people(institution: Institution, q: str, run: SyncRun, known: dict[int, Answer]) -> list[Answer]:
+    """The people matching `q` the latest sync left out, each once, with one line per course; a person
+    already answered for (in the portal) gets the lines on that answer."""
+    match = Q(label__icontains=q) | Q(canvas_id__in=list(known))
+    if q.isascii() and q.isdigit():
+        match |= Q(canvas_id=int(q))
+    people = run.issues.filter(object_type__in=PEOPLE)
+    matched = people.filter(match).order_by("label", "canvas_id")
+    user_ids = [i for i in dict.fromkeys(matched.values_list("canvas_id", flat=True)) if i is not None]
+    unknown = [i for i in user_ids if i not in known]
+    shown = [i for i in user_ids if i in known] + unknown[:MAX_MATCHES]
+    found = list(people.filter(canvas_id__in=shown).order_by("canvas_id", "canvas_course_id", "id"))
+    answers = []
+    for user_id in shown:
+        issues = [i for i in found if i.canvas_id == user_id]
+        a = known.get(user_id)
+        if a is None:
+            a = Answer(f"Person: {issues[0].label}, Canvas user {user_id}")
             answers.append(a)
-    if not answers:
-        where = f"the latest sync (#{run.id})" if run else "any sync yet"
+        a.left_out_intro = f"In the latest sync (#{run.id}), left out of {_courses_count(issues)}:"
+        a.left_out = _left_out(institution, issues, by_course=True)
+    if len(unknown) > MAX_MATCHES:
+        more = len(unknown) - MAX_MATCHES
         answers.append(
             Answer(
-                f"Nothing found for “{q}”",
-                [
-                    f"No course in the catalogue, no synced person and no skipped person in {where} matches.",
-                    "Check the value in Canvas (Canvas id, SIS ID, email or login), that the person is enrolled "
-                    "in a course on the sync list, and that Refresh Courses has run since the course was created.",
-                ],
+                f"{more} more {'person matches' if more == 1 else 'people match'} “{q}”",
+                [f"Showing the first {MAX_MATCHES}; search by email or Canvas id to find one person."],
             )
         )
     return answers
+
+
+def _courses_count(issues: list[SyncIssue]) -> str:
+    n = len({i.canvas_course_id for i in issues})
+    return "1 course" if n == 1 else f"{n} courses"
+
+
+def _left_out(institution: Institution, issues: Iterable[SyncIssue], *, by_course: bool) -> list[LeftOut]:
+    """One LeftOut per course (`by_course`: one person's issues) or per object of one course (the
+    course itself, each section), each reason once."""
+    issues = list(issues)
+    names = course_names(institution, (i.canvas_course_id for i in issues)) if by_course else {}
+    grouped: dict[tuple, LeftOut] = {}
+    for issue in issues:
+        if by_course:
+            key: tuple = (issue.canvas_course_id,)
+            label = names.get(issue.canvas_course_id or 0) or f"Canvas course {issue.canvas_course_id}"
+        else:
+            key = (issue.object_type, issue.canvas_id)
+            label = "The course" if issue.object_type == "course" else issue.label
+        left = grouped.setdefault(key, LeftOut(label))
+        why = reason_for(issue.code)
+        if all(w.reason.code != why.code for w in left.whys):
+            left.whys.append(Why(why, row_detail(issue, why), row_fix(issue, why)))
+    return list(grouped.values())
+
+
+def _nothing_found(q: str, run: SyncRun | None) -> Answer:
+    where = f"the latest sync (#{run.id})" if run else "any sync yet"
+    return Answer(
+        f"Nothing found for “{q}”",
+        [
+            f"No course in the catalogue, no synced person and no skipped person in {where} matches.",
+            "Check the value in Canvas (Canvas id, SIS ID, email or login), that the person is enrolled "
+            "in a course on the sync list, and that Refresh Courses has run since the course was created.",
+        ],
+    )

@@ -1,10 +1,14 @@
-"""`{{ run.duration|duration_text }}`: "42 s", "3 min 5 s", and "—" for a run without a duration."""
+"""`{{ run.duration|duration_text }}`: "42 s", "3 min 5 s", and "—" for a run without a duration;
+`{{ code|reason_title }}`: a reason code in plain words; `{{ message|plain }}`: a stored message
+without exception class names."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django import template
+
+from sync.runs import readable
 
 register = template.Library()
 
@@ -15,3 +19,13 @@ def duration_text(duration: dt.timedelta | None) -> str:
         return "—"
     seconds = int(duration.total_seconds())
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+@register.filter
+def reason_title(code: str) -> str:
+    return readable.reason_for(code).title
+
+
+@register.filter
+def plain(message: str) -> str:
+    return readable.plain(message or "")

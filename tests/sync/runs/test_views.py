@@ -188,20 +188,17 @@ def test_the_csv_marks_formula_cells_as_text(client_a, listed):
     assert rows[-1][0] == str(run.id)
 
 
-def test_issue_pages_keep_the_reason_filter_and_land_on_the_issues(client_a, listed):
-    from sync.runs import views
-
+def test_issue_pages_keep_the_reason_filter_and_land_on_the_issues(client_a, listed, monkeypatch):
     run = sync(listed)
     issue = run.issues.first()
     code = issue.code
     issue.pk = None
     issue.save()  # a second issue of that reason: two pages of it alone
-    views.ISSUES_PAGE_SIZE, saved = 1, views.ISSUES_PAGE_SIZE
-    try:
-        every = client_a.get(reverse("sync-run", args=[run.id])).content.decode()
-        one = client_a.get(reverse("sync-run", args=[run.id]), {"code": code}).content.decode()
-    finally:
-        views.ISSUES_PAGE_SIZE = saved
+    monkeypatch.setattr("sync.runs.views.ISSUES_PAGE_SIZE", 1)
+    monkeypatch.setattr("sync.runs.readable.GROUP_PREVIEW", 1)
 
-    assert 'aria-label="Issue pages"' in every and 'href="?page=2#issues"' in every
-    assert f'href="?code={code}&page=2#issues"' in one
+    every = client_a.get(reverse("sync-run", args=[run.id])).content.decode()
+    one = client_a.get(reverse("sync-run", args=[run.id]), {"code": code}).content.decode()
+
+    assert f'href="?code={code}#issues"' in every and 'aria-label="Issue pages"' not in every
+    assert 'aria-label="Issue pages"' in one and f'href="?code={code}&page=2#issues"' in one
