@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from django import forms
 
+from sync.catalog.search import MAX_QUERY
+
 
 class CourseSearchForm(forms.Form):
-    q = forms.CharField(label="Search by Course ID or name", required=False, max_length=255)
+    q = forms.CharField(
+        label="Search by Course ID or name",
+        required=False,
+        max_length=MAX_QUERY,
+        error_messages={
+            "max_length": "A search can be at most %(limit_value)d characters; this one has %(show_value)d. "
+            "Shorten it and search again."
+        },
+    )
     hide = forms.BooleanField(label="Hide courses that cannot be synced", required=False)
-    page = forms.IntegerField(required=False, min_value=1)
 
 
 class CourseRefreshForm(forms.Form):

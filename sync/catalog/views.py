@@ -32,15 +32,17 @@ def _latest_refresh(institution: Institution) -> SyncRun | None:
 
 def _search_context(request: HttpRequest, institution: Institution) -> dict:
     form = CourseSearchForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {"q": "", "hide": False, "page": 1}
     config = search.config_for(institution)
+    if not form.is_valid():  # a search too long to run: the results say so (never the whole catalogue instead)
+        return {"search_form": form, "results": None, "listed": set(), "config": config, "q": form.data.get("q", "")}
+    q = form.cleaned_data["q"]
     results = search.search_courses(
-        institution, config, data.get("q") or "", hide_unsyncable=bool(data.get("hide")), page=data.get("page") or 1
+        institution, config, q, hide_unsyncable=form.cleaned_data["hide"], page=request.GET.get("page") or 1
     )
     listed = set(
         institution.sync_entries.filter(section__isnull=True).values_list("course_id", flat=True)
     )  # courses already on the list show as added
-    return {"search_form": form, "results": results, "listed": listed, "config": config, "q": data.get("q") or ""}
+    return {"search_form": form, "results": results, "listed": listed, "config": config, "q": q}
 
 
 def progress_context(run: SyncRun | None) -> dict:
