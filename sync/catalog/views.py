@@ -22,7 +22,7 @@ from sync.catalog.forms import CourseRefreshForm, CourseSearchForm
 from sync.models import CatalogCourse, RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
 from sync.runs.views import get_run_for
-from sync.synclist import edit
+from sync.synclist import checks, edit
 from sync.synclist.views import sync_list_context
 
 
@@ -131,7 +131,8 @@ def add_section(request: HttpRequest, section_id: int) -> HttpResponse:
 
 
 def _added(request: HttpRequest, add) -> HttpResponse:
-    config = search.config_for(get_institution_for(request))
+    institution = get_institution_for(request)
+    config = search.config_for(institution)
     try:
         entry = add(config)
     except edit.SyncListError as exc:
@@ -139,10 +140,13 @@ def _added(request: HttpRequest, add) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect("sync-settings")
         return render(request, "sync/_add_result.html", {"error": exc.message}, status=200)
+    warning = checks.added_warning(institution, entry)  # e.g. last term's course: ended already
     if not _is_htmx(request):
         messages.success(request, f"Added “{entry}” to the sync list.")
+        if warning:
+            messages.warning(request, warning)
         return redirect("sync-settings")
-    return render(request, "sync/_add_result.html", {"entry": entry})
+    return render(request, "sync/_add_result.html", {"entry": entry, "warning": warning})
 
 
 @login_required

@@ -1,5 +1,6 @@
-"""Edit Sync List tab: rows with dates and department (a formset), bulk actions on checked rows, Save,
-and CSV export and import (always previewed before it is applied)."""
+"""Edit Sync List tab: rows with dates and department (a formset), bulk actions on checked rows, Save
+(then what the next sync would skip, with Extend to term end), and CSV export and import (always
+previewed before it is applied)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from lms_canvas.models import CanvasConfig
 from portal.access import get_institution_for
 from portal.models import Department, Institution
 from sync.catalog import search
-from sync.synclist import csv_io, edit
+from sync.synclist import checks, csv_io, edit
 from sync.synclist.edit import SaveResult
 from sync.synclist.forms import (
     BaseEntryRowFormSet,
@@ -37,12 +38,27 @@ def sync_list_context(
     choices: SyncListChoices | None = None,
     rows: BaseEntryRowFormSet | None = None,
     bulk: BulkDatesForm | BulkDepartmentForm | None = None,
+    checked: Iterable[int] = (),
 ) -> dict[str, object]:
-    """The Edit Sync List tab's forms: fresh, or those of a refused post (`rows`, `bulk`) with their errors."""
+    """The Edit Sync List tab's forms: fresh, or those of a refused post (`rows`, `bulk`, the `checked`
+    rows) with their errors; and the warnings about the list as stored, each row with its notes."""
     if choices is None:
         choices = read_choices(institution, search.config_for(institution))
+    rows = choices.formset() if rows is None else rows
+    groups = checks.list_warnings(institution, choices.listed)
+    notes: dict[int, list[str]] = {}
+    for group in groups:
+        for warning in group.warnings:
+            notes.setdefault(warning.item.id, []).append(warning.note)
+    checked_ids = set(checked)
+    row_items = []
+    for form in rows:  # each row with its warnings' notes, and whether it was checked in a refused post
+        entry_id = form.listed_entry.id if form.listed_entry else 0
+        row_items.append((form, notes.get(entry_id, []), entry_id in checked_ids))
     return {
-        "rows": choices.formset() if rows is None else rows,
+        "rows": rows,
+        "row_items": row_items,
+        "warning_groups": groups,
         "bulk_dates_form": bulk if isinstance(bulk, BulkDatesForm) else BulkDatesForm(),
         "bulk_department_form": bulk if isinstance(bulk, BulkDepartmentForm) else choices.bulk_department_form(),
         "import_form": ImportForm(),
@@ -85,22 +101,30 @@ def sync_list_save(request: HttpRequest) -> HttpResponse:
     config = search.config_for(institution)
     choices = read_choices(institution, config)
     if action == "save":
-        return _save_rows(request, institution, config, choices)
+        return _save_rows(request, institution, config, choices, checked)
     return _bulk_change(request, institution, config, choices, checked, action)
 
 
 def _save_rows(
-    request: HttpRequest, institution: Institution, config: CanvasConfig, choices: SyncListChoices
+    request: HttpRequest, institution: Institution, config: CanvasConfig, choices: SyncListChoices, checked: list[int]
 ) -> HttpResponse:
+    """Save, or Extend to term end (`extend`: an entry's id, or "all"), which saves the rows as typed too."""
     rows = choices.formset(request.POST)
     if not rows.is_valid():
-        return _not_saved(
-            request, institution, choices, rows=rows, page_errors=[str(e) for e in rows.non_form_errors()]
-        )
-    result = edit.save_rows(institution, config, rows.changes())
+        page_errors = [str(e) for e in rows.non_form_errors()]
+        return _not_saved(request, institution, choices, rows=rows, page_errors=page_errors, checked=checked)
+    changes = rows.changes()
+    extended: dict[int, edit.RowChange] = {}
+    if extend := request.POST.get("extend"):
+        extended, refused = checks.extension(institution, choices.listed, extend)
+        if refused:
+            return _not_saved(request, institution, choices, rows=rows, page_errors=[refused], checked=checked)
+        for entry_id, change in extended.items():
+            changes.setdefault(entry_id, edit.RowChange()).update(change)
+    result = edit.save_rows(institution, config, changes)
     if result.ok:
-        return _saved(request, result)
-    return _not_saved(request, institution, choices, rows=rows, errors=result.errors)
+        return _saved(request, institution, config, result, extended=len(extended))
+    return _not_saved(request, institution, choices, rows=rows, errors=result.errors, checked=checked)
 
 
 def _bulk_change(
@@ -115,15 +139,21 @@ def _bulk_change(
         choices.bulk_department_form(request.POST) if action == "bulk_department" else BulkDatesForm(request.POST)
     )
     if not form.is_valid():
-        return _not_saved(request, institution, choices, bulk=form)
+        return _not_saved(request, institution, choices, bulk=form, checked=checked)
     result = edit.bulk_change(institution, config, checked, form.change())
     if result.ok:
-        return _saved(request, result)
-    return _not_saved(request, institution, choices, errors=result.errors, bulk=form)
+        return _saved(request, institution, config, result)
+    return _not_saved(request, institution, choices, errors=result.errors, bulk=form, checked=checked)
 
 
-def _saved(request: HttpRequest, result: SaveResult) -> HttpResponse:
-    messages.success(request, f"Saved. {result.saved} entr{'y' if result.saved == 1 else 'ies'} changed.")
+def _saved(
+    request: HttpRequest, institution: Institution, config: CanvasConfig, result: SaveResult, extended: int = 0
+) -> HttpResponse:
+    """Saved, and (a warning, nothing lost) what the next sync would still skip or merge, read back as stored."""
+    changed = f"Saved. {result.saved} entr{'y' if result.saved == 1 else 'ies'} changed"
+    messages.success(request, f"{changed}, {extended} extended to the term end." if extended else f"{changed}.")
+    if warning := checks.summary(checks.list_warnings(institution, edit.entries_for(institution, config))):
+        messages.warning(request, warning)
     return _to_list()
 
 
@@ -136,6 +166,7 @@ def _not_saved(
     errors: Mapping[int, Mapping[str, str]] | None = None,
     page_errors: Iterable[str] = (),
     bulk: BulkDatesForm | BulkDepartmentForm | None = None,
+    checked: Iterable[int] = (),
 ) -> HttpResponse:
     """The tab again with every message beside its field: the rows as posted (or, after a bulk action, as
     stored), the workflow's `errors` added to them; errors that belong to no row on the page head it."""
@@ -145,7 +176,7 @@ def _not_saved(
     messages.error(request, "Nothing was saved: correct the entries marked below." if marked else "Nothing was saved.")
     for message in dict.fromkeys(page_errors):
         messages.error(request, message)
-    ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution, choices, shown, bulk)}
+    ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution, choices, shown, bulk, checked)}
     return render(request, "sync/sync_settings.html", ctx)
 
 

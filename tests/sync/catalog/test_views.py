@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from unittest import mock
 
@@ -313,3 +314,52 @@ def test_the_course_list_reloads_while_courses_land_and_once_at_the_end(client_a
     assert client_a.get(reverse("sync-refresh-progress"))["HX-Trigger"] == "catalog-changed"
     page = text(client_a.get(reverse("sync-settings")))
     assert 'hx-trigger="catalog-changed from:body"' in page
+
+
+NOW = dt.datetime(2026, 12, 1, 17, tzinfo=dt.UTC)
+
+
+def _last_terms_course():
+    """Contracts I as last term's course: its term ended on 2026-06-30 (in New York)."""
+    CatalogCourse.objects.filter(canvas_id=501).update(
+        term_start_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
+        term_end_at=dt.datetime(2026, 6, 30, 16, tzinfo=dt.UTC),
+    )
+    return CatalogCourse.objects.get(canvas_id=501)
+
+
+def test_plus_on_a_course_whose_term_has_ended_says_so(client_a, catalog_a, time_machine):
+    time_machine.move_to(NOW)
+    course = _last_terms_course()
+
+    r = client_a.post(reverse("sync-add-course", args=[course.id]), HTTP_HX_REQUEST="true")
+
+    body = text(r)
+    assert '<span class="added" role="status">Added</span>' in body
+    assert (
+        '<small class="add-warning" role="alert">Added, but its end date (2026-06-30, from Canvas) has passed, '
+        "so it will not sync: set a later End Date on Edit Sync List and Save.</small>"
+    ) in body
+    assert SyncListEntry.objects.filter(course=course).exists()
+
+
+def test_plus_without_htmx_on_an_ended_course_warns_after_the_redirect(client_a, catalog_a, time_machine):
+    time_machine.move_to(NOW)
+    course = _last_terms_course()
+
+    r = client_a.post(reverse("sync-add-course", args=[course.id]), follow=True)
+
+    body = text(r)
+    assert "Added “Contracts I (501)” to the sync list." in body
+    assert (
+        '<p class="message warning" role="alert">Added, but its end date (2026-06-30, from Canvas) has passed' in body
+    )
+
+
+def test_plus_on_a_current_course_says_only_added(client_a, catalog_a, time_machine):
+    time_machine.move_to(NOW)
+    course = CatalogCourse.objects.get(canvas_id=501)
+
+    r = client_a.post(reverse("sync-add-course", args=[course.id]), HTTP_HX_REQUEST="true")
+
+    assert text(r) == '<span class="added" role="status">Added</span>\n'

@@ -246,3 +246,182 @@ def test_edit_sync_list_tab_showstwo_entries(client_a, institution_a, config):
     assert "Contracts I" in body and "Statistics I" in body
     assert "With checked rows" in body
     assert "Set department" in body
+
+
+# --- after Save: what the next sync would not sync (warnings; everything is saved) -----------------
+
+NOW = dt.datetime(2026, 12, 1, 17, tzinfo=dt.UTC)  # Fall 2026 ends on 2026-12-17 in New York
+
+
+def _list_to_check(institution, config):
+    """Contracts I ended on 2026-11-20 (its term ends 2026-12-17), Statistics I has no department, and
+    Contracts I's Section A is listed beside the whole course (as a CSV import can list them)."""
+    a, b = two_entries(institution, config)
+    law = Department.objects.get(institution=institution)
+    SyncListEntry.objects.filter(id=a.id).update(end_date=D(2026, 11, 20), department=law)
+    part = SyncListEntry.objects.create(
+        institution=institution, course=a.course, section=a.course.sections.get(canvas_id=801), department=law
+    )
+    return a, b, part
+
+
+def _as_stored(*entries):
+    rows = []
+    for e in entries:
+        e.refresh_from_db()
+        rows.append(
+            {
+                "entry": e.id,
+                "start_date": e.start_date or "",
+                "end_date": e.end_date or "",
+                "department": e.department_id or "",
+            }
+        )
+    return rows
+
+
+def test_save_warns_what_the_next_sync_would_not_sync_and_keeps_everything(
+    client_a, institution_a, config, time_machine
+):
+    time_machine.move_to(NOW)
+    a, b, part = _list_to_check(institution_a, config)
+    rows = _as_stored(a, part, b)
+    rows[2]["start_date"] = "2026-09-01"
+
+    r = client_a.post(reverse("sync-list-save"), rows_post(*rows), follow=True)
+
+    body = text(r)
+    assert "Saved. 1 entry changed." in body
+    assert (
+        '<p class="message warning" role="alert">3 entries will not sync as they are: end date has passed (1), '
+        "no department chosen (1), course listed together with its section (1). "
+        "See “Before the next sync” below.</p>"
+    ) in body
+    groups = {group.code: group for group in r.context["warning_groups"]}
+    assert [w.item.id for w in groups["entry_ended"].warnings] == [a.id]
+    assert [w.item.id for w in groups["no_department"].warnings] == [b.id]
+    assert [w.item.id for w in groups["course_and_section"].warnings] == [part.id]
+    assert "Contracts I</strong>: ended 2026-11-20; its term ends 2026-12-17" in body
+    assert "It will not sync until a department is set." in body
+    assert "The course already includes its sections; remove the section entry or the course." in body
+    assert 'aria-label="Extend Contracts I to term end, 2026-12-17">Extend to term end</button>' in body
+    b.refresh_from_db()
+    assert (b.start_date, b.department_id) == (D(2026, 9, 1), None)  # saved as posted, nothing lost
+    assert SyncListEntry.objects.count() == 3
+
+
+def test_a_bulk_action_warns_too(client_a, institution_a, config, time_machine):
+    time_machine.move_to(NOW)
+    a, b = two_entries(institution_a, config)
+    data = {"action": "bulk_dates", "selected": [a.id], "bulk_end": "2026-11-30"}
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    body = text(r)
+    assert "Saved. 1 entry changed." in body
+    assert "2 entries will not sync as they are: end date has passed (1), no department chosen (1)." in body
+
+
+def test_a_list_that_will_sync_saves_without_a_warning(client_a, institution_a, config, time_machine):
+    time_machine.move_to(NOW)
+    two_entries(institution_a, config)
+    SyncListEntry.objects.update(department=Department.objects.get(institution=institution_a))
+
+    r = client_a.post(reverse("sync-list-save"), rows_post(*_as_stored(*SyncListEntry.objects.all())), follow=True)
+
+    body = text(r)
+    assert "Saved. 0 entries changed." in body
+    assert "will not sync" not in body and "Before the next sync" not in body
+
+
+def test_extend_to_term_end_sets_the_term_end_and_saves_what_was_typed(client_a, institution_a, config, time_machine):
+    time_machine.move_to(NOW)
+    a, b, part = _list_to_check(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    rows = _as_stored(a, part, b)
+    rows[2]["department"] = law.id
+    data = {**rows_post(*rows), "extend": str(a.id)}
+    del data["action"]  # the clicked button's name and value are posted, not Save's
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 2 entries changed, 1 extended to the term end." in text(r)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.end_date, b.department_id) == (D(2026, 12, 17), law.id)
+    assert [group.code for group in r.context["warning_groups"]] == ["course_and_section"]
+
+
+def test_extend_all_extends_every_entry_that_can_be(client_a, institution_a, config, time_machine):
+    time_machine.move_to(NOW)
+    a, b = two_entries(institution_a, config)
+    SyncListEntry.objects.update(end_date=D(2026, 11, 20))
+    data = {**rows_post(*_as_stored(a, b)), "extend": "all"}
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 2 entries changed, 2 extended to the term end." in text(r)
+    assert set(SyncListEntry.objects.values_list("end_date", flat=True)) == {D(2026, 12, 17)}
+
+
+def test_extend_all_is_offered_once_two_entries_can_be_extended(client_a, institution_a, config, time_machine):
+    time_machine.move_to(NOW)
+    a, b = two_entries(institution_a, config)
+    SyncListEntry.objects.filter(id=a.id).update(end_date=D(2026, 11, 20))
+    page = text(client_a.get(reverse("sync-settings"), {"tab": "list"}))
+    assert "Extend to term end</button>" in page and "Extend all to term end" not in page
+
+    SyncListEntry.objects.update(end_date=D(2026, 11, 20))
+    page = text(client_a.get(reverse("sync-settings"), {"tab": "list"}))
+    assert '<button type="submit" name="extend" value="all" class="small">Extend all to term end</button>' in page
+
+
+def test_extend_refuses_an_entry_that_cannot_be_extended_and_saves_nothing(
+    client_a, institution_a, config, time_machine
+):
+    time_machine.move_to(NOW)
+    a, b = two_entries(institution_a, config)
+    CatalogCourse.objects.filter(id=a.course_id).update(term_end_at=dt.datetime(2026, 11, 25, 17, tzinfo=dt.UTC))
+    SyncListEntry.objects.filter(id=a.id).update(end_date=D(2026, 11, 20))  # and its term has ended too
+    rows = _as_stored(a, b)
+    rows[1]["start_date"] = "2026-09-01"
+
+    r = client_a.post(reverse("sync-list-save"), {**rows_post(*rows), "extend": str(a.id)})
+
+    body = text(r)
+    assert r.status_code == 200
+    assert "Nothing was saved." in body
+    assert "“Contracts I” cannot be extended to its term end: Its term ended on 2026-11-25 too." in body
+    assert shown_row(r, b)["start_date"].value() == "2026-09-01"  # what was typed is shown again
+    b.refresh_from_db()
+    assert b.start_date == D(2026, 8, 23)
+
+
+def test_admin_b_cannot_extend_an_entry_of_a(client_b, institution_a, config, time_machine):
+    time_machine.move_to(NOW)
+    a, _ = two_entries(institution_a, config)
+    SyncListEntry.objects.filter(id=a.id).update(end_date=D(2026, 11, 20))
+
+    for extend in (str(a.id), "all"):
+        r = client_b.post(reverse("sync-list-save"), {**rows_post(), "extend": extend})
+        assert r.status_code == 200
+        assert "Nothing was saved." in text(r)
+    assert NOT_ON_LIST in text(client_b.post(reverse("sync-list-save"), {**rows_post(), "extend": str(a.id)}))
+    a.refresh_from_db()
+    assert a.end_date == D(2026, 11, 20)
+
+
+def test_a_refused_bulk_action_keeps_its_rows_checked(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    r = client_a.post(reverse("sync-list-save"), {"action": "bulk_dates", "selected": [a.id], "bulk_end": "soon"})
+
+    body = text(r)
+    assert f'name="selected" value="{a.id}" id="select-{a.id}" aria-label="Select Contracts I" checked>' in body
+    assert f'name="selected" value="{b.id}" id="select-{b.id}" aria-label="Select Statistics I">' in body
+
+
+def test_the_bulk_options_are_on_the_page_for_a_browser_without_javascript(client_a, institution_a, config):
+    two_entries(institution_a, config)
+    body = text(client_a.get(reverse("sync-settings"), {"tab": "list"}))
+    assert '<fieldset class="bulk-bar" aria-labelledby="bulk-legend" data-bulk-bar>' in body  # not hidden
+    assert 'href="/static/css/sync_settings.css"' in body
