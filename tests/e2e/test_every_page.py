@@ -118,6 +118,7 @@ def test_every_page_of_an_admin(page, width, portal):
         ("configure", "/admin-settings/lms/configure/", page.get_by_role("button", name="Save")),
         ("select-courses", "/admin-settings/lms/sync/", page.get_by_role("button", name="Refresh Courses")),
         ("select-courses-search", "/admin-settings/lms/sync/?q=LAW", page.get_by_role("button", name="Search")),
+        ("select-courses-too-long", f"/admin-settings/lms/sync/?q={'x' * 300}", page.get_by_test_id("search-error")),
         ("edit-sync-list", "/admin-settings/lms/sync/?tab=list", page.get_by_role("button", name="Save")),
         ("view-history", "/admin-settings/lms/history/", page.get_by_role("button", name="Sync Now")),
         (
