@@ -33,6 +33,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
+import signal
 import sys
 import threading
 import time
@@ -69,6 +71,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     add("--processes", default=_env("PROCESSES", "1,2"), help="(b) worker process counts, comma-separated")
     add("--nightly-processes", type=int, default=int(_env("NIGHTLY_PROCESSES", 1)), help="(c) worker processes")
     add("--concurrency", type=int, default=None, help="prefork children per worker process (default: compose's)")
+    add("--worker-args", default=_env("WORKER_ARGS", ""), help="more worker arguments, e.g. '--pool=threads'")
     add("--baseline-sample", type=int, default=int(_env("BASELINE_SAMPLE", 100)), help="(f) courses timed")
     add("--skip", default=_env("SKIP", ""), help="parts to leave out: letters or names, e.g. c,f or nightly")
     add("--broker-url", default=_env("BROKER_URL", "redis://127.0.0.1:6379/8"), help="flushed first")
@@ -535,6 +538,8 @@ def _baseline(ctx: Context, target: Bench, seconds: float | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
+    # `timeout` or a supervisor's SIGTERM ends this process through its `finally`, which stops the workers.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     env = _environment(args)
     why_not = _prepare_backends(args)
     if why_not:
@@ -547,7 +552,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     generated = _generated_size(needed)
     proc, url = start_simulator(generated, args.latency_ms)
-    argv_worker = compose_worker_command(args.concurrency)
+    argv_worker = compose_worker_command(args.concurrency) + shlex.split(args.worker_args)
     workers = Workers(argv_worker, env, ROOT / "var" / "bench-sync")
     try:
         setup_django("bench-sync", deployed=True)
@@ -569,8 +574,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.broker_url}, cache and throttle gate {args.cache_url}"
         )
         print(
-            f"worker process: `{' '.join(compose_worker_command(args.concurrency))}` (docker-compose.yml) -n bench-N@%h: "
-            f"one main process and {ctx.concurrency} prefork children; SYNC_BATCH_COURSES {settings.SYNC_BATCH_COURSES}, "
+            f"worker process: `{' '.join(argv_worker)}` (docker-compose.yml's) -n bench-N@%h: "
+            f"one main process and {ctx.concurrency} pool slots (prefork children unless --pool); SYNC_BATCH_COURSES {settings.SYNC_BATCH_COURSES}, "
             f"SYNC_BATCHES_IN_FLIGHT {settings.SYNC_BATCHES_IN_FLIGHT}; parts {','.join(args.parts)}; loadavg {loadavg()}"
         )
         target = None
