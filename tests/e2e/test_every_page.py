@@ -147,3 +147,15 @@ def test_every_page_of_an_admin(page, width, portal):
     page.get_by_role("button", name="Preview import").click()
     walk.check("import-preview", page.get_by_role("button", name="Apply import"))
     walk.done()
+
+
+def test_the_keyboard_focus_is_visible(page, width, admin_a):
+    login(page, "alice@alpha.test")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    brand = page.get_by_role("link", name="LMS Sync Portal")
+    expect(brand).to_be_focused()
+    outline = brand.evaluate("e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
+    assert outline == ["solid", "3px"]
+    looks_right(page, "focus", width)
