@@ -151,6 +151,7 @@ def test_every_page_of_an_admin(page, width, portal):
 
 def test_the_keyboard_focus_is_visible(page, width, admin_a):
     login(page, "alice@alpha.test")
+    expect(page.get_by_role("heading", name="Alpha University")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Tab")
