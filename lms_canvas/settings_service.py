@@ -20,7 +20,7 @@ class Notice:
 
 
 def finding_notices(findings: list[oauth.Finding]) -> list[Notice]:
-    """One notice per problem, numbered when Canvas showed more than one, so all can be fixed in one go."""
+    """One notice per problem, numbered when there is more than one, so all can be fixed in one go."""
     if len(findings) == 1:
         return [Notice("error", f"{findings[0].message} What to do: {findings[0].fix}")]
     n = len(findings)
@@ -28,10 +28,26 @@ def finding_notices(findings: list[oauth.Finding]) -> list[Notice]:
 
 
 def findings_reason(findings: list[oauth.Finding]) -> str:
-    """The connection's status reason after a refused key: every problem, without the fixes."""
+    """The connection's status reason after Canvas refused the key. Several problems: a first line that
+    counts them, then one line each with what to do (LMS Settings lists them; text elsewhere reads on)."""
     if len(findings) == 1:
         return findings[0].message
-    return f"Canvas showed {len(findings)} problems with the developer key: " + " ".join(f.message for f in findings)
+    lines = [f"{f.message} What to do: {f.fix}" for f in findings]
+    return "\n".join([f"Canvas showed {len(findings)} problems with the developer key:", *lines])
+
+
+def refused_notices(findings: list[oauth.Finding]) -> list[Notice]:
+    """What to say when the key was refused and the connection now keeps the reason: several problems are
+    listed once, under Connection, each with what to do."""
+    if len(findings) == 1:
+        return finding_notices(findings)
+    return [
+        Notice(
+            "error",
+            f"Canvas showed {len(findings)} problems with the developer key, each listed under Connection below "
+            "with what to do. Fix them all in Canvas, then Save again.",
+        )
+    ]
 
 
 def verify_notices(conn: CanvasConnection, findings: list[oauth.Finding]) -> list[Notice]:
@@ -76,7 +92,7 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
     if findings:
         conn.status_reason = findings_reason(findings)
         conn.save(update_fields=["status_reason", "updated_at"])
-        return finding_notices(findings)
+        return refused_notices(findings)
     if conn.is_verified:
         return [Notice("success", "Saved.")]
     return [Notice("success", "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal.")]

@@ -79,12 +79,13 @@ def generate_key(request: HttpRequest) -> HttpResponse:
         return redirect("lms-settings")
     findings = oauth.preflight(conn)
     if findings:
-        _report(request, findings)
         if conn.is_verified and conn.has_token:
+            _report(request, findings)
             messages.info(request, KEPT_CONNECTION)
         else:
             conn.status_reason = settings_service.findings_reason(findings)
             conn.save(update_fields=["status_reason", "updated_at"])
+            _show(request, settings_service.refused_notices(findings))
         return redirect("lms-settings")
     state = secrets.token_urlsafe(32)
     request.session[STATE_KEY] = {"state": state, "institution": conn.institution_id, "at": time.time()}

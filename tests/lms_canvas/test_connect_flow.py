@@ -129,12 +129,15 @@ def test_one_save_lists_a_missing_scope_a_key_switched_off_and_a_wrong_secret(ad
 
     body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
 
-    assert "Problem 1 of 3: The developer key does not grant 1 required scope: " + REQUIRED_SCOPES[2] in body
-    assert "Problem 2 of 3: The developer key is switched OFF" in body
-    assert "Problem 3 of 3: Canvas refused the Client Secret" in body
-    reason = conn_of(institution_a).status_reason
-    assert reason.startswith("Canvas showed 3 problems with the developer key:")
-    assert REQUIRED_SCOPES[2] in reason and "switched OFF" in reason and "Client Secret" in reason
+    assert "Canvas showed 3 problems with the developer key, each listed under Connection below" in body
+    problems = body[body.index('data-testid="key-problems"') :].split("</ol>")[0].split("<li>")[1:]
+    assert len(problems) == 3
+    assert problems[0].startswith("The developer key does not grant 1 required scope: " + REQUIRED_SCOPES[2])
+    assert problems[1].startswith("The developer key is switched OFF")
+    assert problems[2].startswith("Canvas refused the Client Secret")
+    assert all("What to do:" in p for p in problems)
+    reason = conn_of(institution_a).status_reason.splitlines()
+    assert reason[0] == "Canvas showed 3 problems with the developer key:" and len(reason) == 4
 
 
 def test_a_missing_scope_alone_is_the_one_problem_listed(admin_client, sim):
@@ -155,9 +158,10 @@ def test_a_key_granting_none_of_the_scopes_says_its_state_is_checked_after(admin
 def test_a_redirect_uri_not_on_the_key_still_has_its_secret_checked(admin_client, sim, settings):
     settings.SITE_URL = "http://127.0.0.1:8999"
     body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
-    assert "Problem 1 of 2: The developer key does not list the portal&#x27;s redirect URI" in body
+    assert "Canvas showed 2 problems with the developer key" in body
+    assert "<li>The developer key does not list the portal&#x27;s redirect URI" in body
     assert "checks the key&#x27;s scopes and State only once the redirect URI matches" in body
-    assert "Problem 2 of 2: Canvas refused the Client Secret" in body
+    assert "<li>Canvas refused the Client Secret" in body
 
 
 def test_an_unknown_client_id_is_the_only_problem_canvas_can_tell(admin_client, sim):
@@ -172,9 +176,22 @@ def test_generate_key_lists_every_problem_too(admin_client, sim, institution_a):
     save_settings(admin_client, sim)
     sim.control(KEY, {"scopes": REQUIRED_SCOPES[1:], "state": "off"})
     body = page_text(admin_client.post(reverse("canvas-generate-key"), follow=True))
-    assert "Problem 1 of 2:" in body and REQUIRED_SCOPES[0] in body
+    assert "Canvas showed 2 problems with the developer key, each listed under Connection below" in body
+    assert f"<li>The developer key does not grant 1 required scope: {REQUIRED_SCOPES[0]}" in body
+    assert "<li>The developer key is switched OFF" in body
+    assert conn_of(institution_a).status_reason.startswith("Canvas showed 2 problems")
+
+
+def test_generate_key_on_a_verified_connection_numbers_the_problems_and_keeps_it(admin_client, sim, institution_a):
+    save_settings(admin_client, sim)
+    generate_key_and_authorize(admin_client, sim)
+    sim.control(KEY, {"scopes": REQUIRED_SCOPES[1:], "state": "off"})
+    body = page_text(admin_client.post(reverse("canvas-generate-key"), follow=True))
+    assert "Problem 1 of 2: The developer key does not grant 1 required scope" in body
     assert "Problem 2 of 2: The developer key is switched OFF" in body
-    assert "Canvas showed 2 problems" in conn_of(institution_a).status_reason
+    assert "Your existing connection is unchanged" in body
+    conn = conn_of(institution_a)
+    assert conn.is_verified and conn.has_token
 
 
 def test_generate_key_with_a_missing_scope_stays_in_the_portal_and_names_it(admin_client, sim, institution_a):

@@ -46,7 +46,7 @@ def test_a_refused_developer_key_says_why_and_keeps_the_reason(conn, monkeypatch
     assert conn.status_reason == finding.message
 
 
-def test_every_problem_canvas_shows_is_a_numbered_notice_and_in_the_reason(conn, monkeypatch):
+def test_every_problem_canvas_shows_is_kept_in_the_reason_with_what_to_do(conn, monkeypatch):
     findings = [
         oauth.Finding("The developer key does not grant 1 required scope: a.", "Tick it."),
         oauth.Finding("The developer key is switched OFF.", "Set State to ON."),
@@ -56,13 +56,26 @@ def test_every_problem_canvas_shows_is_a_numbered_notice_and_in_the_reason(conn,
 
     notices = settings_service.save_settings(conn, DEV_KEY)
 
-    assert [n.text for n in notices] == [
-        f"Problem {i} of 3: {f.message} What to do: {f.fix}" for i, f in enumerate(findings, 1)
+    assert notices == [
+        Notice(
+            "error",
+            "Canvas showed 3 problems with the developer key, each listed under Connection below with what to do. "
+            "Fix them all in Canvas, then Save again.",
+        )
     ]
     conn.refresh_from_db()
-    assert conn.status_reason == "Canvas showed 3 problems with the developer key: " + " ".join(
-        f.message for f in findings
-    )
+    assert conn.status_reason.splitlines() == [
+        "Canvas showed 3 problems with the developer key:",
+        *(f"{f.message} What to do: {f.fix}" for f in findings),
+    ]
+
+
+def test_several_problems_elsewhere_are_numbered_notices():
+    findings = [oauth.Finding("One.", "Fix one."), oauth.Finding("Two.", "Fix two.")]
+    assert [n.text for n in settings_service.finding_notices(findings)] == [
+        "Problem 1 of 2: One. What to do: Fix one.",
+        "Problem 2 of 2: Two. What to do: Fix two.",
+    ]
 
 
 def test_new_key_details_forget_the_old_tokens(conn, monkeypatch):
