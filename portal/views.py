@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from portal.access import get_course_for, get_department_for, get_institution_for
+from portal.forms import ScheduleForm
 from portal.models import CourseAdminEnrollment, Enrollment, EnrollmentStatus
 
 PAGE_SIZE = 50
@@ -41,6 +43,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def global_settings(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
     return render(request, "portal/global_settings.html", {"institution": institution})
+
+
+SCHEDULE_FIELDS = ["timezone", "nightly_sync_hour", "notification_emails", "sync_hold_percent", "sync_hold_min_people"]
+
+
+@login_required
+def schedule_settings(request: HttpRequest) -> HttpResponse:
+    """Schedule and notifications: the admin's own institution only (there is no id to change)."""
+    institution = get_institution_for(request)
+    if request.method == "POST":
+        form = ScheduleForm(request.POST)
+        if form.is_valid():
+            for field in SCHEDULE_FIELDS:
+                setattr(institution, field, form.cleaned_data[field])
+            institution.save(update_fields=SCHEDULE_FIELDS)  # recorded in the audit trail (Schedule)
+            messages.success(request, "Schedule and notifications saved.")
+            return redirect("schedule-settings")
+    else:
+        form = ScheduleForm(initial={field: getattr(institution, field) for field in SCHEDULE_FIELDS})
+    admins = sorted(m.user.email for m in institution.admins.select_related("user") if m.user.email)
+    return render(request, "portal/schedule.html", {"institution": institution, "form": form, "admins": admins})
 
 
 @login_required

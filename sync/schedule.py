@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from django.utils import timezone
 
+from lms_canvas.models import CanvasConnection
+from portal.clock import clock_text
 from portal.models import Institution
 from sync.engine.runner import start_sync
 from sync.models import RunKind, RunStatus, RunTrigger, SyncListEntry, SyncRun
@@ -46,6 +49,57 @@ def is_due(institution: Institution, now: dt.datetime) -> bool:
         institution=institution, kind=RunKind.SYNC, trigger=RunTrigger.NIGHTLY, created_at__gte=slot
     )
     return not done.exists()
+
+
+@dataclass(frozen=True)
+class NextSync:
+    """When the nightly sync starts next, as LMS Settings, View History, the dashboard and the schedule
+    page all say it."""
+
+    at: dt.datetime | None  # in the institution's time zone; None: no nightly sync will start
+    due_now: bool = False  # its hour has come and it has not started yet: beat starts it within a minute
+    caveat: str = ""  # why it will start but sync nothing, or (with no time) why none will start
+    today: dt.date | None = None  # the institution's local date now, to say "today" or "tomorrow"
+
+    @property
+    def text(self) -> str:
+        if self.at is None:
+            return f"none — {self.caveat}"
+        when = "due now (it starts within a minute)" if self.due_now else f"{self._day()} at {local_time_text(self.at)}"
+        return when + (f", but {self.caveat}" if self.caveat else "")
+
+    def _day(self) -> str:
+        assert self.at is not None
+        if self.at.date() == self.today:
+            return "today"
+        if self.today and self.at.date() == self.today + dt.timedelta(days=1):
+            return "tomorrow"
+        return f"{self.at:%A} {self.at.day} {self.at:%B}"
+
+
+def local_time_text(at: dt.datetime) -> str:
+    """ "2:00 a.m. EST (America/New_York)", "midnight UTC": the time and the zone it is in."""
+    zone, abbreviation = str(at.tzinfo), at.tzname() or ""
+    return f"{clock_text(at.hour, at.minute)} {abbreviation}" + (f" ({zone})" if zone != abbreviation else "")
+
+
+def next_nightly_sync(institution: Institution, now: dt.datetime | None = None) -> NextSync:
+    """The one answer to "when does the nightly sync run next?", by the rules dispatch_nightly follows."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, institution.tz).date()
+    if not SyncListEntry.objects.filter(institution=institution).exists():
+        return NextSync(None, caveat="nothing is on the sync list yet", today=today)
+    conn = CanvasConnection.objects.filter(institution=institution).first()
+    caveat = (
+        "" if conn is not None and conn.is_verified else "it will be skipped until the Canvas connection is Verified"
+    )
+    slot, due = nightly_slot(institution, now), is_due(institution, now)
+    if slot <= now and not due:  # today's has started: tomorrow's, at that day's offset from UTC
+        tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(institution.nightly_sync_hour))
+        slot = tomorrow.replace(tzinfo=institution.tz)
+    # Through UTC, so an hour that does not exist on a spring-forward day reads as the hour it runs at.
+    at = slot.astimezone(dt.UTC).astimezone(institution.tz)
+    return NextSync(at, due_now=due, caveat=caveat, today=today)
 
 
 def dispatch_nightly(now: dt.datetime | None = None) -> list[SyncRun]:

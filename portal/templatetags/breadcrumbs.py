@@ -23,6 +23,7 @@ PAGES = {
     "admin": Place("Admin", None, None),
     "global-settings": Place("Global Settings", "global-settings", "admin"),
     "audit-trail": Place("Audit trail", "audit-trail", "global-settings"),
+    "schedule-settings": Place("Schedule and notifications", "schedule-settings", "global-settings"),
     "lms-settings": Place("LMS Settings", "lms-settings", "global-settings"),
     "canvas-configure": Place("Configure", "canvas-configure", "lms-settings"),
     "sync-settings": Place("Edit Sync Settings", "sync-settings", "lms-settings"),
