@@ -112,7 +112,7 @@ def test_the_time_said_is_when_the_dispatcher_starts_it(listed, now):
     assert not is_due(listed, at - dt.timedelta(seconds=1)) and is_due(listed, at)
 
 
-@pytest.mark.parametrize("page", ["lms-settings", "sync-history", "schedule-settings"])
+@pytest.mark.parametrize("page", ["lms-settings", "sync-history", "dashboard", "schedule-settings"])
 def test_the_pages_say_it_for_the_admins_own_institution(client_b, listed, institution_b, page):
     institution_b.nightly_sync_hour = 5
     institution_b.save()
