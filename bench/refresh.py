@@ -211,6 +211,30 @@ def _peak_memory_mb(pid: int) -> float:
     return max(peaks) / 1024
 
 
+class DatabaseCpu:
+    """CPU of the PostgreSQL backends serving this database but this process's own (the worker's: Celery
+    closes them after each task, so they are read while the run goes on)."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.read()
+        self.first = dict(self.last)  # backends already there count from now; later ones from 0
+
+    def read(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            for (pid,) in cursor.fetchall():
+                self.last[pid] = max(self.last.get(pid, 0.0), cpu_seconds(pid))
+
+    def seconds(self) -> float:
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
+
+
 def _refresh(conn, workers: Workers, *, until: str) -> dict:
     """Refresh Courses as the admin starts it, timed until the run is no longer active (or cancelled
     once its courses are searchable)."""
@@ -220,7 +244,7 @@ def _refresh(conn, workers: Workers, *, until: str) -> dict:
     sampler = GateSampler(conn.id)
     worker_pid = workers.running[0].proc.pid
     _reset_peak_memory(worker_pid)
-    cpu_before = workers.cpu()
+    cpu_before, database = workers.cpu(), DatabaseCpu()
     sampler.start()
     asked = time.time()
     run = refresh.start_refresh(conn.institution)  # autocommit: the task is sent as the run is written
@@ -229,6 +253,7 @@ def _refresh(conn, workers: Workers, *, until: str) -> dict:
         if time.monotonic() > deadline or not all(w.proc.poll() is None for w in workers.running):
             raise RuntimeError(f"the refresh did not end (run #{run.id} {run.status}):\n{workers.tails()}")
         time.sleep(0.1)
+        database.read()
         run.refresh_from_db()
         if until == "searchable" and "sections_started_at" in run.params and not run.cancel_requested:
             lifecycle.request_cancel(run)
@@ -245,6 +270,7 @@ def _refresh(conn, workers: Workers, *, until: str) -> dict:
         "searchable": searchable,
         "total": since_asked(run.finished_at),
         "cpu": workers.cpu() - cpu_before,
+        "database_cpu": database.seconds(),
         "gate": sampler.mean(),
         "gate_phases": (sampler.mean(end=asked + searchable), sampler.mean(start=asked + searchable)),
         "peak_mb": _peak_memory_mb(worker_pid),
@@ -358,8 +384,10 @@ def _report(args, throttle: dict, ours: dict, before: dict, after: dict, sim_cpu
         print(f"  by phase                     {'; '.join(phases)}")
     print(
         f"CPU per request                {1000 * ours['cpu'] / max(1, requests_made):8.2f} ms worker, "
-        f"{1000 * sim_cpu / max(1, requests_made):.2f} ms simulator "
-        f"({100 * ours['cpu'] / total:.0f} % and {100 * sim_cpu / total:.0f} % of a core); "
+        f"{1000 * sim_cpu / max(1, requests_made):.2f} ms simulator, "
+        f"{1000 * ours['database_cpu'] / max(1, requests_made):.2f} ms PostgreSQL "
+        f"({100 * ours['cpu'] / total:.0f} %, {100 * sim_cpu / total:.0f} % and "
+        f"{100 * ours['database_cpu'] / total:.0f} % of a core); "
         f"machine {100 * busy / elapsed:.0f} % busy ({os.cpu_count()} cores)"
     )
     print(f"worker peak memory             {ours['peak_mb']:8.0f} MB  (target <= 500 MB)")
@@ -400,7 +428,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"run #{run.id}: {run.get_status_display()}: {run.message}")
             print(f"courses searchable after       {ours['searchable']:8.1f} s   (target < 20 s; then cancelled)")
             print(
-                f"CPU until cancelled            {ours['cpu']:8.1f} s worker, {sim_cpu:.1f} s simulator; "
+                f"CPU until cancelled            {ours['cpu']:8.1f} s worker, {sim_cpu:.1f} s simulator, "
+                f"{ours['database_cpu']:.1f} s PostgreSQL; "
                 f"machine {100 * busy / elapsed:.0f} % busy ({os.cpu_count()} cores)"
             )
             return
