@@ -221,10 +221,11 @@ RUN_HEARTBEAT_TIMEOUT_SECONDS = env.int("RUN_HEARTBEAT_TIMEOUT_SECONDS", default
 # ...and a queued run, or a sync's course, that no worker picked up for this long: the queue lost it.
 RUN_START_TIMEOUT_SECONDS = env.int("RUN_START_TIMEOUT_SECONDS", default=900)
 # A sync goes to the workers in batches of this many courses (sync.engine.dispatch), each read from
-# Canvas concurrently; a run keeps at most SYNC_BATCHES_IN_FLIGHT batches queued or running, so the
-# queue serves every institution's run in turn (2 a.m. is everyone's nightly sync).
+# Canvas concurrently; a run keeps at most SYNC_BATCHES_IN_FLIGHT batches queued or running (below a
+# worker's --concurrency), and a run with few batches left goes first, so a large institution's sync
+# never holds back the small ones (2 a.m. is everyone's nightly sync).
 SYNC_BATCH_COURSES = env.int("SYNC_BATCH_COURSES", default=50)
-SYNC_BATCHES_IN_FLIGHT = env.int("SYNC_BATCHES_IN_FLIGHT", default=4)
+SYNC_BATCHES_IN_FLIGHT = env.int("SYNC_BATCHES_IN_FLIGHT", default=2)
 CELERY_TIMEZONE = "UTC"
 # Workers log through LOGGING below (JSON when LOG_FORMAT=json), not through a root handler of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -5,11 +5,15 @@ and its sections) in the same batch, so one task writes that portal course and t
 to create it. Each batch is one Celery task (`sync.engine.batch.sync_batch`), which reads its courses
 from Canvas concurrently under the token's throttle gate and writes them in bulk.
 
-Fair to every institution: a run never has more than SYNC_BATCHES_IN_FLIGHT batches queued or
-running. The first ones are sent when the run starts; each batch that finishes sends the run's next
-one, to the back of the queue. At 2 a.m., when every institution's nightly sync starts together, a
-large institution's next batch therefore waits behind the small institutions' batches already queued
-instead of all of its hundreds of courses queuing in front of them: the queue serves the runs in turn.
+Fair to every institution, by two rules:
+- A run never has more than SYNC_BATCHES_IN_FLIGHT batches queued or running (2, below a worker's 4
+  processes). The first ones are sent when the run starts; each batch that finishes sends the run's
+  next one, to the back of the queue, so a large run never holds every worker process.
+- Shortest remaining first: a batch's queue priority comes from how many batches its run has left
+  (`priority`). At 2 a.m., when every institution's nightly sync starts together, a small
+  institution's batches go ahead of a large one's, which rises as it nears its end. On Redis, kombu
+  keeps one list per priority step (0, 3, 6, 9) and workers take the lowest step first; the embedded
+  filesystem broker ignores priorities (it has one worker).
 """
 
 from __future__ import annotations
@@ -33,10 +37,18 @@ _eager = threading.local()
 
 
 def batch_size(courses: int) -> int:
-    """Courses per batch: SYNC_BATCH_COURSES, or fewer so that a small run still spreads over at least
-    twice the in-flight batches (a 40-course sync is 8 batches of 5, not one worker's single task)."""
-    spread = math.ceil(courses / max(1, 2 * settings.SYNC_BATCHES_IN_FLIGHT))
+    """Courses per batch: SYNC_BATCH_COURSES, or fewer so that a small run still spreads over its
+    in-flight batches (a 40-course sync is 2 batches of 20 read side by side, not one task), and is
+    done in one turn of the queue."""
+    spread = math.ceil(courses / max(1, settings.SYNC_BATCHES_IN_FLIGHT))
     return max(1, min(settings.SYNC_BATCH_COURSES, spread))
+
+
+def priority(batches_left: int) -> int:
+    """The queue priority (0 first, 9 last) of a batch whose run has `batches_left` batches to send,
+    this one included: a run in its last turn of the queue goes first, a long one waits its turn."""
+    turns = math.ceil(batches_left / max(1, settings.SYNC_BATCHES_IN_FLIGHT))
+    return 0 if turns <= 1 else 3 if turns <= 4 else 6 if turns <= 16 else 9
 
 
 def assign_batches(canvas_course_ids: Sequence[int]) -> list[int]:
@@ -86,8 +98,8 @@ def send_next(run_id: int, queue: str | None = None) -> bool:
             return False
         run.batches_sent += 1
         run.save(update_fields=["batches_sent"])
-        number = run.batches_sent
-    _send(run_id, number, queue)
+        number, left = run.batches_sent, run.batch_count - run.batches_sent + 1
+    _send(run_id, number, queue, priority(left))
     return True
 
 
@@ -100,15 +112,15 @@ def send_next_safely(run_id: int, queue: str | None = None) -> None:
         logger.error("Run %s: the task queue refused its next batch (%s)", run_id, type(exc).__name__)
 
 
-def _send(run_id: int, number: int, queue: str | None) -> None:
+def _send(run_id: int, number: int, queue: str | None, priority: int = 0) -> None:
     from portal.celery import app
 
     sync_batch_task = lifecycle.task_named(SYNC_BATCH_TASK)
     if not app.conf.task_always_eager:
         if queue:
-            sync_batch_task.apply_async((run_id, number), queue=queue)
+            sync_batch_task.apply_async((run_id, number), queue=queue, priority=priority)
         else:
-            sync_batch_task.apply_async((run_id, number))
+            sync_batch_task.apply_async((run_id, number), priority=priority)
         return
     # Eager (tests, `canvas_sync`): each batch would run inside the one that sent it, nesting as deep as
     # the run has batches; a queue on this thread runs them one after another instead, in send order.

@@ -42,7 +42,7 @@ def background_worker(monkeypatch):
         thread.start()
 
     monkeypatch.setattr("sync.engine.runner.send_first", enqueue)
-    monkeypatch.setattr("sync.engine.dispatch._send", lambda run_id, number, queue: None)  # this thread sends them
+    monkeypatch.setattr("sync.engine.dispatch._send", lambda *sent: None)  # this thread sends them
     if shared is not None:
         shared.inc_thread_sharing()
     yield

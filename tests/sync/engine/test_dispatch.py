@@ -25,21 +25,30 @@ def test_entries_of_one_canvas_course_always_share_a_batch(course_ids):
 
 
 def test_a_batch_is_the_configured_size_and_a_small_run_still_spreads(settings):
-    settings.SYNC_BATCH_COURSES, settings.SYNC_BATCHES_IN_FLIGHT = 50, 4
+    settings.SYNC_BATCH_COURSES, settings.SYNC_BATCHES_IN_FLIGHT = 50, 2
     assert dispatch.batch_size(3000) == 50
-    assert dispatch.batch_size(40) == 5  # 8 batches: two rounds of the four in flight
-    assert dispatch.batch_size(3) == 1
+    assert dispatch.batch_size(40) == 20  # 2 batches read side by side: done in one turn of the queue
+    assert dispatch.batch_size(3) == 2
     numbers = dispatch.assign_batches(list(range(1, 3001)))
     assert max(numbers) == 60 and max(numbers.count(n) for n in set(numbers)) == 50
 
 
-@pytest.mark.django_db
-def test_a_large_run_does_not_queue_a_small_one_behind_it(settings, monkeypatch):
-    """Nightly: a 30-batch institution and two 2-batch ones start together; one worker takes the queue
-    in order. Each small run is done within the first handful of batches, not after the large one."""
+def test_a_run_with_few_batches_left_goes_first(settings):
     settings.SYNC_BATCHES_IN_FLIGHT = 2
-    queue: list[tuple[int, int]] = []
-    monkeypatch.setattr(dispatch, "_send", lambda run_id, number, q: queue.append((run_id, number)))
+    assert [dispatch.priority(left) for left in (1, 2, 3, 8, 9, 32, 33, 60)] == [0, 0, 3, 3, 6, 6, 9, 9]
+
+
+@pytest.mark.django_db
+def test_a_large_run_does_not_queue_small_ones_behind_it(settings, monkeypatch):
+    """Nightly: a 60-batch institution and ten 2-batch ones start together, the large one first, on a
+    Redis queue (lowest priority step first, in order within a step) served by one worker process.
+    Every small run is done within the first few batches; the large one still gets all of its own."""
+    settings.SYNC_BATCHES_IN_FLIGHT = 2
+    queue: list[tuple[int, int, int]] = []  # (priority, arrival, run)
+    arrivals = iter(range(10_000))
+    monkeypatch.setattr(
+        dispatch, "_send", lambda run_id, number, q, priority: queue.append((priority, next(arrivals), run_id))
+    )
 
     def started(slug: str, batches: int) -> int:
         institution = Institution.objects.create(name=slug, slug=slug)
@@ -48,17 +57,19 @@ def test_a_large_run_does_not_queue_a_small_one_behind_it(settings, monkeypatch)
         dispatch.send_first(run.id)
         return run.id
 
-    large, small, smaller = started("large", 30), started("small", 2), started("smaller", 2)
+    large = started("large", 60)
+    small = [started(f"small-{n}", 2) for n in range(10)]
     served: list[int] = []
     while queue:
-        run_id, _ = queue.pop(0)  # the worker runs this batch; when it ends it sends its run's next one
+        queue.sort()
+        _, _, run_id = queue.pop(0)  # the worker runs this batch; when it ends it sends its run's next one
         served.append(run_id)
         dispatch.send_next(run_id)
 
-    assert served.count(large) == 30 and served.count(small) == served.count(smaller) == 2
-    last_small = max(i for i, run_id in enumerate(served) if run_id in (small, smaller))
-    assert last_small < 6  # alone, the large run's 30 batches would have come first
-    assert SyncRun.objects.get(id=large).batches_sent == 30
+    assert served.count(large) == 60 and all(served.count(run) == 2 for run in small)
+    last_small = max(i for i, run_id in enumerate(served) if run_id in small)
+    assert last_small < 22  # the twenty small batches come first; FIFO alone would interleave 60 large ones
+    assert SyncRun.objects.get(id=large).batches_sent == 60
 
 
 @pytest.mark.django_db

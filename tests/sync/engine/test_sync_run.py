@@ -171,9 +171,9 @@ def test_a_course_whose_worker_died_is_taken_over_after_the_timeout(contracts_en
 def test_sync_now_sends_the_first_batches_after_commit_and_each_batch_sends_the_next(
     contracts_entry, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
-    settings.SYNC_BATCHES_IN_FLIGHT = 1
+    settings.SYNC_BATCHES_IN_FLIGHT, settings.SYNC_BATCH_COURSES = 1, 1
     sent: list[tuple] = []
-    monkeypatch.setattr("sync.tasks.sync_batch_task.apply_async", lambda args, queue=None: sent.append(args))
+    monkeypatch.setattr("sync.tasks.sync_batch_task.apply_async", lambda args, **options: sent.append(args))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = start_sync(contracts_entry)
     assert sent == []  # nothing leaves before the run's rows are committed

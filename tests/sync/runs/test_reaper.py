@@ -31,7 +31,7 @@ def later(seconds: float) -> dt.datetime:
 def three_courses(connected, sim, institution_a, admin_a, monkeypatch):
     """A sync of three courses whose tasks are never delivered: the test plays the workers."""
     monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: None)
-    monkeypatch.setattr("sync.engine.dispatch._send", lambda run_id, number, queue: None)
+    monkeypatch.setattr("sync.engine.dispatch._send", lambda *sent: None)
     catalog_from_sim(institution_a, sim)
     for canvas_id in sorted(c.canvas_id for c in institution_a.catalog_courses.all())[:3]:
         add_entry(institution_a, canvas_id)
