@@ -53,12 +53,44 @@ SECTION_COLUMNS = [
 Row = tuple
 
 
-def save_courses(institution_id: int, courses: Iterable[Course], now: dt.datetime) -> int:
+def save_courses(institution_id: int, courses: Iterable[Course], now: dt.datetime, *, counts: bool = True) -> int:
+    """Upsert the courses; `counts=False` (they were listed without their student counts) keeps the
+    counts the catalogue has (None for a new course) for save_course_counts to set."""
     vendor = connection.vendor  # read once: django.db.connection is a proxy, costly per value
     when, refreshed = functools.partial(_parsed_for_db, vendor), _adapted_for_db(vendor, now)
     rows = [_course_row(institution_id, c, refreshed, when) for c in courses]
-    _upsert(CatalogCourse, COURSE_COLUMNS, rows)
+    if counts:
+        _upsert(CatalogCourse, COURSE_COLUMNS, rows)
+    else:
+        skip = COURSE_COLUMNS.index("total_students")
+        columns = COURSE_COLUMNS[:skip] + COURSE_COLUMNS[skip + 1 :]
+        _upsert(CatalogCourse, columns, [row[:skip] + row[skip + 1 :] for row in rows])
     return len(rows)
+
+
+def save_course_counts(institution_id: int, counts: Iterable[tuple[int, int | None]]) -> int:
+    """Set the student count of the catalogue's courses from (Canvas id, total_students) pairs; a course
+    not in the catalogue is left out (the next refresh lists it). Returns the pairs given."""
+    pairs = list(counts)
+    qn = connection.ops.quote_name
+    table = qn(CatalogCourse._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS c SET total_students = v.n FROM unnest(%s::bigint[], %s::integer[]) AS v(id, n) "  # noqa: S608
+                "WHERE c.institution_id = %s AND c.canvas_id = v.id",
+                [[p[0] for p in pairs], [p[1] for p in pairs], institution_id],
+            )
+            return len(pairs)
+        for start in range(0, len(pairs), ROWS_PER_STATEMENT):
+            chunk = pairs[start : start + ROWS_PER_STATEMENT]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET total_students = v.column2 FROM (VALUES {values}) AS v "  # noqa: S608
+                "WHERE institution_id = %s AND canvas_id = v.column1",
+                [*(v for pair in chunk for v in pair), institution_id],
+            )
+    return len(pairs)
 
 
 def save_sections(institution_id: int, sections: Iterable[tuple[int, Section]], now: dt.datetime) -> int:

@@ -208,6 +208,14 @@ _REASONS = [
         "Refresh courses again, or refresh this course alone (Refresh one course).",
     ),
     Reason(
+        "counts_unreadable",
+        "Student counts could not be read",
+        "Refresh Courses could not read the student counts of some courses from Canvas (it reads them "
+        "after the courses themselves); those courses keep the counts the catalogue had before.",
+        "Refresh courses again.",
+        IssueSeverity.INFO,
+    ),
+    Reason(
         "course_unsyncable",
         "Its course cannot be synced",
         "The section's course cannot be synced (Select Courses shows why), so neither can its sections.",

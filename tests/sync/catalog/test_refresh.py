@@ -25,6 +25,7 @@ def test_it_fetches_every_course_and_section_with_their_states(connected):
     assert courses[502].sis_course_id == ""
     assert courses[501].term_name == "Fall 2026"
     assert courses[501].term_start_at is not None
+    assert courses[501].total_students == 4
     sections = {s.canvas_id: s for s in CatalogSection.objects.filter(institution=connected.institution)}
     assert set(sections) == {801, 802, 803, 804, 805}
     assert sections[802].sis_section_id == ""

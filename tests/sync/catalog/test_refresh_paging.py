@@ -14,7 +14,7 @@ from lms_canvas.errors import CanvasUnavailable
 from lms_canvas.models import CanvasConfig
 from lms_canvas.objects import Course
 from sync.catalog import refresh
-from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus
+from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncIssue
 from sync.runs import lifecycle
 from tests.conftest import connect_to
 
@@ -32,7 +32,7 @@ def test_a_canvas_with_smaller_pages_still_gives_every_course(institution_a, mak
     assert CatalogCourse.objects.filter(institution=institution_a).count() == len(big.store.tables["courses"])
 
 
-# --- the account's course pages, many in flight (iter_course_pages, no HTTP) ----------------------
+# --- the account's course pages, many in flight (CourseListing, no HTTP) ---------------------------
 
 CANVAS = "https://canvas.example.edu/api/v1/accounts/1/courses"
 
@@ -79,10 +79,12 @@ def not_used() -> list[Course]:
 def test_numbered_pages_fetched_in_parallel_give_every_course_exactly_once(total, size):
     canvas = NumberedList(total, size)
 
-    ids = [c.id for page in refresh.iter_course_pages(canvas, not_used, max_pages=10_000) for c in page]
+    listing = refresh.CourseListing(canvas, not_used, max_pages=10_000)
+    ids = [c.id for page in listing for c in page]
 
     assert sorted(ids) == list(range(1, total + 1))  # each once
     pages = -(-total // size)
+    assert listing.pages == max(pages, 1)
     if pages > 2:
         assert canvas.peak > 1
     # Once the end is known no page past it is asked for: at most what was already in flight.
@@ -97,10 +99,12 @@ def test_a_list_paged_by_bookmark_is_read_by_following_its_links():
         asked.append(number)
         return first
 
-    pages = list(refresh.iter_course_pages(get_page, lambda: [course(i) for i in range(1, 251)], max_pages=10_000))
+    listing = refresh.CourseListing(get_page, lambda: [course(i) for i in range(1, 251)], max_pages=10_000)
+    pages = list(listing)
 
     assert asked == [1]
     assert sorted(c.id for page in pages for c in page) == list(range(1, 251))
+    assert listing.pages is None  # not numbered
 
 
 def test_pages_that_are_not_the_ones_asked_for_stop_the_refresh():
@@ -108,14 +112,14 @@ def test_pages_that_are_not_the_ones_asked_for_stop_the_refresh():
     page_one = CoursePage(1, [course(1)], f"{CANVAS}?page=2&per_page=100")
 
     with pytest.raises(refresh.RefreshAborted, match="not to the next number"):
-        list(refresh.iter_course_pages(lambda number: page_one, not_used, max_pages=10_000))
+        list(refresh.CourseListing(lambda number: page_one, not_used, max_pages=10_000))
 
 
 def test_a_list_longer_than_the_page_cap_stops_the_refresh_rather_than_keep_part_of_it():
     endless = NumberedList(10**9, 100)
 
     with pytest.raises(refresh.RefreshAborted, match="more than 30 pages"):
-        list(refresh.iter_course_pages(endless, not_used, max_pages=30))
+        list(refresh.CourseListing(endless, not_used, max_pages=30))
     assert max(endless.asked) == 30
 
 
@@ -124,7 +128,7 @@ def test_a_page_failing_mid_way_stops_the_listing_after_what_came_before_it():
     got: list[int] = []
 
     with pytest.raises(refresh.RefreshAborted) as failed:
-        for page in refresh.iter_course_pages(canvas, not_used, max_pages=10_000):
+        for page in refresh.CourseListing(canvas, not_used, max_pages=10_000):
             got.extend(c.id for c in page)
 
     assert "page 12" in failed.value.error.message
@@ -171,5 +175,90 @@ def test_a_refresh_asks_for_few_course_pages_past_the_end(institution_a, make_si
 
     assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
     asked = big.control("stats")["requests"]["GET /api/v1/accounts/:account_id/courses"]["200"]
-    assert 20 <= asked <= 20 + 2 * refresh.MAX_WORKERS
+    listing, counts = 20, 20  # 2,000 courses: 20 pages listed, then the same 20 for their student counts
+    assert listing + counts <= asked <= listing + 2 * refresh.MAX_WORKERS + counts
     assert CatalogCourse.objects.filter(institution=institution_a).count() == 2000
+
+
+# --- student counts: not in the listing, read in the sections phase -------------------------------
+
+
+def _recording(client, *, fail=None, bookmark=False):
+    """`client` noting each course-list call's (page or "links", includes); `fail(page, includes)` may
+    raise; `bookmark` makes page 1 link to a bookmark, as a Canvas paging the list that way would."""
+    calls = []
+    page_of, list_all = client.get_account_courses_page, client.iter_account_courses
+
+    def get_page(number, *args, include=(), **kwargs):
+        calls.append((number, tuple(include)))
+        if fail:
+            fail(number, tuple(include))
+        page = page_of(number, *args, include=include, **kwargs)
+        if bookmark and number == 1:
+            return CoursePage(1, page.courses, f"{CANVAS}?page=bookmark:WzFd&per_page=100")
+        return page
+
+    def by_links(*args, include=(), **kwargs):
+        calls.append(("links", tuple(include)))
+        return list_all(*args, include=include, **kwargs)
+
+    client.get_account_courses_page, client.iter_account_courses = get_page, by_links
+    return client, calls
+
+
+def _refresh_with(conn, client):
+    run = lifecycle.create_run(conn.institution, RunKind.REFRESH)
+    lifecycle.claim(run.id)
+    return refresh.refresh_catalog(conn, run, client)
+
+
+def test_courses_are_listed_without_student_counts_and_the_sections_phase_reads_them(institution_a, make_sim):
+    big = make_sim(generate=450)
+    conn = connect_to(institution_a, big)
+    client, calls = _recording(client_for(conn))
+
+    run = _refresh_with(conn, client)
+
+    assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
+    assert {pages for pages, includes in calls if includes == ("term",)} >= {1, 2, 3, 4, 5}
+    assert sorted(page for page, includes in calls if includes == ("total_students",)) == [1, 2, 3, 4, 5]
+    assert {includes for _, includes in calls} == {("term",), ("total_students",)}
+    counted = CatalogCourse.objects.filter(institution=institution_a, total_students__isnull=False)
+    assert counted.count() == 450
+
+
+def test_a_count_page_failing_keeps_those_courses_counts_and_says_so(institution_a, make_sim):
+    big = make_sim(generate=450)
+    conn = connect_to(institution_a, big)
+    _refresh_with(conn, client_for(conn))
+    before = dict(CatalogCourse.objects.filter(institution=institution_a).values_list("canvas_id", "total_students"))
+
+    def page_two_of_counts(number, includes):
+        if number == 2 and includes == ("total_students",):
+            raise CanvasUnavailable("Canvas did not answer GET /api/v1/accounts/1/courses (timed out).")
+
+    client, _ = _recording(client_for(conn), fail=page_two_of_counts)
+    run = _refresh_with(conn, client)
+
+    assert run.status == RunStatus.WITH_ISSUES, run.message
+    issue = SyncIssue.objects.get(run=run, code="counts_unreadable")
+    assert "page 2 of the account's course list" in issue.message and "timed out" in issue.message
+    assert "student counts of 1 pages of courses could not be read" in run.message
+    after = dict(CatalogCourse.objects.filter(institution=institution_a).values_list("canvas_id", "total_students"))
+    assert after == before  # page 2's kept, the others read again (the same)
+    assert None not in after.values()
+    assert CatalogSection.objects.filter(institution=institution_a, refreshed_at__gte=run.started_at).exists()
+
+
+def test_a_canvas_paging_by_bookmark_gets_the_counts_by_following_links(institution_a, make_sim):
+    big = make_sim(generate=250)
+    conn = connect_to(institution_a, big)
+    client, calls = _recording(client_for(conn), bookmark=True)
+
+    run = _refresh_with(conn, client)
+
+    assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
+    assert calls == [(1, ("term",)), ("links", ("term",)), ("links", ("total_students",))]
+    courses = CatalogCourse.objects.filter(institution=institution_a)
+    assert courses.count() == 250
+    assert not courses.filter(total_students__isnull=True).exists()
