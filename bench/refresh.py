@@ -29,10 +29,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import ROOT, connect_institution, fresh_institution, setup_django, start_simulator
-from bench.workers import Workers, compose_worker_command, cpu_seconds, loadavg, machine_cpu
+from bench.workers import (
+    Workers,
+    compose_worker_command,
+    cpu_seconds,
+    loadavg,
+    machine_cpu,
+    prepare_backends,
+    process_tree,
+)
 
 PAGE_SIZE = 50
 RUN_TIMEOUT_S = 3600
@@ -106,31 +113,6 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
     return {**os.environ}
 
 
-def _prepare_backends(args: argparse.Namespace) -> str | None:
-    """Why the bench cannot run here, or None: PostgreSQL reachable (its database created if missing),
-    Redis reachable, the bench's Redis databases flushed (no task or gate state of an earlier run)."""
-    import psycopg
-    import redis
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return "needs DATABASE_URL=postgres://... (the worker is another process, on the same database)"
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    try:
-        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as db:
-            if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                db.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {parts.hostname}:{parts.port} refused: {exc}"
-    for redis_url in (args.broker_url, args.cache_url):
-        try:
-            redis.Redis.from_url(redis_url, socket_connect_timeout=2).flushdb()
-        except redis.RedisError as exc:
-            return f"Redis at {redis_url}: {exc}"
-    return None
-
-
 def _connect(url: str):
     from django.db import connection
 
@@ -181,30 +163,16 @@ class GateSampler(threading.Thread):
         return sum(s[1] for s in chosen) / len(chosen), sum(s[2] for s in chosen) / len(chosen)
 
 
-def _pids(pid: int) -> list[int]:
-    """`pid` and its descendants (the worker and its prefork children)."""
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                todo += [int(p) for p in (task / "children").read_text().split()]
-            except OSError:
-                continue
-    return pids
-
-
 def _reset_peak_memory(pid: int) -> None:
     """Peak memory from now on (Linux: writing 5 to clear_refs resets VmHWM)."""
-    for each in _pids(pid):
+    for each in process_tree(pid):
         Path(f"/proc/{each}/clear_refs").write_text("5")
 
 
 def _peak_memory_mb(pid: int) -> float:
     """The largest peak resident memory of the worker's processes (the child that ran the refresh)."""
     peaks = [0]
-    for each in _pids(pid):
+    for each in process_tree(pid):
         for line in Path(f"/proc/{each}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peaks.append(int(line.split()[1]))
@@ -396,7 +364,7 @@ def _report(args, throttle: dict, ours: dict, before: dict, after: dict, sim_cpu
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     env = _environment(args)
-    problem = _prepare_backends(args)
+    problem = prepare_backends(args.broker_url, args.cache_url)
     if problem:
         print(f"refresh bench skipped: {problem}")
         return

@@ -39,11 +39,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import ROOT, connect_institution, fresh_institution, setup_django, start_simulator
 from bench.refresh import _api_requests, _stats, _throttle_settings
-from bench.workers import Workers, compose_worker_command, concurrency_of, cpu_seconds, loadavg, machine_cpu
+from bench.workers import (
+    Workers,
+    compose_worker_command,
+    concurrency_of,
+    cpu_seconds,
+    loadavg,
+    machine_cpu,
+    prepare_backends,
+)
 
 PARTS = {"a": "first", "b": "processes", "c": "nightly", "d": "resync", "e": "apply", "f": "baseline"}
 PG_STATS_FLUSH_S = 11  # PostgreSQL 15 backends report their table counts within 10 s of going idle
@@ -103,31 +110,6 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
     }
     os.environ.update(values)
     return {**os.environ}
-
-
-def _prepare_backends(args: argparse.Namespace) -> str | None:
-    """Why the bench cannot run here, or None: PostgreSQL reachable (its database created if missing),
-    Redis reachable; the bench's Redis databases flushed."""
-    import psycopg
-    import redis
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return "needs DATABASE_URL=postgres://... (the workers are other processes, on the same database)"
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    try:
-        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as db:
-            if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                db.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {parts.hostname}:{parts.port} refused: {exc}"
-    for redis_url in (args.broker_url, args.cache_url):
-        try:
-            redis.Redis.from_url(redis_url, socket_connect_timeout=2).flushdb()
-        except redis.RedisError as exc:
-            return f"Redis at {redis_url}: {exc}"
-    return None
 
 
 def _generated_size(published: int) -> int:
@@ -541,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
     # `timeout` or a supervisor's SIGTERM ends this process through its `finally`, which stops the workers.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     env = _environment(args)
-    why_not = _prepare_backends(args)
+    why_not = prepare_backends(args.broker_url, args.cache_url)
     if why_not:
         print(f"sync: skipped, {why_not}")
         return

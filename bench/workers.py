@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import ROOT
 
@@ -42,7 +43,7 @@ def concurrency_of(argv: list[str]) -> int:
     return int(found.group(1)) if found else os.cpu_count() or 1  # Celery's default: one child per core
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """`pid` and its descendants (Linux /proc)."""
     pids, todo = [], [pid]
     while todo:
@@ -100,7 +101,7 @@ class Worker:
             time.sleep(0.2)
 
     def cpu(self) -> float:
-        return sum(cpu_seconds(pid) for pid in _tree(self.proc.pid)) if self.proc.poll() is None else 0.0
+        return sum(cpu_seconds(pid) for pid in process_tree(self.proc.pid)) if self.proc.poll() is None else 0.0
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(f"    {line}" for line in self.text().splitlines()[-lines:])
@@ -153,3 +154,28 @@ class Workers:
     def stop_all(self) -> None:
         while self.running:
             self.running.pop().stop()
+
+
+def prepare_backends(broker_url: str, cache_url: str) -> str | None:
+    """Why the bench cannot run here, or None: PostgreSQL reachable (its database created if missing),
+    Redis reachable, the bench's Redis databases flushed (no task or gate state of an earlier run)."""
+    import psycopg
+    import redis
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return "needs DATABASE_URL=postgres://... (the workers are other processes, on the same database)"
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    try:
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as db:
+            if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                db.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {parts.hostname}:{parts.port} refused: {exc}"
+    for redis_url in (broker_url, cache_url):
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=2).flushdb()
+        except redis.RedisError as exc:
+            return f"Redis at {redis_url}: {exc}"
+    return None
