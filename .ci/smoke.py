@@ -187,7 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--courses", type=int, default=200, help="courses the simulator generates")
     parser.add_argument("--sync-courses", type=int, default=40, help="courses put on the sync list")
-    parser.add_argument("--latency-ms", type=int, default=300, help="Canvas latency during the killed sync")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=1000,
+        help="Canvas latency during the killed sync (long enough to kill it midway)",
+    )
     parser.add_argument("--skip", default="", help="comma-separated: nightly, kill")
     parser.add_argument("--keep", action="store_true", help="keep the logs, static files, database and Redis data")
     args = parser.parse_args(argv)
