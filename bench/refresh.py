@@ -39,6 +39,7 @@ from bench.workers import (
     machine_cpu,
     prepare_backends,
     process_tree,
+    worker_environment,
 )
 
 PAGE_SIZE = 50
@@ -94,23 +95,6 @@ def _bounds(throttle: dict, latency_s: float, admitted: int, cost: float) -> tup
 
 
 # -- setup ------------------------------------------------------------------------------------------------
-
-
-def _environment(args: argparse.Namespace) -> dict[str, str]:
-    """What compose gives the worker (x-portal-env), pointed at this machine; this process uses it too
-    (start_refresh sends the task to the same broker)."""
-    os.environ.update(
-        {
-            "DEBUG": "false",
-            "CANVAS_ALLOW_PRIVATE_URLS": "true",
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "CELERY_BROKER_URL": args.broker_url,
-            "REDIS_URL": args.cache_url,
-            "THROTTLE_REDIS_URL": args.cache_url,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-        }
-    )
-    return {**os.environ}
 
 
 def _connect(url: str):
@@ -363,7 +347,7 @@ def _report(args, throttle: dict, ours: dict, before: dict, after: dict, sim_cpu
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
-    env = _environment(args)
+    env = worker_environment(args.broker_url, args.cache_url)
     problem = prepare_backends(args.broker_url, args.cache_url)
     if problem:
         print(f"refresh bench skipped: {problem}")

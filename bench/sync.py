@@ -50,6 +50,7 @@ from bench.workers import (
     loadavg,
     machine_cpu,
     prepare_backends,
+    worker_environment,
 )
 
 PARTS = {"a": "first", "b": "processes", "c": "nightly", "d": "resync", "e": "apply", "f": "baseline"}
@@ -95,21 +96,6 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 
 # -- setup ------------------------------------------------------------------------------------------------
-
-
-def _environment(args: argparse.Namespace) -> dict[str, str]:
-    """What compose gives the worker (x-portal-env), pointed at this machine: this process uses it too."""
-    values = {
-        "DEBUG": "false",
-        "CANVAS_ALLOW_PRIVATE_URLS": "true",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "CELERY_BROKER_URL": args.broker_url,
-        "REDIS_URL": args.cache_url,
-        "THROTTLE_REDIS_URL": args.cache_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    os.environ.update(values)
-    return {**os.environ}
 
 
 def _generated_size(published: int) -> int:
@@ -522,7 +508,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     # `timeout` or a supervisor's SIGTERM ends this process through its `finally`, which stops the workers.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    env = _environment(args)
+    env = worker_environment(args.broker_url, args.cache_url)
     why_not = prepare_backends(args.broker_url, args.cache_url)
     if why_not:
         print(f"sync: skipped, {why_not}")

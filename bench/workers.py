@@ -179,3 +179,20 @@ def prepare_backends(broker_url: str, cache_url: str) -> str | None:
         except redis.RedisError as exc:
             return f"Redis at {redis_url}: {exc}"
     return None
+
+
+def worker_environment(broker_url: str, cache_url: str) -> dict[str, str]:
+    """What compose gives the workers (x-portal-env), pointed at this machine; the bench's own process
+    uses it too, since it starts the runs and sends their tasks to the same broker."""
+    os.environ.update(
+        {
+            "DEBUG": "false",
+            "CANVAS_ALLOW_PRIVATE_URLS": "true",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "CELERY_BROKER_URL": broker_url,
+            "REDIS_URL": cache_url,
+            "THROTTLE_REDIS_URL": cache_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+        }
+    )
+    return {**os.environ}

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,17 @@ def start_worker(prefix: str, *extra_args: str, **popen: object) -> tuple[str, s
     ]
     cmd = [sys.executable, "-m", "celery", "-A", "portal", "worker", *args, *extra_args]
     return queue, subprocess.Popen(cmd, cwd=ROOT, env=env, **popen)  # noqa: S603
+
+
+@contextmanager
+def running_worker(prefix: str) -> Iterator[str]:
+    """A worker on a fresh queue for the block (its queue's name), stopped after it whatever happens."""
+    queue, proc = start_worker(prefix, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield queue
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

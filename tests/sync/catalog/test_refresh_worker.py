@@ -4,7 +4,6 @@ start_refresh sends on commit, over the configured broker (Redis in CI), against
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -12,20 +11,15 @@ import pytest
 from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, RunStatus
 from sync.runs import lifecycle
-from tests.worker import start_worker
+from tests.worker import running_worker
 
 pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
 def worker_queue(transactional_db):
-    queue, proc = start_worker("refresh", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    yield queue
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_worker("refresh") as queue:
+        yield queue
 
 
 def test_a_worker_process_refreshes_the_catalogue_started_as_refresh_courses_starts_it(

@@ -3,7 +3,6 @@ against the test database (PostgreSQL: a second process cannot see pytest-django
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -12,20 +11,15 @@ from portal.models import Enrollment
 from sync.engine import start_sync
 from sync.models import RunStatus
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
-from tests.worker import start_worker
+from tests.worker import running_worker
 
 pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
 def worker_queue(transactional_db):
-    queue, proc = start_worker("test", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    yield queue
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_worker("test") as queue:
+        yield queue
 
 
 def test_a_worker_process_runs_a_sync_end_to_end(worker_queue, connected, sim, institution_a, monkeypatch):
