@@ -51,7 +51,9 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
     before = records(institution_a)
     # The run's batches go to this test's worker's queue (each batch sends the next one where it came from).
     monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: dispatch.send_first(run_id, queue=queue))
-    big_sim.control("faults", {"latency_ms": 40})  # a few tenths of a second per course: a middle to kill in
+    # A batch reads its courses' pages side by side, so a course takes about one request's latency: at 40 ms
+    # a CI machine's whole run could end between two polls. At 400 ms it lasts seconds: a middle to kill in.
+    big_sim.control("faults", {"latency_ms": 400})
 
     run = start_sync(institution_a)
     deadline = time.monotonic() + 60
@@ -61,6 +63,8 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
         run.course_results.filter(status=CourseResultStatus.APPLIED, canvas_course_id__in=new).count() < 2
         or not run.course_results.filter(status=CourseResultStatus.RUNNING).exists()
     ):
+        run.refresh_from_db()
+        assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING), f"the run ended ({run.status}) before it could be killed mid-batch"
         assert time.monotonic() < deadline, "the worker synced nothing in a minute"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
