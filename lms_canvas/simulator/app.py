@@ -19,6 +19,8 @@ from werkzeug.wrappers import Request, Response
 from . import api, api_grading, oauth, pages
 from . import control as control_endpoints
 from .generator import GeneratedRosters, generate_base
+from .live_events import ROUTES as LIVE_EVENTS_ROUTES
+from .live_events import LiveEvents
 from .oauth import AuthState, Clock, bearer_token, invalid_token, json_response
 from .scopes import scope_allows
 from .store import Store
@@ -124,13 +126,14 @@ class SimApp:
             + [Rule(path, methods=list(methods), endpoint=("web", view)) for path, methods, view in WEB_ROUTES]
             + [
                 Rule(path, methods=list(methods), endpoint=("control", view))
-                for path, methods, view in control_endpoints.ROUTES
+                for path, methods, view in (*control_endpoints.ROUTES, *LIVE_EVENTS_ROUTES)
             ],
             strict_slashes=False,
         )
         self.api_handlers = {(path, method): handler for path, method, handler in API_ROUTES}
         self.faults: dict[str, Any] = {}
         self.fault_rng = random.Random()
+        self.live_events = LiveEvents()
         self.replace_store(store)
 
     def replace_store(self, store: Store) -> None:
@@ -143,6 +146,7 @@ class SimApp:
         self.throttle = Throttle(store.settings["throttle"])
         self.stats = Stats()
         self.faults = {}
+        self.live_events.reset()
 
     def update_key(self, key_id: int, changes: dict[str, Any]) -> dict:
         """Change a developer key; removing scopes (or starting to enforce them) kills its tokens."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from .live_events import set_faults as set_live_faults
 from .store import validate
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ FAULT_KEYS = {
     "malformed_json_rate",
     "loop_pagination",
     "seed",
+    "live_events",
 }
 KEY_FIELDS = {
     "scopes",
@@ -69,6 +71,12 @@ def faults(app: SimApp, request: Request) -> Response:
         # The throttle reads this dict on every request, so update it in place.
         app.store.settings["throttle"].update(body.pop("throttle"))
         app.throttle.reset()
+    if not body:
+        app.live_events.faults = {}
+    if "live_events" in body:
+        problems = set_live_faults(app.live_events, body.pop("live_events") or {})
+        if problems:
+            return _json({"errors": problems}, 400)
     if "seed" in body:
         app.fault_rng.seed(body.pop("seed"))
     app.faults = {**app.faults, **body} if body else {}
@@ -83,7 +91,7 @@ def clock(app: SimApp, request: Request) -> Response:
 def mutate(app: SimApp, request: Request) -> Response:
     body = _body(request)
     try:
-        counts = app.store.mutate(body.get("upsert") or {}, body.get("delete") or {})
+        counts = app.live_events.mutate(app.store, body.get("upsert") or {}, body.get("delete") or {})
     except (ValueError, KeyError, TypeError) as error:
         return _json({"errors": [str(error)]}, 400)
     return _json(counts)
@@ -117,6 +125,7 @@ def stats(app: SimApp, request: Request) -> Response:
             "cost": round(app.stats.cost, 4),
         }
     body.update({"tokens_issued": app.auth.issued, "tokens_refreshed": app.auth.refreshed})
+    body["live_events"] = app.live_events.stats()
     return _json(body)
 
 
