@@ -103,7 +103,7 @@ def store_roles(conn: CanvasConnection, roles: list[Role]) -> CanvasConfig:
     """Keep the enrollment roles Canvas reported; keep the admin's choices, fill defaults the first time."""
     config, _ = CanvasConfig.objects.get_or_create(institution=conn.institution)
     config.available_roles = [
-        {"id": r.id, "label": r.label, "base_role_type": r.base_role_type}
+        {"id": r.id, "label": r.label, "name": r.name, "base_role_type": r.base_role_type, "built_in": r.built_in}
         for r in roles
         if r.base_role_type.endswith("Enrollment")
     ]

@@ -87,7 +87,7 @@ class ConfigureForm(forms.Form):
 
     def __init__(self, *args, config: CanvasConfig, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.role_choices = [(r["id"], _role_label(r)) for r in config.available_roles]
+        self.role_choices = [(r["id"], _role_label(config, r)) for r in config.available_roles]
         for name in ("course_admin_role_ids", "student_role_ids"):
             cast(forms.TypedMultipleChoiceField, self.fields[name]).choices = self.role_choices
 
@@ -102,17 +102,8 @@ class ConfigureForm(forms.Form):
         return data
 
 
-BUILT_IN_ROLE_NAMES = {
-    "StudentEnrollment": "Student",
-    "TeacherEnrollment": "Teacher",
-    "TaEnrollment": "TA",
-    "DesignerEnrollment": "Designer",
-    "ObserverEnrollment": "Observer",
-}
-
-
-def _role_label(role: dict) -> str:
-    base = BUILT_IN_ROLE_NAMES.get(role["base_role_type"], role["base_role_type"])
-    if role["label"] == role["base_role_type"]:
-        return base
-    return f"{role['label']} (based on {base})"
+def _role_label(config: CanvasConfig, role: dict) -> str:
+    """Canvas's own label; a custom role also names the built-in role it is based on, in Canvas's words."""
+    if role.get("built_in") or "built_in" not in role:  # roles read before built_in was kept: as Canvas said
+        return role["label"]
+    return f"{role['label']} (based on {config.base_role_label(role['base_role_type'])})"

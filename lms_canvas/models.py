@@ -237,10 +237,20 @@ class CanvasConfig(models.Model):
         return f"role {role_id}"
 
     def apply_default_roles(self) -> None:
-        """Teacher and TA as course admins, Student as student, until the admin chooses otherwise."""
+        """Canvas's built-in Teacher and TA as course admins, its built-in Student as student, until the
+        admin chooses otherwise. Chosen by base role type and built-in state: a label is Canvas's display
+        text (translated, and a custom role may be called "Teacher"), never a key (CANVAS_API.md §5.6)."""
         if not self.course_admin_role_ids:
-            self.course_admin_role_ids = [
-                r["id"] for r in self.available_roles if r["label"] in DEFAULT_COURSE_ADMIN_BASE_ROLES
-            ]
+            self.course_admin_role_ids = self._built_in_role_ids(DEFAULT_COURSE_ADMIN_BASE_ROLES)
         if not self.student_role_ids:
-            self.student_role_ids = [r["id"] for r in self.available_roles if r["label"] in DEFAULT_STUDENT_BASE_ROLES]
+            self.student_role_ids = self._built_in_role_ids(DEFAULT_STUDENT_BASE_ROLES)
+
+    def _built_in_role_ids(self, base_role_types: tuple[str, ...]) -> list[int]:
+        return [r["id"] for r in self.available_roles if r.get("built_in") and r["base_role_type"] in base_role_types]
+
+    def base_role_label(self, base_role_type: str) -> str:
+        """Canvas's own label of the built-in role a custom role is based on ("Student")."""
+        for role in self.available_roles:
+            if role.get("built_in") and role["base_role_type"] == base_role_type:
+                return role["label"]
+        return base_role_type

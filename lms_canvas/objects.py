@@ -197,13 +197,26 @@ class CourseUser:
 
 @dataclass(frozen=True, slots=True)
 class Role:
+    """`label` is what Canvas shows people ("Teacher", translated for the account's language); `name`
+    is what an enrollment's `role` holds ("TeacherEnrollment"). CANVAS_API.md §5.6: the two differ
+    for built-in roles, so a built-in role is known by `built_in` and `base_role_type`, never its label."""
+
     id: int
     label: str
     base_role_type: str
+    name: str = ""
+    built_in: bool = False
 
     @classmethod
     def from_json(cls, r: Json) -> Role:
-        return cls(r["id"], r.get("label") or r.get("role") or "", r.get("base_role_type") or "")
+        name = r.get("role") or r.get("label") or ""
+        return cls(
+            r["id"],
+            r.get("label") or name,
+            r.get("base_role_type") or "",
+            name,
+            r.get("workflow_state") == "built_in",
+        )
 
 
 @dataclass(frozen=True, slots=True)

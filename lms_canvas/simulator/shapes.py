@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .store import Store
+from .store import BUILTIN_ROLE_LABELS, Store
 
 CREATED_AT = "2025-06-02T14:00:00Z"
 INVITED_ONLY = {"invited", "creation_pending", "rejected"}
@@ -277,11 +277,18 @@ def _section_students(store: Store, in_section: list[dict], with_enrollments: bo
     return sorted(students.values(), key=lambda u: (u["sortable_name"], u["id"]))
 
 
+def role_display_label(role: dict) -> str:
+    """Canvas's label: a built-in role's translated one ("Teacher"), a custom role's name."""
+    if role.get("workflow_state") == "built_in":
+        return BUILTIN_ROLE_LABELS.get(role["label"], role["label"])
+    return role["label"]
+
+
 def role_json(store: Store, role: dict) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": role["id"],
-        "role": role["label"],
-        "label": role["label"],
+        "role": role["label"],  # the dataset's label is the role's name
+        "label": role_display_label(role),
         "base_role_type": role.get("base_role_type", "StudentEnrollment"),
         "is_account_role": role.get("base_role_type") == "AccountMembership",
         "workflow_state": role.get("workflow_state", "active"),

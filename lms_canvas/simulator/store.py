@@ -40,6 +40,16 @@ BUILTIN_ROLES = (
     (7, "ObserverEnrollment", "ObserverEnrollment"),
 )
 ROLE_ID_BY_TYPE = {label: rid for rid, label, _ in BUILTIN_ROLES}
+# What Canvas's roles API gives as a built-in role's `label` (RoleOverride::ENROLLMENT_TYPE_LABELS and
+# the account admin's): its `role` is the name above. A dataset's `label` is the role's name.
+BUILTIN_ROLE_LABELS = {
+    "AccountAdmin": "Account Admin",
+    "StudentEnrollment": "Student",
+    "TeacherEnrollment": "Teacher",
+    "TaEnrollment": "TA",
+    "DesignerEnrollment": "Designer",
+    "ObserverEnrollment": "Observer",
+}
 ROLE_ID_BY_TYPE["StudentViewEnrollment"] = ROLE_ID_BY_TYPE["StudentEnrollment"]
 
 DEFAULT_SETTINGS: dict[str, Any] = {

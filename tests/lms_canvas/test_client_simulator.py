@@ -55,9 +55,10 @@ def test_account_help_links_and_roles_are_read(client):
     assert (account.name, account.parent_account_id, account.root_account_id) == ("Demo University", None, None)
     help_links = client.get_help_links()
     assert help_links.name == "Help" and help_links.default_links[0].id == "instructor_question"
-    roles = {role.label: role.base_role_type for role in client.list_roles()}
-    assert roles["StudentEnrollment"] == "StudentEnrollment"
-    assert roles["Auditor"] == "StudentEnrollment"
+    roles = {role.name: role for role in client.list_roles()}
+    student, auditor = roles["StudentEnrollment"], roles["Auditor"]
+    assert (student.label, student.base_role_type, student.built_in) == ("Student", "StudentEnrollment", True)
+    assert (auditor.label, auditor.base_role_type, auditor.built_in) == ("Auditor", "StudentEnrollment", False)
     assert "Demo University" in {a.name for a in client.list_accounts()}
 
 

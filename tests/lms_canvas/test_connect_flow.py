@@ -300,15 +300,15 @@ def test_configure_saves_id_types_and_roles_after_verifying(admin_client, sim, i
             "course_id_type": "canvas",
             "section_id_type": "integration",
             "student_id_type": "email",
-            "course_admin_role_ids": [roles["TeacherEnrollment"]],
-            "student_role_ids": [roles["StudentEnrollment"], roles["Auditor"]],
+            "course_admin_role_ids": [roles["Teacher"]],
+            "student_role_ids": [roles["Student"], roles["Auditor"]],
         },
         follow=True,
     )
     assert "Configuration saved" in page_text(r)
     config.refresh_from_db()
     assert (config.course_id_type, config.section_id_type, config.student_id_type) == ("canvas", "integration", "email")
-    assert set(config.student_role_ids) == {roles["StudentEnrollment"], roles["Auditor"]}
+    assert set(config.student_role_ids) == {roles["Student"], roles["Auditor"]}
 
 
 def test_a_role_cannot_be_both_admin_and_student(admin_client, connected):

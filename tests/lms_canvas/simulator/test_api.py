@@ -223,11 +223,35 @@ def test_sections_with_students_and_cross_listing(sim, sim_token):
 
 def test_roles_include_built_ins_and_custom(sim, sim_token):
     roles = get(sim, sim_token, "/accounts/1/roles", per_page=100).json()
-    labels = {r["label"]: r for r in roles}
-    assert labels["StudentEnrollment"]["id"] == 3 and labels["StudentEnrollment"]["workflow_state"] == "built_in"
-    assert labels["TeacherEnrollment"]["id"] == 4
-    assert labels["Auditor"]["base_role_type"] == "StudentEnrollment"
-    assert labels["Auditor"]["account"]["id"] == 1
+    by_name = {r["role"]: r for r in roles}
+    assert by_name["StudentEnrollment"]["id"] == 3 and by_name["StudentEnrollment"]["workflow_state"] == "built_in"
+    assert by_name["TeacherEnrollment"]["id"] == 4
+    assert by_name["Auditor"]["base_role_type"] == "StudentEnrollment"
+    assert by_name["Auditor"]["account"]["id"] == 1
+
+
+def test_built_in_roles_carry_canvas_labels_and_custom_roles_their_name(sim, sim_token):
+    # CANVAS_API.md §5.6: a built-in role's `role` is its name, its `label` Canvas's display label.
+    roles = get(sim, sim_token, "/accounts/1/roles", per_page=100).json()
+    labels = {r["role"]: r["label"] for r in roles}
+    assert labels == {
+        "AccountAdmin": "Account Admin",
+        "StudentEnrollment": "Student",
+        "TeacherEnrollment": "Teacher",
+        "TaEnrollment": "TA",
+        "DesignerEnrollment": "Designer",
+        "ObserverEnrollment": "Observer",
+        "Auditor": "Auditor",
+        "Course Director": "Course Director",
+    }
+
+
+def test_an_enrollment_names_its_role_not_its_label(sim, sim_token):
+    body = get(sim, sim_token, "/courses/501/enrollments", per_page=100).json()
+    roles = {e["id"]: e["role"] for e in body}
+    assert roles[9007] == "TeacherEnrollment"
+    assert roles[9003] == "Auditor"
+    assert get(sim, sim_token, "/courses/501/enrollments", **{"role[]": "TeacherEnrollment"}).json()[0]["id"] == 9007
 
 
 def test_create_assignment_with_form_and_json(sim, sim_token):

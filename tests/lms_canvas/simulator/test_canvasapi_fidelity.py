@@ -51,6 +51,7 @@ def test_course_by_sis_id_sections_enrollments_users_roles(canvas):
     assert all(hasattr(u, "enrollments") for u in users)
     roles = list(canvas.get_account(1).get_roles())
     assert "Auditor" in [r.label for r in roles]
+    assert {r.role: r.label for r in roles}["TeacherEnrollment"] == "Teacher"
     assert canvas.get_section(801).course_id == 501
 
 

@@ -76,8 +76,8 @@ def test_configure_names_the_admin_and_the_roles_by_name(client_a, admin_a, conn
         "course_id_type": "canvas",
         "section_id_type": "sis",
         "student_id_type": "email",
-        "course_admin_role_ids": [roles["TeacherEnrollment"]],
-        "student_role_ids": [roles["StudentEnrollment"]],
+        "course_admin_role_ids": [roles["Teacher"]],
+        "student_role_ids": [roles["Student"]],
     }
 
     r = client_a.post(reverse("canvas-configure"), data)
@@ -87,7 +87,7 @@ def test_configure_names_the_admin_and_the_roles_by_name(client_a, admin_a, conn
     assert changes(entry)["Course ID Type"] == ("SIS ID", "Course ID")
     assert changes(entry)["Student ID Type"] == ("SIS ID", "Email")
     names = {r["id"]: r["label"] for r in config.available_roles}
-    assert changes(entry, names)["Course Admin Roles"][1] == "TeacherEnrollment"
+    assert changes(entry, names)["Course Admin Roles"][1] == "Teacher"
 
 
 def test_the_sync_list_records_add_edit_bulk_and_remove_by_whom(client_a, admin_a, catalog_a):
