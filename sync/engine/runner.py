@@ -14,6 +14,7 @@ from django.utils import timezone
 from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasError, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection
+from portal.dates import date_text
 from portal.models import Institution
 from sync.audit import trail
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details
@@ -75,7 +76,7 @@ def start_sync(
             canvas_id=ended.course.canvas_id,
             canvas_course_id=ended.course.canvas_id,
             label=ended.label,
-            detail=f"It ended on {ended.end_date:%Y-%m-%d}.",
+            detail=f"It ended on {date_text(ended.end_date)}.",
         )
     if not entries:
         issues.record(run.id, "sync_list_empty")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 
 from django.contrib.auth.decorators import login_required
@@ -11,14 +10,16 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from lms_canvas import links
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
-from sync.models import RunKind, RunStatus, RunTrigger, SyncCourseResult, SyncRun
+from portal.sorting import query_without_page, read_sort
+from sync.models import RunKind, SyncCourseResult, SyncRun
+from sync.runs.forms import HistoryFilterForm
+from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, runs_for
 from sync.runs.readable import issue_groups, plain, reason_for
 from sync.runs.reasons import REASONS
 from sync.runs.why import explain
@@ -27,7 +28,6 @@ PAGE_SIZE = 50
 ISSUES_PAGE_SIZE = 50
 # A run of up to this many courses shows its course table open; a larger one folds it (held ones open it).
 RESULTS_OPEN_UP_TO = 25
-CHART_DAYS = 30
 
 
 def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
@@ -36,58 +36,25 @@ def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
     return get_object_or_404(SyncRun.objects.select_related("requested_by"), id=run_id, institution=institution)
 
 
-def _choice(value: str | None, choices) -> str:
-    return value if value and value in {c for c, _ in choices} else ""
-
-
 @login_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    filters = {
-        "kind": _choice(request.GET.get("kind"), RunKind.choices),
-        "status": _choice(request.GET.get("status"), RunStatus.choices),
-        "trigger": _choice(request.GET.get("trigger"), RunTrigger.choices),
-    }
-    qs = SyncRun.objects.filter(institution=institution, **{k: v for k, v in filters.items() if v})
-    qs = qs.select_related("requested_by").annotate(issue_count=Count("issues")).order_by("-created_at")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    form = HistoryFilterForm(request.GET)
+    sort = read_sort(request.GET.get("sort"), SORTS, DEFAULT_SORT)
+    runs = runs_for(institution, form.filters(), sort) if form.is_valid() else None
     ctx = {
-        "page": page,
-        "filters": filters,
-        "kinds": RunKind.choices,
-        "statuses": RunStatus.choices,
-        "triggers": RunTrigger.choices,
+        "form": form,
+        "sort": sort,
+        # A refused filter lists no runs (never every run instead): its message is beside its field.
+        "page": Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page")) if runs is not None else None,
         "chart": chart_data(institution),
         "active": SyncRun.objects.filter(
             institution=institution, kind=RunKind.SYNC, status__in=["queued", "running"]
         ).first(),
-        "query": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+        "query": query_without_page(dict(request.GET.lists())),
     }
     return render(request, "sync/history.html", ctx)
-
-
-def chart_data(institution, now: dt.datetime | None = None) -> dict:
-    """Per day of the last 30 (institution's time zone): runs, minutes, people added/deactivated, issues."""
-    now = timezone.localtime(now or timezone.now(), institution.tz)
-    days = [(now - dt.timedelta(days=n)).date() for n in range(CHART_DAYS - 1, -1, -1)]
-    rows = {d: {"runs": 0, "minutes": 0.0, "created": 0, "deactivated": 0, "issues": 0} for d in days}
-    since = now - dt.timedelta(days=CHART_DAYS)
-    recent = SyncRun.objects.filter(institution=institution, created_at__gte=since).annotate(n=Count("issues"))
-    for run in recent:
-        day = timezone.localtime(run.created_at, institution.tz).date()
-        if day not in rows:
-            continue
-        row = rows[day]
-        row["runs"] += 1
-        row["minutes"] += round(run.duration.total_seconds() / 60, 2) if run.duration else 0
-        row["created"] += (run.counts or {}).get("created", 0)
-        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
-        row["issues"] += run.n
-    return {
-        "labels": [d.isoformat() for d in days],
-        **{k: [rows[d][k] for d in days] for k in next(iter(rows.values()))},
-    }
 
 
 def _issues(request: HttpRequest, run: SyncRun):

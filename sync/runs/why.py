@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from portal.dates import date_text, datetime_text
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
 from sync.models import CatalogCourse, RunKind, SyncCourseResult, SyncIssue, SyncListEntry, SyncRun
 from sync.runs.readable import PEOPLE, course_names, plain, reason_for, row_detail, row_fix
@@ -106,14 +107,14 @@ def _entry_line(entry: SyncListEntry, run: SyncRun | None, result: SyncCourseRes
     list when it is created, so an entry added after that moment was not in it."""
     if not entry.is_current():
         also = f", so the latest sync (#{run.id}) left it out" if run and not result else ""
-        return f"Its sync list entry ended on {entry.end_date}{also}; extend the end date to sync it again."
+        return f"Its sync list entry ended on {date_text(entry.end_date)}{also}; extend the end date to sync it again."
     if run is None:
         return "It is on the sync list, but no sync has finished yet; Sync Now to sync it."
     if result:
         return ""
     if entry.added_at > run.created_at:
         return (
-            f"It was added to the sync list on {entry.added_at:%Y-%m-%d %H:%M}, after the latest sync (#{run.id}) "
+            f"It was added to the sync list on {datetime_text(entry.added_at, entry.institution.tz)}, after the latest sync (#{run.id}) "
             "started; Sync Now to sync it."
         )
     return f"The latest sync (#{run.id}) did not include it; Sync Now to sync it."

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.dates import date_text
 from portal.models import Course, Institution
 from sync.engine.runner import today_for
 from sync.models import SyncListEntry
@@ -116,13 +117,13 @@ def list_warnings(
 
 def _ended(item: ListedEntry, institution: Institution, today: dt.date) -> EntryWarning:
     end = item.entry.end_date
-    note = f"Ended {end:%Y-%m-%d}"
+    note = f"Ended {date_text(end)}"
     extend_to = extend_date(item, institution, today)
     if extend_to is not None:
-        return EntryWarning(item, note, f"ended {end:%Y-%m-%d}; its term ends {extend_to:%Y-%m-%d}", extend_to)
+        return EntryWarning(item, note, f"ended {date_text(end)}; its term ends {date_text(extend_to)}", extend_to)
     term = term_end(item, institution)
-    why = NO_TERM_END if term is None else TERM_ENDED.format(term_end=f"{term:%Y-%m-%d}")
-    return EntryWarning(item, note, f"ended {end:%Y-%m-%d}. {why}")
+    why = NO_TERM_END if term is None else TERM_ENDED.format(term_end=date_text(term))
+    return EntryWarning(item, note, f"ended {date_text(end)}. {why}")
 
 
 def _in_portal(institution: Institution, items: Iterable[ListedEntry]) -> set[int]:
@@ -177,7 +178,7 @@ def _why_not(item: ListedEntry, institution: Institution, today: dt.date) -> str
         return "its course is no longer in Canvas."
     if item.entry.end_date is None or (term is not None and term <= item.entry.end_date):
         return "its End Date is already at or after the term end."
-    return NO_TERM_END if term is None else TERM_ENDED.format(term_end=f"{term:%Y-%m-%d}")
+    return NO_TERM_END if term is None else TERM_ENDED.format(term_end=date_text(term))
 
 
 def added_warning(institution: Institution, entry: SyncListEntry, today: dt.date | None = None) -> str:
@@ -187,7 +188,7 @@ def added_warning(institution: Institution, entry: SyncListEntry, today: dt.date
     notes = []
     if not entry.is_current(today):
         notes.append(
-            f"its end date ({entry.end_date:%Y-%m-%d}, from Canvas) has passed, so it will not sync: "
+            f"its end date ({date_text(entry.end_date)}, from Canvas) has passed, so it will not sync: "
             "set a later End Date on Edit Sync List and Save."
         )
     if entry.section_id is None:

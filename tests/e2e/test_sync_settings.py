@@ -11,6 +11,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from lms_canvas.models import CanvasConfig
+from portal.dates import date_text
 from portal.models import Department
 from sync.catalog import refresh
 from sync.models import CatalogCourse, SyncListEntry
@@ -283,7 +284,7 @@ def test_edit_sync_list_bulk_options_checkboxes_and_the_warnings_after_save(page
     looks_right(page, "sync-list-3-saved-warnings", width)
 
     term_end = f"{list_to_check['term_end']:%Y-%m-%d}"
-    page.get_by_role("button", name=f"Extend Contracts I to term end, {term_end}").click()
+    page.get_by_role("button", name=f"Extend Contracts I to term end, {date_text(list_to_check['term_end'])}").click()
     expect(page.get_by_text("Saved. 1 entry changed, 1 extended to the term end.")).to_be_visible()
     expect(warnings).to_contain_text("End date has passed: 1 entry")
     expect(page.get_by_label("End Date of Contracts I").first).to_have_value(term_end)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
@@ -8,6 +9,7 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import timezone
 
+from portal.dates import date_text, datetime_text
 from portal.timezones import InstitutionTimezoneMiddleware
 
 MORNING = dt.datetime(2026, 12, 1, 7, 14, tzinfo=dt.UTC)
@@ -51,3 +53,9 @@ def test_a_sentence_that_ends_with_a_time_has_one_period(client_a, admin_a, inst
     )  # fmt: skip
     body = client_a.get("/admin-settings/lms/").content.decode()
     assert "Verified Dec 1, 2026, 2:14 a.m.</p>" in body  # 7:14 UTC in New York
+
+
+def test_python_writes_dates_as_the_pages_do():
+    assert date_text(dt.date(2026, 12, 1)) == "Dec 1, 2026"
+    moment = dt.datetime(2026, 12, 1, 19, 5, tzinfo=dt.UTC)
+    assert datetime_text(moment, zoneinfo.ZoneInfo("America/New_York")) == "Dec 1, 2026, 2:05 p.m."

@@ -337,7 +337,7 @@ def test_plus_on_a_course_whose_term_has_ended_says_so(client_a, catalog_a, time
     body = text(r)
     assert '<span class="added" role="status">Added</span>' in body
     assert (
-        '<small class="add-warning" role="alert">Added, but its end date (2026-06-30, from Canvas) has passed, '
+        '<small class="add-warning" role="alert">Added, but its end date (Jun 30, 2026, from Canvas) has passed, '
         "so it will not sync: set a later End Date on Edit Sync List and Save.</small>"
     ) in body
     assert SyncListEntry.objects.filter(course=course).exists()
@@ -352,7 +352,7 @@ def test_plus_without_htmx_on_an_ended_course_warns_after_the_redirect(client_a,
     body = text(r)
     assert "Added “Contracts I (501)” to the sync list." in body
     assert (
-        '<p class="message warning" role="alert">Added, but its end date (2026-06-30, from Canvas) has passed' in body
+        '<p class="message warning" role="alert">Added, but its end date (Jun 30, 2026, from Canvas) has passed' in body
     )
 
 

@@ -206,7 +206,7 @@ def test_an_entry_whose_end_date_passed_is_not_synced_and_the_run_says_so(connec
 
     assert list(run.course_results.values_list("canvas_course_id", flat=True)) == [501]
     ended = run.issues.get(code="entry_ended")
-    assert "ended on 2020-01-31" in ended.message and "extend its End Date" in ended.fix
+    assert "ended on Jan 31, 2020" in ended.message and "extend its End Date" in ended.fix
     assert (ended.label, ended.canvas_course_id) == ("History of Science", 502)  # the run page names it
 
 

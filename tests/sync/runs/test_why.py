@@ -102,7 +102,7 @@ def test_an_entry_listed_before_the_sync_is_never_said_to_be_added_after_it(clie
     ended = why(client_a, "Ended Course")
     extended = why(client_a, "Extended Course")
 
-    assert f"ended on 2020-01-31, so the latest sync (#{run.id}) left it out" in ended
+    assert f"ended on Jan 31, 2020, so the latest sync (#{run.id}) left it out" in ended
     assert f"The latest sync (#{run.id}) did not include it" in extended
     for body in (ended, extended):
         assert "after the latest sync" not in body and "ran before it was added" not in body

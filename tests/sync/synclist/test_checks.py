@@ -44,8 +44,8 @@ def test_an_ended_entry_is_warned_with_its_term_end_to_extend_to(institution_a, 
     assert group.title == "End date has passed"
     assert group.text.startswith("This sync list entry's end date has passed, so it is no longer synced")
     [warning] = group.warnings
-    assert (warning.item.id, warning.note, warning.extend_to) == (a.id, "Ended 2026-11-20", D(2026, 12, 17))
-    assert warning.detail == "ended 2026-11-20; its term ends 2026-12-17"
+    assert (warning.item.id, warning.note, warning.extend_to) == (a.id, "Ended Nov 20, 2026", D(2026, 12, 17))
+    assert warning.detail == "ended Nov 20, 2026; its term ends Dec 17, 2026"
 
 
 def test_an_entry_whose_term_ended_too_says_what_to_do_instead(institution_a, config):
@@ -56,7 +56,8 @@ def test_an_entry_whose_term_ended_too_says_what_to_do_instead(institution_a, co
 
     assert warning.item.id == a.id and warning.extend_to is None
     assert (
-        "Its term ended on 2026-12-17 too. What to do: if it should still sync, type a later End Date" in warning.detail
+        "Its term ended on Dec 17, 2026 too. What to do: if it should still sync, type a later End Date"
+        in warning.detail
     )
 
 
@@ -187,7 +188,7 @@ def test_adding_a_course_whose_term_has_ended_says_so(institution_a, config):
 
     assert checks.added_warning(institution_a, entry, TODAY) == ""
     assert checks.added_warning(institution_a, entry, D(2027, 1, 10)) == (
-        "Added, but its end date (2026-12-17, from Canvas) has passed, so it will not sync: "
+        "Added, but its end date (Dec 17, 2026, from Canvas) has passed, so it will not sync: "
         "set a later End Date on Edit Sync List and Save."
     )
 

@@ -301,10 +301,10 @@ def test_save_warns_what_the_next_sync_would_not_sync_and_keeps_everything(
     assert [w.item.id for w in groups["entry_ended"].warnings] == [a.id]
     assert [w.item.id for w in groups["no_department"].warnings] == [b.id]
     assert [w.item.id for w in groups["course_and_section"].warnings] == [part.id]
-    assert "Contracts I</strong>: ended 2026-11-20; its term ends 2026-12-17" in body
+    assert "Contracts I</strong>: ended Nov 20, 2026; its term ends Dec 17, 2026" in body
     assert "It will not sync until a department is set." in body
     assert "The course already includes its sections; remove the section entry or the course." in body
-    assert 'aria-label="Extend Contracts I to term end, 2026-12-17">Extend to term end</button>' in body
+    assert 'aria-label="Extend Contracts I to term end, Dec 17, 2026">Extend to term end</button>' in body
     b.refresh_from_db()
     assert (b.start_date, b.department_id) == (D(2026, 9, 1), None)  # saved as posted, nothing lost
     assert SyncListEntry.objects.count() == 3
@@ -391,7 +391,7 @@ def test_extend_refuses_an_entry_that_cannot_be_extended_and_saves_nothing(
     body = text(r)
     assert r.status_code == 200
     assert "Nothing was saved." in body
-    assert "“Contracts I” cannot be extended to its term end: Its term ended on 2026-11-25 too." in body
+    assert "“Contracts I” cannot be extended to its term end: Its term ended on Nov 25, 2026 too." in body
     assert shown_row(r, b)["start_date"].value() == "2026-09-01"  # what was typed is shown again
     b.refresh_from_db()
     assert b.start_date == D(2026, 8, 23)

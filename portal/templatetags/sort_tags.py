@@ -1,0 +1,16 @@
+"""`{% sort_th sort "started" "Started" %}`: a table's column header that sorts by it (portal.sorting)."""
+
+from __future__ import annotations
+
+from django import template
+
+from portal.sorting import Sort, sort_header
+
+register = template.Library()
+
+
+@register.inclusion_tag("portal/_sort_th.html", takes_context=True)
+def sort_th(context: template.Context, sort: Sort, key: str, label: str, params=None) -> dict:
+    """`params`: the query parameters to keep (default: the request's; an htmx fragment passes its page's)."""
+    params = context["request"].GET if params is None else params
+    return {"header": sort_header(sort, key, label, dict(params.lists()))}

@@ -1,0 +1,153 @@
+"""View History's query: an institution's runs filtered by kind, status, trigger and dates (days in the
+institution's time zone), searched by a course or a person (the runs that touched them, through the
+course results and issues each run recorded), sorted by a header; and the 30-day chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
+
+from portal.dates import date_text
+from portal.models import Course, CourseAdmin, ExamTaker, Institution
+from portal.sorting import Sort
+from sync.models import CatalogCourse, SyncCourseResult, SyncIssue, SyncRun
+from sync.runs.readable import PEOPLE
+
+CHART_DAYS = 30
+DEFAULT_SORT = "-started"
+# What each sortable header orders by; the run's id breaks ties, so a page never repeats or skips a row.
+SORTS = {
+    "run": "id",
+    "kind": "kind",
+    "status": "status",
+    "started": "created_at",
+    "duration": "run_duration",
+    "issues": "issue_count",
+}
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    kind: str = ""
+    status: str = ""
+    trigger: str = ""
+    q: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def runs_for(institution: Institution, filters: HistoryFilters, sort: Sort) -> QuerySet[SyncRun]:
+    runs = SyncRun.objects.filter(institution=institution)
+    runs = runs.filter(**{name: value for name in ("kind", "status", "trigger") if (value := getattr(filters, name))})
+    tz = institution.tz
+    if filters.date_from:
+        runs = runs.filter(created_at__gte=_midnight(filters.date_from, tz))
+    if filters.date_to:
+        runs = runs.filter(created_at__lt=_midnight(filters.date_to + dt.timedelta(days=1), tz))
+    if filters.q:
+        runs = runs.filter(touching(institution, filters.q))
+    field = SORTS[sort.key]
+    order = F(field).desc(nulls_last=True) if sort.descending else F(field).asc(nulls_last=True)
+    tiebreak = "-id" if sort.descending else "id"
+    return (
+        runs.select_related("requested_by")
+        .annotate(
+            issue_count=Count("issues"),
+            run_duration=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField()),
+        )
+        .order_by(order, tiebreak)
+    )
+
+
+def _midnight(day: dt.date, tz) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+def touching(institution: Institution, q: str) -> Q:
+    """Runs whose course results or issues concern a course (name, course code, SIS ID, Course ID or Canvas
+    id) or a person (name, email, SIS/Student ID or Canvas id) matching `q`, of this institution only."""
+    courses = _canvas_courses(institution, q)
+    people = _canvas_people(institution, q)
+    number = _canvas_id(q)  # also a Canvas course or user id the portal has no row for (an issue names it)
+    results = SyncCourseResult.objects.filter(run__institution=institution).filter(
+        Q(label__icontains=q)
+        | Q(canvas_course_id__in=[*courses, *([number] if number is not None else [])])
+        | Q(canvas_course_id__in=_courses_of(institution, people))
+    )
+    issues = SyncIssue.objects.filter(run__institution=institution).filter(
+        Q(canvas_course_id__in=courses)
+        | Q(object_type__in=["course", "section"], label__icontains=q)
+        | Q(object_type__in=PEOPLE, canvas_id__in=[*people, *([number] if number is not None else [])])
+        | Q(object_type__in=PEOPLE, label__icontains=q)
+    )
+    return Q(id__in=results.values("run_id")) | Q(id__in=issues.values("run_id"))
+
+
+def _canvas_id(q: str) -> int | None:
+    # ASCII digits only ("²".isdigit() is true and int() refuses it), within a bigint.
+    return int(q) if q.isascii() and q.isdigit() and int(q) < 2**63 else None
+
+
+def _canvas_courses(institution: Institution, q: str) -> list[int]:
+    """Canvas ids of the catalogue's and the portal's courses that match."""
+    match = Q(name__icontains=q) | Q(course_code__icontains=q) | Q(sis_course_id__iexact=q)
+    portal = Q(name__icontains=q) | Q(course_id__iexact=q)
+    if (number := _canvas_id(q)) is not None:
+        match |= Q(canvas_id=number)
+        portal |= Q(lms_id=number)
+    ids = set(CatalogCourse.objects.filter(match, institution=institution).values_list("canvas_id", flat=True))
+    ids |= set(
+        Course.objects.filter(portal, institution=institution, lms_id__isnull=False).values_list("lms_id", flat=True)
+    )
+    return sorted(ids)
+
+
+def _canvas_people(institution: Institution, q: str) -> list[int]:
+    """Canvas user ids of the portal's exam-takers and course admins that match."""
+    words = q.split()
+    name = Q()
+    for word in words:  # "Ada Lovelace": every word in the first or the last name
+        name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    match = Q(email__iexact=q) | (name if words else Q(pk__in=[]))
+    if (number := _canvas_id(q)) is not None:
+        match |= Q(lms_id=number)
+    ids: set[int] = set()
+    for model, own_id in ((ExamTaker, "student_id"), (CourseAdmin, "admin_id")):
+        found = model.objects.filter(match | Q(**{f"{own_id}__iexact": q}), institution=institution)
+        ids |= set(found.filter(lms_id__isnull=False).values_list("lms_id", flat=True))
+    return sorted(ids)
+
+
+def _courses_of(institution: Institution, people: list[int]) -> list[int]:
+    """Canvas ids of the courses these people are enrolled in (as exam-takers or course admins)."""
+    if not people:
+        return []
+    enrolled = Q(enrollments__exam_taker__lms_id__in=people) | Q(admin_enrollments__course_admin__lms_id__in=people)
+    found = Course.objects.filter(enrolled, institution=institution, lms_id__isnull=False)
+    return sorted(set(found.values_list("lms_id", flat=True)))
+
+
+def chart_data(institution: Institution, now: dt.datetime | None = None) -> dict:
+    """Per day of the last 30 (institution's time zone): runs, minutes, people added/deactivated, issues."""
+    now = timezone.localtime(now or timezone.now(), institution.tz)
+    days = [(now - dt.timedelta(days=n)).date() for n in range(CHART_DAYS - 1, -1, -1)]
+    rows = {d: {"runs": 0, "minutes": 0.0, "created": 0, "deactivated": 0, "issues": 0} for d in days}
+    since = now - dt.timedelta(days=CHART_DAYS)
+    recent = SyncRun.objects.filter(institution=institution, created_at__gte=since).annotate(n=Count("issues"))
+    for run in recent:
+        day = timezone.localtime(run.created_at, institution.tz).date()
+        if day not in rows:
+            continue
+        row = rows[day]
+        row["runs"] += 1
+        row["minutes"] += round(run.duration.total_seconds() / 60, 2) if run.duration else 0
+        row["created"] += (run.counts or {}).get("created", 0)
+        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
+        row["issues"] += run.n
+    return {
+        "labels": [date_text(d) for d in days],
+        **{k: [rows[d][k] for d in days] for k in next(iter(rows.values()))},
+    }
