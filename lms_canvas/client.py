@@ -19,7 +19,15 @@ import requests
 from requests.utils import parse_header_links
 
 from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
-from lms_canvas.http import IDEMPOTENT, RetryPolicy, TokenSource, Transport, build_session, decode_json
+from lms_canvas.http import (
+    IDEMPOTENT,
+    RetryPolicy,
+    TokenSource,
+    Transport,
+    build_session,
+    canvas_timeout,
+    decode_json,
+)
 from lms_canvas.objects import (
     Account,
     Assignment,
@@ -111,7 +119,7 @@ class CanvasClient:
         tokens: TokenSource,
         *,
         session: requests.Session | None = None,
-        timeout: tuple[float, float] = (5, 30),
+        timeout: tuple[float, float] | None = None,  # None: the CANVAS_*_TIMEOUT_S settings
         max_pages: int = 10_000,
         throttle: Gate | None = None,
         retry: RetryPolicy | None = None,
@@ -124,7 +132,7 @@ class CanvasClient:
             tokens,
             session or build_session(),
             self.throttle,
-            timeout=timeout,
+            timeout=timeout or canvas_timeout(),
             policy=retry or RetryPolicy(),
             sleep=sleep,
         )

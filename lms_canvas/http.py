@@ -44,6 +44,13 @@ logger = logging.getLogger("lms_canvas.client")
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
+def canvas_timeout() -> tuple[float, float]:
+    """(connect, read) seconds for every request to Canvas: one setting, below Canvas's 60 s idle drop."""
+    from django.conf import settings
+
+    return (settings.CANVAS_CONNECT_TIMEOUT_S, settings.CANVAS_READ_TIMEOUT_S)
+
+
 class TokenSource(Protocol):
     def access_token(self) -> str: ...
 

@@ -26,7 +26,7 @@ from requests_oauthlib import OAuth2Session
 
 from lms_canvas.egress import NoRedirects, Refused, guard
 from lms_canvas.errors import AddressRefused, CanvasUnavailable, TokenInvalid, UnexpectedResponse
-from lms_canvas.http import build_session, user_agent
+from lms_canvas.http import build_session, canvas_timeout, user_agent
 from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
 from lms_canvas.notify import notify_reauth_once
 from lms_canvas.scopes import REQUIRED_SCOPES
@@ -34,7 +34,6 @@ from lms_canvas.scopes import REQUIRED_SCOPES
 logger = logging.getLogger(__name__)
 
 PURPOSE = "LMS Sync Portal"
-TIMEOUT = (5, 15)
 # Canvas's invalid_scope description ends with the missing scopes as a Ruby to_sentence list.
 _NOT_GRANTED = re.compile(r"requested, but not granted:\s*(?P<list>.+?)\.?\s*$", re.S)
 REDIRECTED_OAUTH = (
@@ -163,7 +162,7 @@ def _ask_authorize(conn: CanvasConnection, session: requests.Session, scopes: Se
         "state": "preflight",
     }
     try:
-        return session.get(auth_url(conn), params=params, allow_redirects=False, timeout=TIMEOUT)
+        return session.get(auth_url(conn), params=params, allow_redirects=False, timeout=canvas_timeout())
     except Refused as exc:
         raise _Unanswered(Finding(str(exc), AddressRefused.fix)) from None
     except requests.RequestException as exc:
@@ -260,7 +259,7 @@ def _secret_check(conn: CanvasConnection, session: requests.Session) -> list[Fin
         "redirect_uri": redirect_uri(),
     }
     try:
-        r = session.post(token_url(conn), data=data, timeout=TIMEOUT)
+        r = session.post(token_url(conn), data=data, timeout=canvas_timeout())
     except Refused as exc:
         return [Finding(str(exc), AddressRefused.fix)]
     except requests.RequestException as exc:
@@ -324,7 +323,11 @@ def exchange_code(conn: CanvasConnection, code: str) -> dict:
     """Trade the callback's code for tokens; raises OAuth2Error or CanvasUnavailable."""
     try:
         return _oauth_session(conn).fetch_token(
-            token_url(conn), code=code, client_secret=conn.client_secret, include_client_id=True, timeout=TIMEOUT
+            token_url(conn),
+            code=code,
+            client_secret=conn.client_secret,
+            include_client_id=True,
+            timeout=canvas_timeout(),
         )
     except Refused as exc:
         raise AddressRefused(str(exc)) from None
@@ -376,7 +379,7 @@ def _refresh_call(conn: CanvasConnection) -> dict:
             refresh_token=conn.refresh_token,
             client_id=conn.client_id,
             client_secret=conn.client_secret,
-            timeout=TIMEOUT,
+            timeout=canvas_timeout(),
         )
     except Refused as exc:
         raise AddressRefused(str(exc)) from None
@@ -405,7 +408,9 @@ def revoke(conn: CanvasConnection) -> bool:
         return True
     session = build_session()
     try:
-        r = session.delete(token_url(conn), headers={"Authorization": f"Bearer {conn.access_token}"}, timeout=TIMEOUT)
+        r = session.delete(
+            token_url(conn), headers={"Authorization": f"Bearer {conn.access_token}"}, timeout=canvas_timeout()
+        )
     except requests.RequestException:
         return False
     return r.status_code == 200

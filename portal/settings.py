@@ -170,6 +170,17 @@ if CANVAS_ALLOW_PRIVATE_URLS:
     # The local simulator speaks plain http; oauthlib refuses that unless told it is deliberate.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 CANVAS_SIMULATOR_URL = env.str("CANVAS_SIMULATOR_URL", default="http://127.0.0.1:8001")
+# Every request to Canvas (API and OAuth, lms_canvas.http.canvas_timeout) waits this long to connect and
+# at most this long for each read. Canvas's load balancers drop a request idle for 60 s, so a read
+# timeout of 60 s or more would only ever end in a dropped connection instead of a retry.
+CANVAS_CONNECT_TIMEOUT_S = env.float("CANVAS_CONNECT_TIMEOUT_S", default=5.0)
+CANVAS_READ_TIMEOUT_S = env.float("CANVAS_READ_TIMEOUT_S", default=30.0)
+CANVAS_IDLE_DROP_S = 60
+if not 0 < CANVAS_READ_TIMEOUT_S < CANVAS_IDLE_DROP_S or not 0 < CANVAS_CONNECT_TIMEOUT_S < CANVAS_IDLE_DROP_S:
+    raise ImproperlyConfigured(
+        f"CANVAS_READ_TIMEOUT_S and CANVAS_CONNECT_TIMEOUT_S must be more than 0 and less than {CANVAS_IDLE_DROP_S} "
+        "seconds: Canvas's load balancers drop a request idle for 60 seconds."
+    )
 
 # The audit trail (django-auditlog; what is tracked, and what never, is in sync/audit/tracking.py). A masked
 # field is recorded only as set or not; related objects are recorded by name, as they were then.
