@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 from requests.utils import parse_header_links
 
-from lms_canvas.errors import TokenInvalid, UnexpectedResponse, redact
+from lms_canvas.errors import CanvasUnavailable, TokenInvalid, UnexpectedResponse, redact
 from lms_canvas.http import (
     IDEMPOTENT,
     RetryPolicy,
@@ -394,3 +394,25 @@ def _next_link(response: requests.Response) -> str | None:
 
 def _path_of(url: str) -> str:
     return redact(urlsplit(url).path)
+
+
+KEYS_TIMEOUT_S = (5.0, 10.0)  # (connect, read): the webhook waits on it when a key is new
+
+
+def get_live_events_keys(url: str) -> dict[str, Any]:
+    """The public keys that sign Canvas's Live Events, a JWKS document ({"keys": [...]}); it is the same
+    for every Canvas customer and needs no token. Any failure is a CanvasUnavailable."""
+    # Canvas: the Live Events service's published key set (CANVAS_API.md §9, LIVE_EVENTS_JWKS_URL)
+    try:
+        response = build_session().get(url, timeout=KEYS_TIMEOUT_S)
+    except requests.RequestException as exc:
+        raise CanvasUnavailable(f"Canvas's Live Events key set could not be fetched ({type(exc).__name__}).") from exc
+    if response.status_code != 200:
+        raise CanvasUnavailable(f"Canvas's Live Events key set answered HTTP {response.status_code}.")
+    try:
+        keys = response.json()
+    except ValueError as exc:
+        raise CanvasUnavailable("Canvas's Live Events key set was not JSON.") from exc
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+        raise CanvasUnavailable("Canvas's Live Events key set had no list of keys.")
+    return keys

@@ -56,6 +56,7 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     conn.verified_at = timezone.now()
     conn.verified_by = user
     conn.root_account_id = account.id
+    conn.root_account_uuid = account.uuid
     conn.reauth_notified_at = None
     conn.capabilities = capabilities
     conn.save()

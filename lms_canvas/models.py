@@ -27,6 +27,7 @@ ADDRESS_BOUND_FIELDS = (
     "canvas_user_name",
     "canvas_user_id",
     "root_account_id",
+    "root_account_uuid",
     "capabilities",
     "reauth_notified_at",
 )
@@ -62,6 +63,8 @@ class CanvasConnection(models.Model):
     canvas_user_name = models.CharField(max_length=255, blank=True)
     canvas_user_id = models.BigIntegerField(null=True, blank=True)
     root_account_id = models.BigIntegerField(null=True, blank=True)
+    # Canvas's uuid of the root account, read when verified: Live Events name their Canvas by it.
+    root_account_uuid = models.CharField(max_length=64, blank=True)
     capabilities = models.JSONField(default=dict, blank=True)
     reauth_notified_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,6 +153,7 @@ class CanvasConnection(models.Model):
             self.canvas_user_name = ""
             self.canvas_user_id = None
             self.root_account_id = None
+            self.root_account_uuid = ""
             self.reauth_notified_at = None
             self.reset(
                 "The Canvas Server changed, so the client secret and tokens saved for the previous one were "

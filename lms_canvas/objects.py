@@ -24,6 +24,7 @@ class Account:
     parent_account_id: int | None
     root_account_id: int | None
     workflow_state: str
+    uuid: str = ""
 
     @classmethod
     def from_json(cls, a: Json) -> Account:
@@ -33,6 +34,7 @@ class Account:
             a.get("parent_account_id"),
             a.get("root_account_id"),
             a.get("workflow_state") or "",
+            a.get("uuid") or "",
         )
 
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "sync",
     "auditlog",
     "sync.audit",
+    "sync.live",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,16 @@ if CANVAS_ALLOW_PRIVATE_URLS:
     # The local simulator speaks plain http; oauthlib refuses that unless told it is deliberate.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 CANVAS_SIMULATOR_URL = env.str("CANVAS_SIMULATOR_URL", default="http://127.0.0.1:8001")
+
+# Instant sync (sync/live): Canvas's Live Events key set and issuer (CANVAS_API.md §9; the demo points
+# the key set at the simulator's /_sim/jwks), how long a course's burst of events must go quiet before
+# its refetch, and how long a steady trickle may hold one back at most.
+LIVE_EVENTS_JWKS_URL = env.str(
+    "LIVE_EVENTS_JWKS_URL", default="https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks"
+)
+LIVE_EVENTS_ISSUER = env.str("LIVE_EVENTS_ISSUER", default="https://live-events.canvas.instructure.com")
+LIVE_EVENTS_QUIET_SECONDS = env.float("LIVE_EVENTS_QUIET_SECONDS", default=5.0)
+LIVE_EVENTS_MAX_WAIT_SECONDS = env.float("LIVE_EVENTS_MAX_WAIT_SECONDS", default=20.0)
 # Every request to Canvas (API and OAuth, lms_canvas.http.canvas_timeout) waits this long to connect and
 # at most this long for each read. Canvas's load balancers drop a request idle for 60 s, so a read
 # timeout of 60 s or more would only ever end in a dropped connection instead of a retry.

@@ -35,4 +35,5 @@ urlpatterns = [
     path("", include("lms_canvas.urls")),
     path("", include("sync.urls")),
     path("", include("sync.audit.urls")),
+    path("", include("sync.live.urls")),
 ]

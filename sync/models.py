@@ -131,6 +131,7 @@ class RunTrigger(models.TextChoices):
     ADMIN = "admin", "Admin"
     NIGHTLY = "nightly", "Nightly"
     SUPPORT = "support", "Support"
+    LIVE_EVENT = "live_event", "Live event"
 
 
 class RunStatus(models.TextChoices):

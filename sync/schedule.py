@@ -113,6 +113,8 @@ def dispatch_nightly(now: dt.datetime | None = None) -> list[SyncRun]:
         try:
             run = start_sync(institution, trigger=RunTrigger.NIGHTLY)
         except lifecycle.RunAlreadyActive as exc:
+            if exc.run.trigger == RunTrigger.LIVE_EVENT:
+                continue  # an instant sync's few courses end within a minute: start at the next tick instead
             run = _skipped(institution, code="already_running", detail=f"Sync #{exc.run.id} was still running.")
         except lifecycle.QueueUnavailable as exc:  # ended with the cause; the next institution may still go
             run = exc.run

@@ -90,3 +90,20 @@ def reap_runs_task() -> None:
     from sync.runs.reaper import reap_runs
 
     reap_runs()
+
+
+@shared_task(name="sync.tasks.handle_live_event_task")
+def handle_live_event_task(event_id: int) -> None:
+    """A Live Event the webhook accepted: mark its synced course for a refetch, or update the catalogue."""
+    from sync.live.handle import handle
+
+    handle(event_id)
+
+
+@shared_task(name="sync.tasks.flush_live_courses_task")
+def flush_live_courses_task(institution_id: int) -> None:
+    """Refetch the institution's courses whose Live Events have gone quiet (one sync run, "Live event")."""
+    from sync.live.coalesce import flush
+
+    with log_context(institution_id=institution_id):
+        flush(institution_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 
 from django.db import transaction
 from django.utils import timezone
@@ -51,10 +52,14 @@ def start_sync(
     user=None,
     preview: bool = False,
     enqueue: bool = True,
+    courses: Collection[int] | None = None,
 ) -> SyncRun:
     """Write the run and its per-course results; raises lifecycle.RunAlreadyActive if one is running, and
-    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses its tasks."""
-    run = lifecycle.create_run(institution, RunKind.SYNC, trigger=trigger, user=user, params={"preview": preview})
+    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses its tasks.
+
+    `courses` (Canvas course ids) limits the run to those sync-list entries: instant sync's refetch."""
+    params: dict = {"preview": preview} if courses is None else {"preview": preview, "courses": sorted(courses)}
+    run = lifecycle.create_run(institution, RunKind.SYNC, trigger=trigger, user=user, params=params)
     conn = CanvasConnection.objects.filter(institution=institution).first()
     if conn is None or not conn.is_verified:
         status = conn.get_status_display() if conn else "Not configured"
@@ -67,6 +72,8 @@ def start_sync(
         return run
     today = today_for(institution)
     listed = SyncListEntry.objects.filter(institution=institution).select_related("course", "section")
+    if courses is not None:
+        listed = listed.filter(course__canvas_id__in=list(courses))
     entries = [e for e in listed if e.is_current(today)]
     for ended in (e for e in listed if not e.is_current(today)):
         issues.record(

@@ -1,0 +1,160 @@
+"""What an event does: its synced course is refetched by the engine's own sync, once per quiet window;
+a course not on the sync list only updates the catalogue; order and loss do not matter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import TestCase
+from django.utils import timezone
+
+from portal.models import Department, Enrollment
+from sync.live import coalesce
+from sync.live.handle import handle
+from sync.live.models import LiveEvent, PendingCourse
+from sync.live.receive import receive
+from sync.models import CatalogCourse, CatalogSection, RunTrigger, SyncRun
+from sync.runs import lifecycle
+from tests.sync.engine_helpers import add_entry, catalog_from_sim, run_queued, sync
+
+from .live_helpers import claims, signed, turn_on
+
+QUIET = dt.timedelta(seconds=5)
+
+
+@pytest.fixture
+def live(connected, sim, settings):
+    settings.LIVE_EVENTS_QUIET_SECONDS = 5
+    settings.LIVE_EVENTS_MAX_WAIT_SECONDS = 20
+    institution = connected.institution
+    Department.objects.get_or_create(institution=institution, name="Law")
+    catalog_from_sim(institution, sim)
+    add_entry(institution, 501)
+    add_entry(institution, 502)
+    return turn_on(connected, sim, settings)
+
+
+def deliver(live, sim, event: dict) -> None:
+    """The webhook's work, then the worker's."""
+    receive(live, signed(sim, event).encode())
+    event_row = LiveEvent.objects.order_by("-id").first()
+    handle(event_row.id)
+
+
+def flush(live, now) -> SyncRun | None:
+    """The flush task at `now`, and the run's batches as the workers would run them."""
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        run = coalesce.flush(live.institution_id, now=now)
+    return run_queued(run) if run is not None else None
+
+
+def active_students(course_lms_id: int) -> set[int]:
+    rows = Enrollment.objects.filter(course__lms_id=course_lms_id, status="active")
+    return set(rows.values_list("exam_taker__lms_id", flat=True))
+
+
+def test_a_burst_for_one_course_is_one_refetch_after_the_quiet_window(live, sim):
+    sync(live.institution)  # the portal holds course 501 as Canvas had it
+    start = timezone.now()
+    for i in range(30):  # 30 different people's enrollments in one course
+        deliver(live, sim, claims(course_id=501, body={"course_id": "21070000000000501", "enrollment_id": str(i)}))
+    assert PendingCourse.objects.get().events == 30
+    assert flush(live, start + QUIET / 2) is None  # still in the burst: nothing yet
+    run = flush(live, timezone.now() + QUIET)
+    assert run.trigger == RunTrigger.LIVE_EVENT and run.get_trigger_display() == "Live event"
+    assert list(run.course_results.values_list("canvas_course_id", flat=True)) == [501]
+    assert not PendingCourse.objects.exists()
+    assert flush(live, timezone.now() + QUIET) is None  # nothing left: no second refetch
+
+
+def test_a_steady_trickle_is_refetched_after_the_longest_wait(live):
+    first = timezone.now()
+    coalesce.mark(live.institution_id, 501, now=first)
+    coalesce.mark(live.institution_id, 501, now=first + dt.timedelta(seconds=19))
+    assert flush(live, first + dt.timedelta(seconds=20)) is not None
+
+
+def test_courses_due_together_are_one_history_entry_with_the_courses_it_touched(live, sim):
+    now = timezone.now()
+    coalesce.mark(live.institution_id, 501, now=now)
+    coalesce.mark(live.institution_id, 502, now=now)
+    run = flush(live, now + QUIET)
+    assert sorted(run.course_results.values_list("canvas_course_id", flat=True)) == [501, 502]
+    assert SyncRun.objects.filter(trigger=RunTrigger.LIVE_EVENT).count() == 1
+    assert run.params["courses"] == [501, 502]
+
+
+def test_a_refetch_waits_while_another_sync_runs(live):
+    busy = lifecycle.create_run(live.institution, "sync", trigger=RunTrigger.ADMIN)
+    now = timezone.now()
+    coalesce.mark(live.institution_id, 501, now=now)
+    assert flush(live, now + QUIET) is None
+    assert PendingCourse.objects.filter(canvas_course_id=501).exists()  # kept for the next look
+    lifecycle.end(busy, "succeeded", "done")
+    assert flush(live, now + QUIET) is not None
+
+
+def test_a_change_in_canvas_reaches_the_portal_through_an_event(live, sim):
+    sync(live.institution)
+    assert 102 in active_students(501)
+    sim.control("mutate", {"upsert": {"enrollments": [{"id": 9002, "enrollment_state": "inactive"}]}})
+    deliver(live, sim, claims(course_id=501))
+    flush(live, timezone.now() + QUIET)
+    assert 102 not in active_students(501)
+
+
+def test_out_of_order_events_end_with_canvas_as_it_is_now(live, sim):
+    sync(live.institution)
+    sim.control("mutate", {"upsert": {"enrollments": [{"id": 9002, "enrollment_state": "inactive"}]}})
+    deactivated = claims(course_id=501, body={"course_id": "21070000000000501", "workflow_state": "inactive"})
+    sim.control("mutate", {"upsert": {"enrollments": [{"id": 9002, "enrollment_state": "active"}]}})
+    reactivated = claims(course_id=501, body={"course_id": "21070000000000501", "workflow_state": "active"})
+    deliver(live, sim, reactivated)  # the later one first
+    deliver(live, sim, deactivated)
+    flush(live, timezone.now() + QUIET)
+    assert 102 in active_students(501)  # as Canvas has it: active
+
+
+def test_lost_events_are_repaired_by_the_nightly_sync(live, sim):
+    sync(live.institution)
+    sim.control("mutate", {"upsert": {"enrollments": [{"id": 9002, "enrollment_state": "inactive"}]}})
+    # the event never arrives; the nightly reads every synced course
+    sync(live.institution, trigger=RunTrigger.NIGHTLY)
+    assert 102 not in active_students(501)
+
+
+def test_an_event_for_a_course_not_on_the_sync_list_only_updates_the_catalogue(live, sim):
+    body = {"course_id": "503", "name": "Evidence (renamed)", "workflow_state": "available", "account_id": "2"}
+    deliver(live, sim, claims("course_updated", course_id=503, body=body))
+    assert CatalogCourse.objects.get(institution=live.institution, canvas_id=503).name == "Evidence (renamed)"
+    assert not PendingCourse.objects.exists()
+
+
+def test_a_course_created_in_canvas_appears_in_the_catalogue(live, sim):
+    body = {"course_id": "777", "name": "New Seminar", "workflow_state": "created", "account_id": "2"}
+    deliver(live, sim, claims("course_created", course_id=777, body=body))
+    course = CatalogCourse.objects.get(institution=live.institution, canvas_id=777)
+    assert (course.name, course.workflow_state) == ("New Seminar", "unpublished")
+    section = {"course_section_id": "8888", "course_id": "777", "name": "Section 1", "workflow_state": "active"}
+    deliver(live, sim, claims("course_section_created", course_id=777, body=section))
+    assert CatalogSection.objects.get(institution=live.institution, canvas_id=8888).course == course
+
+
+def test_a_user_event_marks_the_synced_courses_the_person_is_in(live, sim):
+    sync(live.institution)
+    body = {"user_id": "21070000000000101", "name": "Ada King", "workflow_state": "registered"}
+    event = claims("user_updated", body=body)
+    event["metadata"].pop("context_type")
+    event["metadata"].pop("context_id")
+    deliver(live, sim, event)
+    in_portal = set(Enrollment.objects.filter(exam_taker__lms_id=101).values_list("course__lms_id", flat=True))
+    assert 501 in in_portal
+    assert set(PendingCourse.objects.values_list("canvas_course_id", flat=True)) == in_portal
+
+
+def test_events_of_one_institution_never_mark_another(live, sim, institution_b):
+    deliver(live, sim, claims(course_id=501))
+    assert set(PendingCourse.objects.values_list("institution_id", flat=True)) == {live.institution_id}
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        assert coalesce.flush(institution_b.id, now=timezone.now() + QUIET) is None
