@@ -9,8 +9,9 @@ import zoneinfo
 from django.utils import formats, timezone
 
 
-def date_text(value: dt.date) -> str:
-    return formats.date_format(value, "DATE_FORMAT")
+def date_text(value: dt.date | None) -> str:
+    """ "" for no date (the caller says what that means)."""
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
 
 
 def datetime_text(value: dt.datetime, tz: zoneinfo.ZoneInfo | None = None) -> str:

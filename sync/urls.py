@@ -19,6 +19,9 @@ urlpatterns += [
         name="sync-course-sections",
     ),
     path("admin-settings/lms/sync/courses/<int:course_id>/add/", catalog.add_course, name="sync-add-course"),
+    path(
+        "admin-settings/lms/sync/courses/<int:course_id>/remove/", catalog.remove_course, name="sync-remove-course"
+    ),
     path("admin-settings/lms/sync/sections/<int:section_id>/add/", catalog.add_section, name="sync-add-section"),
     path("admin-settings/lms/sync/refresh/", catalog.refresh_start, name="sync-refresh"),
     path("admin-settings/lms/sync/refresh/progress/", catalog.refresh_progress, name="sync-refresh-progress"),
@@ -60,6 +63,8 @@ urlpatterns += [
     path("exams/<int:exam_id>/", grades.exam_detail, name="exam"),
     path("exams/<int:exam_id>/scores/", grades.exam_upload, name="exam-upload"),
     path("exams/<int:exam_id>/scores.csv", grades.exam_template, name="exam-template"),
+    path("exams/<int:exam_id>/post/confirm/", grades.exam_post_confirm, name="exam-post-confirm"),
     path("exams/<int:exam_id>/post/", grades.exam_post, name="exam-post"),
+    path("exams/<int:exam_id>/check/", grades.exam_check, name="exam-check"),
     path("exams/<int:exam_id>/post/progress/", grades.exam_post_progress, name="exam-post-progress"),
 ]

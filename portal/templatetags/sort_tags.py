@@ -11,6 +11,6 @@ register = template.Library()
 
 @register.inclusion_tag("portal/_sort_th.html", takes_context=True)
 def sort_th(context: template.Context, sort: Sort, key: str, label: str, params=None) -> dict:
-    """`params`: the query parameters to keep (default: the request's; an htmx fragment passes its page's)."""
-    params = context["request"].GET if params is None else params
-    return {"header": sort_header(sort, key, label, dict(params.lists()))}
+    """`params`: the query parameters to keep, name -> values (default: the request's)."""
+    kept = dict(context["request"].GET.lists()) if params is None else params
+    return {"header": sort_header(sort, key, label, kept)}

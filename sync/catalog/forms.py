@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from django import forms
+from django.template.defaultfilters import pluralize
 
 from sync.catalog.search import MAX_QUERY
+
+NOT_A_TERM = (
+    "“%(value)s” is not a term of the courses the last refresh found. Choose a term from the list, "
+    "or Refresh Courses if it is new in Canvas."
+)
+NOT_AN_ACCOUNT = (
+    "“%(value)s” is not a sub-account of the courses the last refresh found. Choose one from the list, "
+    "or Refresh Courses if it is new in Canvas."
+)
 
 
 class CourseSearchForm(forms.Form):
@@ -18,6 +31,28 @@ class CourseSearchForm(forms.Form):
         },
     )
     hide = forms.BooleanField(label="Hide courses that cannot be synced", required=False)
+    term = forms.ChoiceField(label="Term", required=False, error_messages={"invalid_choice": NOT_A_TERM})
+    account = forms.TypedChoiceField(
+        label="Sub-account",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": NOT_AN_ACCOUNT},
+    )
+
+    def __init__(
+        self, data, *, terms: Sequence[str], accounts: Sequence[tuple[int, int]], root_account: int | None
+    ) -> None:
+        """The terms and sub-accounts to choose from: those of the catalogue the last refresh stored."""
+        super().__init__(data)
+        cast(forms.ChoiceField, self.fields["term"]).choices = [("", "All terms"), *((name, name) for name in terms)]
+        cast(forms.ChoiceField, self.fields["account"]).choices = [
+            ("", "All sub-accounts"),
+            *(
+                (str(a), f"Account {a}{' (root)' if a == root_account else ''}: {n} course{pluralize(n)}")
+                for a, n in accounts
+            ),
+        ]
 
 
 class CourseRefreshForm(forms.Form):

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType
 from portal.models import Institution
+from portal.sorting import Sort, read_sort
 from sync.catalog.syncable import course_block, section_block, syncable_courses_q
 from sync.models import CatalogCourse, CatalogSection
 from sync.runs.reasons import REASONS, ReasonCode
@@ -84,18 +85,27 @@ def _reason(code: ReasonCode, **words: str) -> Unsyncable:
 # --- search -------------------------------------------------------------------------------------
 
 
+# Select Courses' sortable headers: what each orders by ("course_id": the configured Course ID's column).
+SORTS = ("course_id", "name", "canvas_id", "term")
+DEFAULT_SORT = "name"
+
+
 def search_courses(
     institution: Institution,
     config: CanvasConfig,
     query: str = "",
     *,
     hide_unsyncable: bool = False,
+    term: str = "",
+    account: int | None = None,
+    sort: Sort | None = None,
     page: int | str = 1,
     page_size: int = PAGE_SIZE,
 ) -> Page:
-    """Courses matching the configured Course ID (exact or prefix), the name, or the Canvas id.
+    """Courses matching the configured Course ID (exact or prefix), the name, or the Canvas id, in one
+    term and one sub-account when asked (as the last refresh stored them).
 
-    Ordered by name, paginated on the server; each course carries `.reason` and `.course_id`.
+    Sorted by `sort` (by name by default), paginated on the server; each course carries `.reason` and `.course_id`.
     """
     courses = CatalogCourse.objects.filter(institution=institution)
     query = query.strip()
@@ -103,12 +113,46 @@ def search_courses(
         courses = courses.filter(_match(query, config))
     if hide_unsyncable:
         courses = courses.filter(syncable_courses_q(config))
-    paginator = Paginator(courses.order_by("name", "id"), page_size)
+    if term:
+        courses = courses.filter(term_name=term)
+    if account is not None:
+        courses = courses.filter(account_id=account)
+    paginator = Paginator(courses.order_by(*_order(sort or read_sort(None, SORTS, DEFAULT_SORT), config)), page_size)
     result = paginator.get_page(page)
     for course in result.object_list:
         course.reason = course_reason(course, config)
         course.course_id = course_id_value(course, config)
     return result
+
+
+def _order(sort: Sort, config: CanvasConfig) -> list:
+    field = {
+        "course_id": catalog_field(CourseIdType(config.course_id_type)) or "canvas_id",
+        "name": "name",
+        "canvas_id": "canvas_id",
+        "term": "term_name",
+    }[sort.key]
+    first = F(field).desc() if sort.descending else F(field).asc()
+    return [first, "name", "id"]  # ties (one term's courses) by name, then a stable order for paging
+
+
+def terms(institution: Institution) -> list[str]:
+    """The terms of the catalogue's courses, as the last refresh stored them."""
+    names = (
+        CatalogCourse.objects.filter(institution=institution).exclude(term_name="").values_list("term_name", flat=True)
+    )
+    return list(names.distinct().order_by("term_name"))
+
+
+def accounts(institution: Institution) -> list[tuple[int, int]]:
+    """The (sub-)accounts the catalogue's courses sit in, each with its number of courses."""
+    rows = (
+        CatalogCourse.objects.filter(institution=institution, account_id__isnull=False)
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .order_by("account_id")
+    )
+    return [(row["account_id"], row["n"]) for row in rows]
 
 
 def _match(query: str, config: CanvasConfig) -> Q:

@@ -17,13 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 from lms_canvas.models import CanvasConnection
 from portal.access import get_institution_for
 from portal.models import Institution
+from portal.sorting import query_without_page, read_sort
 from sync.catalog import refresh, search
 from sync.catalog.forms import CourseRefreshForm, CourseSearchForm
 from sync.models import CatalogCourse, RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
 from sync.runs.views import get_run_for
 from sync.synclist import checks, edit
-from sync.synclist.views import sync_list_context
+from sync.synclist.views import list_sort, sync_list_context
 
 
 def _latest_refresh(institution: Institution) -> SyncRun | None:
@@ -31,18 +32,42 @@ def _latest_refresh(institution: Institution) -> SyncRun | None:
 
 
 def _search_context(request: HttpRequest, institution: Institution) -> dict:
-    form = CourseSearchForm(request.GET)
-    config = search.config_for(institution)
-    if not form.is_valid():  # a search too long to run: the results say so (never the whole catalogue instead)
-        return {"search_form": form, "results": None, "listed": set(), "config": config, "q": form.data.get("q", "")}
-    q = form.cleaned_data["q"]
-    results = search.search_courses(
-        institution, config, q, hide_unsyncable=form.cleaned_data["hide"], page=request.GET.get("page") or 1
+    conn = CanvasConnection.objects.filter(institution=institution).first()
+    form = CourseSearchForm(
+        request.GET,
+        terms=search.terms(institution),
+        accounts=search.accounts(institution),
+        root_account=conn.root_account_id if conn else None,
     )
-    listed = set(
-        institution.sync_entries.filter(section__isnull=True).values_list("course_id", flat=True)
-    )  # courses already on the list show as added
-    return {"search_form": form, "results": results, "listed": listed, "config": config, "q": q}
+    config = search.config_for(institution)
+    sort = read_sort(request.GET.get("sort"), search.SORTS, search.DEFAULT_SORT)
+    ctx = {"search_form": form, "config": config, "sort": sort, "q": form.data.get("q", "")}
+    if not form.is_valid():  # a search too long to run, a term no longer there: the results say so (never all)
+        return {**ctx, "results": None, "listed": set()}
+    found = form.cleaned_data
+    results = search.search_courses(
+        institution,
+        config,
+        found["q"],
+        hide_unsyncable=found["hide"],
+        term=found["term"],
+        account=found["account"],
+        sort=sort,
+        page=request.GET.get("page") or 1,
+    )
+    on_list = edit.listed_in(institution, [course.id for course in results])
+    for course in results:
+        course.sections_listed = on_list.sections.get(course.id, 0)
+    kept = {"q": found["q"], "hide": "1" if found["hide"] else "", "term": found["term"], "account": found["account"]}
+    params = {name: [str(value)] for name, value in kept.items() if value} | {"sort": [sort.param]}
+    return {
+        **ctx,
+        "q": found["q"],
+        "results": results,
+        "listed": on_list.courses,  # courses already on the list show as added, with Remove
+        "params": params,  # what the sort links and pages keep (the fragment's own URL has the same)
+        "query": query_without_page(params),
+    }
 
 
 def progress_context(run: SyncRun | None) -> dict:
@@ -91,7 +116,7 @@ def sync_settings_page(request: HttpRequest, **extra) -> HttpResponse:
     if tab == "select":
         ctx.update(_search_context(request, institution))
     else:
-        ctx.update(sync_list_context(institution))
+        ctx.update(sync_list_context(institution, sort=list_sort(request.GET.get("sort"))))
     return render(request, "sync/sync_settings.html", ctx)
 
 
@@ -128,6 +153,24 @@ def add_course(request: HttpRequest, course_id: int) -> HttpResponse:
 def add_section(request: HttpRequest, section_id: int) -> HttpResponse:
     institution = get_institution_for(request)
     return _added(request, lambda config: edit.add_section(institution, config, section_id, request.user))
+
+
+@login_required
+@require_POST
+def remove_course(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Select Courses' Remove: the whole-course entry of this institution's catalogue course, re-checked here."""
+    institution = get_institution_for(request)
+    try:
+        course = edit.remove_course(institution, course_id)
+    except edit.SyncListError as exc:
+        if not _is_htmx(request):
+            messages.error(request, exc.message)
+            return redirect("sync-settings")
+        return render(request, "sync/_add_result.html", {"error": exc.message})
+    if not _is_htmx(request):
+        messages.success(request, f"Removed “{course.name}” from the sync list.")
+        return redirect("sync-settings")
+    return render(request, "sync/_add_result.html", {"removed": course})
 
 
 def _added(request: HttpRequest, add) -> HttpResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 
@@ -19,6 +20,13 @@ YEARS = (2000, 2999)
 def _in_years(value: dt.date) -> None:
     if not YEARS[0] <= value.year <= YEARS[1]:
         raise forms.ValidationError(f"Enter a date between the years {YEARS[0]} and {YEARS[1]}.")
+
+
+CHOICES = {
+    "kind": {value for value, _ in RunKind.choices},
+    "status": {value for value, _ in RunStatus.choices},
+    "trigger": {value for value, _ in RunTrigger.choices},
+}
 
 
 def _choice(label: str, choices) -> forms.TypedChoiceField:
@@ -56,15 +64,15 @@ class HistoryFilterForm(forms.Form):
     def __init__(self, data, *args, **kwargs) -> None:
         data = data.copy()
         for name in ("kind", "status", "trigger"):
-            if data.get(name) not in {value for value, _ in self.base_fields[name].choices}:
+            if data.get(name) not in CHOICES[name]:
                 data[name] = ""
         super().__init__(data, *args, **kwargs)
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"].replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "The To date is before the From date; choose a later To date.")

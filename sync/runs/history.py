@@ -5,6 +5,7 @@ course results and issues each run recorded), sorted by a header; and the 30-day
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
@@ -99,9 +100,7 @@ def _canvas_courses(institution: Institution, q: str) -> list[int]:
         match |= Q(canvas_id=number)
         portal |= Q(lms_id=number)
     ids = set(CatalogCourse.objects.filter(match, institution=institution).values_list("canvas_id", flat=True))
-    ids |= set(
-        Course.objects.filter(portal, institution=institution, lms_id__isnull=False).values_list("lms_id", flat=True)
-    )
+    ids |= _present(Course.objects.filter(portal, institution=institution).values_list("lms_id", flat=True))
     return sorted(ids)
 
 
@@ -117,7 +116,7 @@ def _canvas_people(institution: Institution, q: str) -> list[int]:
     ids: set[int] = set()
     for model, own_id in ((ExamTaker, "student_id"), (CourseAdmin, "admin_id")):
         found = model.objects.filter(match | Q(**{f"{own_id}__iexact": q}), institution=institution)
-        ids |= set(found.filter(lms_id__isnull=False).values_list("lms_id", flat=True))
+        ids |= _present(found.values_list("lms_id", flat=True))
     return sorted(ids)
 
 
@@ -126,8 +125,13 @@ def _courses_of(institution: Institution, people: list[int]) -> list[int]:
     if not people:
         return []
     enrolled = Q(enrollments__exam_taker__lms_id__in=people) | Q(admin_enrollments__course_admin__lms_id__in=people)
-    found = Course.objects.filter(enrolled, institution=institution, lms_id__isnull=False)
-    return sorted(set(found.values_list("lms_id", flat=True)))
+    found = Course.objects.filter(enrolled, institution=institution)
+    return sorted(_present(found.values_list("lms_id", flat=True)))
+
+
+def _present(values: Iterable[int | None]) -> set[int]:
+    """The Canvas ids of rows that have one (a course or person not from Canvas has none)."""
+    return {value for value in values if value is not None}
 
 
 def chart_data(institution: Institution, now: dt.datetime | None = None) -> dict:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from lms_canvas.models import CanvasConfig
 from portal.models import Department, Institution
+from portal.sorting import Sort
 from sync.catalog.search import course_id_value, course_reason, section_id_value, section_reason
 from sync.models import CatalogCourse, CatalogSection, SyncListEntry
 
@@ -30,6 +31,10 @@ DUPLICATE = "Another entry has the same Course ID, Start Date and End Date: {oth
 COURSE_GONE = (
     "This course is no longer in the course list (the last refresh did not find it in Canvas). "
     "What to do: remove it, or restore it in Canvas and refresh courses."
+)
+COURSE_NOT_ON_LIST = (
+    "That course is not on your sync list as a whole course (it may have been removed meanwhile). "
+    "What to do: reload the page to see the list as it is."
 )
 NOT_ON_LIST = "That entry is not on your sync list (it may have been removed meanwhile)."
 
@@ -148,6 +153,26 @@ def entries_for(institution: Institution, config: CanvasConfig) -> list[ListedEn
     ]
 
 
+# Edit Sync List's sortable headers, each ordering by what its column shows (an empty one last).
+LIST_SORTS = ("course_id", "course", "start", "end", "department")
+DEFAULT_LIST_SORT = "course"
+
+
+def sort_listed(listed: list[ListedEntry], sort: Sort) -> list[ListedEntry]:
+    def value(item: ListedEntry):
+        entry = item.entry
+        return {
+            "course_id": item.course_id_value.casefold() or None,
+            "course": entry.label.casefold(),
+            "start": entry.start_date,
+            "end": entry.end_date,
+            "department": entry.department.name.casefold() if entry.department is not None else None,
+        }[sort.key]
+
+    present = sorted((item for item in listed if value(item) is not None), key=value, reverse=sort.descending)
+    return present + [item for item in listed if value(item) is None]
+
+
 # --- editing ------------------------------------------------------------------------------------
 
 
@@ -185,6 +210,38 @@ def bulk_change(institution: Institution, config: CanvasConfig, entry_ids: list[
 def remove(institution: Institution, entry_ids: list[int]) -> int:
     deleted, _ = SyncListEntry.objects.filter(institution=institution, id__in=entry_ids).delete()
     return deleted
+
+
+def remove_course(institution: Institution, catalog_course_id: int) -> CatalogCourse:
+    """Take a whole course off the list (Select Courses' Remove): only this institution's entry for it."""
+    entry = (
+        SyncListEntry.objects.select_related("course")
+        .filter(institution=institution, course_id=catalog_course_id, section__isnull=True)
+        .first()
+    )
+    if entry is None:
+        raise SyncListError(COURSE_NOT_ON_LIST)
+    entry.delete()
+    return entry.course
+
+
+@dataclass(frozen=True)
+class OnTheList:
+    courses: set[int]  # catalogue courses listed whole
+    sections: dict[int, int]  # catalogue course -> how many of its sections are listed alone
+
+
+def listed_in(institution: Institution, catalog_course_ids: list[int]) -> OnTheList:
+    """Which of these catalogue courses the sync list has, whole or by some of their sections."""
+    rows = SyncListEntry.objects.filter(institution=institution, course_id__in=catalog_course_ids)
+    courses: set[int] = set()
+    sections: dict[int, int] = {}
+    for course_id, section_id in rows.values_list("course_id", "section_id"):
+        if section_id is None:
+            courses.add(course_id)
+        else:
+            sections[course_id] = sections.get(course_id, 0) + 1
+    return OnTheList(courses, sections)
 
 
 def _stored(entry: SyncListEntry) -> tuple[dt.date | None, dt.date | None, int | None]:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lms_canvas.models import CanvasConfig
 from portal.access import get_institution_for
 from portal.models import Department, Institution
+from portal.sorting import Sort, read_sort
 from sync.catalog import search
 from sync.synclist import checks, csv_io, edit
 from sync.synclist.edit import SaveResult
@@ -39,11 +40,14 @@ def sync_list_context(
     rows: BaseEntryRowFormSet | None = None,
     bulk: BulkDatesForm | BulkDepartmentForm | None = None,
     checked: Iterable[int] = (),
+    sort: Sort | None = None,
 ) -> dict[str, object]:
     """The Edit Sync List tab's forms: fresh, or those of a refused post (`rows`, `bulk`, the `checked`
-    rows) with their errors; and the warnings about the list as stored, each row with its notes."""
+    rows) with their errors; and the warnings about the list as stored, each row with its notes. The rows
+    in the order of `sort` (a header's ?sort=, by course by default)."""
+    sort = sort or list_sort(None)
     if choices is None:
-        choices = read_choices(institution, search.config_for(institution))
+        choices = read_choices(institution, search.config_for(institution), sort)
     rows = choices.formset() if rows is None else rows
     groups = checks.list_warnings(institution, choices.listed)
     notes: dict[int, list[str]] = {}
@@ -62,12 +66,19 @@ def sync_list_context(
         "bulk_dates_form": bulk if isinstance(bulk, BulkDatesForm) else BulkDatesForm(),
         "bulk_department_form": bulk if isinstance(bulk, BulkDepartmentForm) else choices.bulk_department_form(),
         "import_form": ImportForm(),
+        "sort": sort,
     }
 
 
-def read_choices(institution: Institution, config: CanvasConfig) -> SyncListChoices:
+def list_sort(value: str | None) -> Sort:
+    return read_sort(value, edit.LIST_SORTS, edit.DEFAULT_LIST_SORT)
+
+
+def read_choices(institution: Institution, config: CanvasConfig, sort: Sort | None = None) -> SyncListChoices:
     departments = list(Department.objects.filter(institution=institution))
-    return SyncListChoices(edit.entries_for(institution, config), departments)
+    return SyncListChoices(
+        edit.sort_listed(edit.entries_for(institution, config), sort or list_sort(None)), departments
+    )
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -79,8 +90,10 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 18
 
 
-def _to_list() -> HttpResponse:
-    return redirect(reverse(LIST_URL) + "?tab=list")
+def _to_list(request: HttpRequest) -> HttpResponse:
+    """Back to the list, in the order it was shown in (the form posts its sort)."""
+    sort = list_sort(request.POST.get("sort"))
+    return redirect(reverse(LIST_URL) + "?tab=list" + ("" if sort.is_default else f"&sort={sort.param}"))
 
 
 @login_required
@@ -93,13 +106,14 @@ def sync_list_save(request: HttpRequest) -> HttpResponse:
     checked = _ids(request.POST.getlist("selected"))
     if action != "save" and not checked:
         messages.error(request, "Check at least one row first, then choose the bulk action.")
-        return _to_list()
+        return _to_list(request)
     if action == "remove":
         removed = edit.remove(institution, checked)
         messages.success(request, f"Removed {removed} entr{'y' if removed == 1 else 'ies'} from the sync list.")
-        return _to_list()
+        return _to_list(request)
     config = search.config_for(institution)
-    choices = read_choices(institution, config)
+    sort = list_sort(request.POST.get("sort"))
+    choices = read_choices(institution, config, sort)
     if action == "save":
         return _save_rows(request, institution, config, choices, checked)
     return _bulk_change(request, institution, config, choices, checked, action)
@@ -154,7 +168,7 @@ def _saved(
     messages.success(request, f"{changed}, {extended} extended to the term end." if extended else f"{changed}.")
     if warning := checks.summary(checks.list_warnings(institution, edit.entries_for(institution, config))):
         messages.warning(request, warning)
-    return _to_list()
+    return _to_list(request)
 
 
 def _not_saved(
@@ -176,7 +190,12 @@ def _not_saved(
     messages.error(request, "Nothing was saved: correct the entries marked below." if marked else "Nothing was saved.")
     for message in dict.fromkeys(page_errors):
         messages.error(request, message)
-    ctx = {"tab": "list", "progress_hidden": True, **sync_list_context(institution, choices, shown, bulk, checked)}
+    sort = list_sort(request.POST.get("sort"))
+    ctx = {
+        "tab": "list",
+        "progress_hidden": True,
+        **sync_list_context(institution, choices, shown, bulk, checked, sort),
+    }
     return render(request, "sync/sync_settings.html", ctx)
 
 
