@@ -228,6 +228,8 @@ class Assignment:
     integration_id: str
     workflow_state: str
     html_url: str
+    # Canvas takes no grade for an unpublished assignment ("user not authorized", CANVAS_API.md §5.7).
+    published: bool = True
 
     @classmethod
     def from_json(cls, a: Json) -> Assignment:
@@ -237,6 +239,7 @@ class Assignment:
             a.get("integration_id") or "",
             a.get("workflow_state") or "",
             a.get("html_url") or "",
+            bool(a.get("published", a.get("workflow_state") != "unpublished")),
         )
 
 

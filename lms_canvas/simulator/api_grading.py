@@ -16,6 +16,9 @@ LETTERS = (
     ("C", 74), ("C-", 70), ("D+", 67), ("D", 64), ("D-", 61), ("F", 0),
 )  # fmt: skip
 STUDENT_TYPES = ("StudentEnrollment", "StudentViewEnrollment")
+# CANVAS_API.md §6: authenticated but not permitted (401 by default, no WWW-Authenticate). Canvas gives
+# it for a grade PUT on an unpublished assignment: its submissions grant no :grade right.
+UNAUTHORIZED = {"status": "unauthorized", "errors": [{"message": "user not authorized to perform that action"}]}
 
 
 def iso(timestamp: float) -> str:
@@ -193,11 +196,23 @@ def get_submission(ctx: Ctx, course_id: str, assignment_id: str, user_id: str) -
 
 
 def grade_submission(ctx: Ctx, course_id: str, assignment_id: str, user_id: str) -> Reply:
+    return _grade(ctx, course_id, assignment_id, user_id, save=True)
+
+
+def grade_submission_unsaved(ctx: Ctx, course_id: str, assignment_id: str, user_id: str) -> Reply:
+    """The `lost_grade_write_rate` fault (canvas-lms issue 1434): 200 and the graded submission, as if
+    saved, while Canvas keeps the grade it had. Only reading the grade back shows it."""
+    return _grade(ctx, course_id, assignment_id, user_id, save=False)
+
+
+def _grade(ctx: Ctx, course_id: str, assignment_id: str, user_id: str, *, save: bool) -> Reply:
     course = find_course(ctx, course_id)
     assignment = find_assignment(ctx, course, assignment_id)
     user = _student(ctx, course, user_id)
     params = nested_params(ctx.request, "submission")
     comment = nested_params(ctx.request, "comment").get("text_comment")
+    if ("posted_grade" in params or "excuse" in params) and not assignment.get("published"):
+        raise ApiError(401, UNAUTHORIZED)
     store = ctx.store
     with store.lock:
         current = store.submission_by_key.get((assignment["id"], user["id"]))
@@ -209,8 +224,9 @@ def grade_submission(ctx: Ctx, course_id: str, assignment_id: str, user_id: str)
             row["excused"] = _truthy(params["excuse"])
         if comment:
             row.setdefault("submission_comments", []).append(_comment(ctx, row, comment))
-        store.tables["submissions"][row["id"]] = row
-        store.reindex(["submissions"])
+        if save:
+            store.tables["submissions"][row["id"]] = row
+            store.reindex(["submissions"])
     body = submission_json(row, assignment, ctx.host)
     body["submission_comments"] = row.get("submission_comments", [])
     body["all_submissions"] = [submission_json(row, assignment, ctx.host)]

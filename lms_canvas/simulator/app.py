@@ -290,6 +290,8 @@ class SimApp:
         handler = self.api_handlers.get((template, "GET" if request.method == "HEAD" else request.method))
         if handler is None:
             return json_response(api.NOT_FOUND, 404), 0
+        if handler is api_grading.grade_submission and self._loses_grade_write(request):
+            handler = api_grading.grade_submission_unsaved
         ctx = api.Ctx(
             request,
             self.store,
@@ -303,6 +305,10 @@ class SimApp:
         except api.ApiError as error:
             return json_response(error.body, error.status), 0
         return json_response(reply.body, reply.status, reply.headers), reply.items
+
+    def _loses_grade_write(self, request: Request) -> bool:
+        rate = float(self.faults.get("lost_grade_write_rate", 0)) if self.faults else 0.0
+        return rate > 0 and self._fault_applies(request) and self.fault_rng.random() < rate
 
     @staticmethod
     def _includes(request: Request, key: dict) -> list[str]:

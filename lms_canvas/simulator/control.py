@@ -24,6 +24,7 @@ FAULT_KEYS = {
     "paths",
     "malformed_json_rate",
     "loop_pagination",
+    "lost_grade_write_rate",
     "seed",
     "live_events",
 }

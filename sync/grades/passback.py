@@ -1,31 +1,28 @@
 """Grade passback: post an exam's scores to Canvas as one assignment's grades, safely re-runnable.
 
-`post_scores(run, exam)` creates the Canvas assignment once (found again by its integration id
-after a crash), then grades each exam-taker whose score is new or changed. Before a PUT it reads
+`post_scores(run, exam)` creates the Canvas assignment once, published (found again by its integration
+id after a crash), then grades each exam-taker whose score is new or changed. Before a PUT it reads
 the submission: a grade someone changed in Canvas since our last post is a conflict, left alone
-unless the admin chose to overwrite; a grade Canvas already has is recorded, not posted again.
+unless the admin chose to overwrite; a grade Canvas already has is recorded, not posted again. After
+a PUT it reads the grade back, since Canvas has answered 200 without saving (sync/grades/person.py).
+Grades already posted are read too, so a grade changed in Canvas only is reported, not "unchanged".
+A check (`check_only`, “Check against Canvas”) reads every posted grade and writes nothing.
 One person's failure is recorded against that person and the others go on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
-from django.utils import timezone
-
 from lms_canvas.client import CanvasClient
 from lms_canvas.connect import client_for
-from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
+from lms_canvas.errors import CanvasError, Forbidden, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection
-from lms_canvas.objects import Assignment, Submission
+from lms_canvas.objects import Assignment
 from portal.models import Exam, ExamScore, PostStatus
+from sync.grades import person
+from sync.grades.person import Tally, grade_text, label
 from sync.models import RunKind, RunStatus, SyncRun
 from sync.runs import issues, lifecycle
-from sync.runs.reasons import ReasonCode
-
-HALF_CENT = Decimal("0.005")
+from sync.runs.reasons import ReasonCode, reason
 
 NOT_CONNECTED = (
     "Scores were not posted: the Canvas connection is not Verified. "
@@ -40,75 +37,39 @@ INTERNAL_ERROR = (
     "are not posted twice. What to do: post again; if it happens again, contact support."
 )
 EXAM_GONE = "Scores were not posted: the exam was deleted before the job started."
-CONFLICT_MESSAGE = (
-    "The grade in Canvas ({canvas}) was changed there since the portal last posted ({ours}); it was left alone."
-)
-CONFLICT_UNPOSTED = "Canvas already has a grade ({canvas}) that the portal did not post; it was left alone."
-CONFLICT_FIX = (
-    "Check with the course's teacher which grade is right. To replace Canvas's grade with the portal's, "
-    "post again with “Overwrite grades changed in Canvas” ticked."
-)
 ASSIGNMENT_GONE = (
     "Scores were not posted: the exam's Canvas assignment (id {id}) no longer exists; it was deleted in Canvas. "
     "What to do: if it should come back, restore it in Canvas and post again; to create a new assignment "
     "instead, have support clear the exam's “LMS assignment id” (Support › Exams), then post again."
 )
-NO_CANVAS_USER = "{person} has no Canvas user id, so the portal cannot find their submission."
-NO_CANVAS_USER_FIX = "Sync the course from Canvas so the exam-taker is matched to their Canvas user, then post again."
-
-
-@dataclass
-class Tally:
-    """Counts (the history's names) and the per-person results of one post."""
-
-    posted: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    conflicts: int = 0
-    overwritten: int = 0
-    failed: int = 0
-    results: list[dict[str, Any]] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "created": self.posted,
-            "updated": self.changed,
-            "deactivated": 0,
-            "unchanged": self.unchanged,
-            "skipped": self.conflicts + self.failed,
-            "held": 0,
-            "conflicts": self.conflicts,
-            "overwritten": self.overwritten,
-            "failed": self.failed,
-        }
-
-    def note(self, row: ExamScore, result: str, message: str = "") -> None:
-        self.results.append(
-            {
-                "student_id": row.exam_taker.student_id,
-                "name": row.exam_taker.full_name,
-                "score": _grade_text(row.score),
-                "result": result,
-                "message": message,
-            }
-        )
+UNPUBLISHED = (
+    "Scores were not posted: the exam's Canvas assignment is unpublished, and Canvas takes no grade for an "
+    "unpublished assignment (it answered “user not authorized to perform that action”). What to do: in "
+    "Canvas, open the course's Assignments, choose Publish beside “{name}”, then post again."
+)
+NOTHING_TO_CHECK = "No grade of this exam has been posted yet, so there is nothing to check against Canvas."
 
 
 class PostAborted(Exception):
-    """A failure that concerns every person (scope, token), so going on would only repeat it."""
+    """A failure that concerns every person (scope, token, unpublished assignment), so going on would
+    only repeat it; `code` (the reasons registry's) is recorded as the run's issue when given."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: ReasonCode = "") -> None:
         self.message = message
+        self.code = code
         super().__init__(message)
 
 
 # --- starting and running (what views, tasks and commands call) ----------------------------------
 
 
-def start_grade_post(exam: Exam, *, user=None, overwrite_conflicts: bool = False) -> SyncRun:
+def start_grade_post(exam: Exam, *, user=None, overwrite_conflicts: bool = False, check_only: bool = False) -> SyncRun:
     """Write the queued run and enqueue its task after commit; raises lifecycle.RunAlreadyActive, or
-    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses the task."""
+    lifecycle.QueueUnavailable (the run ended, with why) if the task queue refuses the task.
+    `check_only`: “Check against Canvas”, which reads the posted grades and writes nothing."""
     params = {"exam_id": exam.id, "exam": exam.title, "overwrite_conflicts": overwrite_conflicts}
+    if check_only:
+        params = {"exam_id": exam.id, "exam": exam.title, "check_only": True}
     return lifecycle.start(
         exam.course.institution,
         RunKind.GRADE_POST,
@@ -128,6 +89,8 @@ def _post(conn: CanvasConnection, run: SyncRun) -> SyncRun:
     if exam is None:
         lifecycle.finish(run.id, RunStatus.FAILED, EXAM_GONE)
         return _reloaded(run)
+    if run.params.get("check_only"):
+        return check_scores(run, exam, client_for(conn))
     overwrite = bool(run.params.get("overwrite_conflicts"))
     return post_scores(run, exam, client_for(conn), overwrite_conflicts=overwrite)
 
@@ -144,27 +107,63 @@ def post_scores(run: SyncRun, exam: Exam, client: CanvasClient, *, overwrite_con
     try:
         lifecycle.beat(run.id, phase="Creating the Canvas assignment")
         assignment_id = ensure_assignment(client, exam)
-        scores = list(exam.scores.select_related("exam_taker").order_by("exam_taker__student_id"))
+        scores = _scores(exam)
         lifecycle.beat(run.id, phase="Posting grades", done=0, total=len(scores))
         for done, row in enumerate(scores, start=1):
             _post_one(client, run, exam, assignment_id, row, tally, overwrite_conflicts)
             if not lifecycle.beat(run.id, done=done):
-                _save_results(run, tally)
-                message = f"Cancelled by an admin after {done} of {len(scores)} people. " + _summary(tally)
-                lifecycle.finish(run.id, RunStatus.CANCELLED, message, tally.counts())
-                return _reloaded(run)
+                return _cancelled(run, tally, done, len(scores))
     except PostAborted as exc:
-        _save_results(run, tally)
-        lifecycle.finish(run.id, RunStatus.FAILED, exc.message, tally.counts())
-        return _reloaded(run)
+        return _aborted_run(run, tally, exc)
     _save_results(run, tally)
     status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed else RunStatus.SUCCEEDED
     lifecycle.finish(run.id, status, _summary(tally), tally.counts())
     return _reloaded(run)
 
 
+def check_scores(run: SyncRun, exam: Exam, client: CanvasClient) -> SyncRun:
+    """“Check against Canvas”: read every posted grade and report each that differs; write nothing."""
+    posted = [row for row in _scores(exam) if row.posted_at is not None and row.exam_taker.lms_id is not None]
+    if not posted or not exam.lms_assignment_id or exam.course.lms_id is None:
+        lifecycle.finish(run.id, RunStatus.SUCCEEDED, NOTHING_TO_CHECK, Tally().counts())
+        return _reloaded(run)
+    tally = Tally()
+    lifecycle.beat(run.id, phase="Checking grades against Canvas", done=0, total=len(posted))
+    try:
+        for done, row in enumerate(posted, start=1):
+            _check_one(client, run, exam, exam.lms_assignment_id, row, tally)
+            if not lifecycle.beat(run.id, done=done):
+                return _cancelled(run, tally, done, len(posted))
+    except PostAborted as exc:
+        return _aborted_run(run, tally, exc)
+    _save_results(run, tally)
+    status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed else RunStatus.SUCCEEDED
+    lifecycle.finish(run.id, status, _check_summary(tally, len(posted)), tally.counts())
+    return _reloaded(run)
+
+
+def _scores(exam: Exam) -> list[ExamScore]:
+    return list(exam.scores.select_related("exam_taker").order_by("exam_taker__student_id"))
+
+
+def _cancelled(run: SyncRun, tally: Tally, done: int, total: int) -> SyncRun:
+    _save_results(run, tally)
+    message = f"Cancelled by an admin after {done} of {total} people. " + _summary(tally)
+    lifecycle.finish(run.id, RunStatus.CANCELLED, message, tally.counts())
+    return _reloaded(run)
+
+
+def _aborted_run(run: SyncRun, tally: Tally, exc: PostAborted) -> SyncRun:
+    _save_results(run, tally)
+    if exc.code:
+        issues.record(run.id, exc.code, message=exc.message)
+    lifecycle.finish(run.id, RunStatus.FAILED, exc.message, tally.counts())
+    return _reloaded(run)
+
+
 def ensure_assignment(client: CanvasClient, exam: Exam) -> int:
-    """The exam's Canvas assignment id: remembered, found by integration id, or created once."""
+    """The exam's Canvas assignment id: remembered, found by integration id, or created once, published
+    (Canvas creates an assignment unpublished unless told, and takes no grade for it then)."""
     if exam.lms_assignment_id:
         return exam.lms_assignment_id
     course_id = _canvas_course_id(exam)
@@ -177,7 +176,7 @@ def ensure_assignment(client: CanvasClient, exam: Exam) -> int:
         assignment = existing or client.create_assignment(
             course_id,
             name=exam.title,
-            points_possible=_grade_text(exam.points_possible),
+            points_possible=grade_text(exam.points_possible),
             grading_type="points",
             submission_types=["none"],
             published=True,
@@ -223,114 +222,113 @@ def _post_one(
     tally: Tally,
     overwrite: bool,
 ) -> None:
-    person = row.exam_taker
-    if not row.needs_posting:
-        tally.unchanged += 1
-        tally.note(row, "unchanged")
-        return
-    if person.lms_id is None:
-        _fail(run, exam, row, tally, NO_CANVAS_USER.format(person=_label(row)), NO_CANVAS_USER_FIX, code="no_lms_user")
+    who = row.exam_taker
+    if who.lms_id is None:
+        if row.needs_posting:
+            message = person.NO_CANVAS_USER.format(person=label(row))
+            person.fail(run.id, exam, row, tally, message, person.NO_CANVAS_USER_FIX, code="no_lms_user")
+        else:
+            tally.unchanged += 1
+            tally.note(row, "unchanged")
         return
     course_id = _canvas_course_id(exam)
     try:
-        submission = client.get_submission(course_id, assignment_id, person.lms_id)
-        if _same(submission.score, row.score) and not submission.excused:
-            _mark_posted(row, submission.grade, "Canvas already had this grade.")
+        submission = client.get_submission(course_id, assignment_id, who.lms_id)
+        if row.needs_posting and person.holds(submission, row.score):
+            person.mark_posted(row, submission.grade, "Canvas already had this grade.")
             tally.unchanged += 1
-            tally.note(row, "already in Canvas")
+            tally.note(row, "already in Canvas", canvas=submission)
             return
-        conflict = _changed_in_canvas(row, submission)
+        conflict = person.changed_in_canvas(row, submission)
+        if not row.needs_posting and not conflict:
+            tally.unchanged += 1
+            tally.note(row, "unchanged", canvas=submission)
+            return
         if conflict and not overwrite:
-            _conflict(run, exam, row, tally, conflict)
+            person.conflict(run.id, exam, row, tally, conflict, submission)
             return
         was_posted = row.posted_at is not None
-        graded = client.grade_submission(course_id, assignment_id, person.lms_id, _grade_text(row.score))
+        client.grade_submission(course_id, assignment_id, who.lms_id, grade_text(row.score))
     except (ScopeMissing, TokenInvalid) as exc:
         raise PostAborted(_aborted("post grades", exc)) from exc
     except CanvasError as exc:
-        if isinstance(exc, NotFound) and not _assignment_exists(client, exam, assignment_id):
-            raise PostAborted(ASSIGNMENT_GONE.format(id=assignment_id)) from exc
-        _fail(
-            run,
-            exam,
-            row,
-            tally,
-            f"Canvas refused the grade for {_label(row)}: {exc.message}",
-            exc.fix,
-            code="grade_not_posted",
-        )
+        _refused(client, run, exam, assignment_id, row, tally, exc)
         return
-    _mark_posted(row, graded.grade, "Overwrote the grade changed in Canvas." if conflict else "")
-    if conflict:
-        tally.overwritten += 1
-    if was_posted:
-        tally.changed += 1
-    else:
-        tally.posted += 1
-    tally.note(row, "overwritten" if conflict else ("updated" if was_posted else "posted"))
+    if _read_back(client, run, exam, course_id, assignment_id, row, tally, "overwritten" if conflict else ""):
+        if conflict:
+            tally.overwritten += 1
+        if was_posted:
+            tally.changed += 1
+        else:
+            tally.posted += 1
 
 
-def _assignment_exists(client: CanvasClient, exam: Exam, assignment_id: int) -> bool:
-    """Tells a deleted assignment (every person would fail) from one person Canvas does not know."""
+def _read_back(client, run, exam, course_id, assignment_id, row: ExamScore, tally: Tally, overwrote: str) -> bool:
+    """Read the grade just written; only a grade Canvas holds counts as posted (canvas-lms issue 1434)."""
     try:
-        listed = client.iter_assignments(_canvas_course_id(exam))
-        return any(a.id == assignment_id for a in listed)
+        saved = client.get_submission(course_id, assignment_id, row.exam_taker.lms_id)
+    except (ScopeMissing, TokenInvalid) as exc:
+        raise PostAborted(_aborted("read back the grades it posted", exc)) from exc
+    except CanvasError as exc:
+        message = person.NOT_READ_BACK.format(ours=grade_text(row.score), person=label(row), error=exc.message)
+        person.fail(run.id, exam, row, tally, message, reason("grade_not_saved").fix, code="grade_not_saved")
+        return False
+    lost = person.not_saved(row, saved)
+    if lost:
+        person.fail(run.id, exam, row, tally, lost, reason("grade_not_saved").fix, code="grade_not_saved")
+        return False
+    was_posted = row.posted_at is not None
+    person.mark_posted(row, saved.grade, "Overwrote the grade changed in Canvas." if overwrote else "")
+    tally.note(row, overwrote or ("updated" if was_posted else "posted"), canvas=saved)
+    return True
+
+
+def _refused(client, run, exam, assignment_id: int, row: ExamScore, tally: Tally, exc: CanvasError) -> None:
+    """A grade Canvas refused: the whole post stops when every grade would be (assignment deleted or
+    unpublished); otherwise this person's failure is recorded and the others go on."""
+    if isinstance(exc, NotFound) and _assignment(client, exam, assignment_id) is None:
+        raise PostAborted(ASSIGNMENT_GONE.format(id=assignment_id)) from exc
+    if isinstance(exc, Forbidden):
+        assignment = _assignment(client, exam, assignment_id)
+        if assignment is not None and not assignment.published:
+            raise PostAborted(UNPUBLISHED.format(name=assignment.name), code="assignment_unpublished") from exc
+    message = f"Canvas refused the grade for {label(row)}: {exc.message}"
+    person.fail(run.id, exam, row, tally, message, exc.fix, code="grade_not_posted")
+
+
+def _check_one(client: CanvasClient, run: SyncRun, exam: Exam, assignment_id: int, row: ExamScore, tally: Tally):
+    try:
+        submission = client.get_submission(_canvas_course_id(exam), assignment_id, row.exam_taker.lms_id)  # type: ignore[arg-type]
+    except (ScopeMissing, TokenInvalid) as exc:
+        raise PostAborted(
+            _aborted("read the grades in Canvas", exc).replace("Scores were not posted", "Not checked")
+        ) from exc
+    except CanvasError as exc:
+        if isinstance(exc, NotFound) and _assignment(client, exam, assignment_id) is None:
+            raise PostAborted(
+                ASSIGNMENT_GONE.format(id=assignment_id).replace("Scores were not posted", "Not checked")
+            ) from exc
+        message = f"Canvas did not show the grade of {label(row)}: {exc.message}"
+        person.fail(run.id, exam, row, tally, message, exc.fix, code="grade_not_posted")
+        return
+    differs = person.changed_in_canvas(row, submission)
+    if differs:
+        person.conflict(run.id, exam, row, tally, differs, submission)
+        tally.results[-1]["result"] = "differs"
+        return
+    if row.post_status == PostStatus.CONFLICT:
+        person.set_status(row, PostStatus.POSTED, "Canvas holds the posted grade again.")
+    tally.unchanged += 1
+    tally.note(row, "matches", canvas=submission)
+
+
+def _assignment(client: CanvasClient, exam: Exam, assignment_id: int) -> Assignment | None:
+    """The exam's assignment as Canvas lists it now; None when it is gone. If Canvas cannot say,
+    an assignment that is there and published, so the person's own failure is reported as it is."""
+    try:
+        return next((a for a in client.iter_assignments(_canvas_course_id(exam)) if a.id == assignment_id), None)
     except CanvasError:
-        return True  # cannot tell: report the person's failure as it is
-
-
-def _changed_in_canvas(row: ExamScore, submission: Submission) -> str:
-    """Why Canvas's grade is not ours to replace ("" when it is), in words for the admin."""
-    canvas = _canvas_grade_text(submission)
-    if row.posted_at is None:
-        has_grade = submission.score is not None or submission.excused
-        return CONFLICT_UNPOSTED.format(canvas=canvas) if has_grade else ""
-    same_score = _same(submission.score, row.posted_score) and not submission.excused
-    if same_score and submission.grade == row.lms_grade_seen:
-        return ""
-    return CONFLICT_MESSAGE.format(canvas=canvas, ours=_grade_text(row.posted_score))
-
-
-def _mark_posted(row: ExamScore, canvas_grade: str, message: str) -> None:
-    row.posted_score = row.score
-    row.posted_at = timezone.now()
-    row.lms_grade_seen = canvas_grade[:100]
-    row.post_status = PostStatus.POSTED
-    row.post_message = message
-    row.save(update_fields=["posted_score", "posted_at", "lms_grade_seen", "post_status", "post_message"])
-
-
-def _conflict(run: SyncRun, exam: Exam, row: ExamScore, tally: Tally, message: str) -> None:
-    _record(run, exam, row, message, CONFLICT_FIX, code="grade_conflict")
-    _set_status(row, PostStatus.CONFLICT, message)
-    tally.conflicts += 1
-    tally.note(row, "conflict", message)
-
-
-def _fail(run: SyncRun, exam: Exam, row: ExamScore, tally: Tally, message: str, fix: str, *, code: ReasonCode):
-    _record(run, exam, row, message, fix, code=code)
-    _set_status(row, PostStatus.FAILED, f"{message} {fix}")
-    tally.failed += 1
-    tally.note(row, "failed", message)
-
-
-def _record(run: SyncRun, exam: Exam, row: ExamScore, message: str, fix: str, *, code: ReasonCode) -> None:
-    issues.record(
-        run.id,
-        code,
-        message=message,
-        fix=fix,
-        object_type="person",
-        canvas_id=row.exam_taker.lms_id,
-        canvas_course_id=exam.course.lms_id,
-        label=_label(row)[:255],
-    )
-
-
-def _set_status(row: ExamScore, status: str, message: str) -> None:
-    row.post_status = status
-    row.post_message = message
-    row.save(update_fields=["post_status", "post_message"])
+        return Assignment(assignment_id, "", "", "published", "")
 
 
 def _save_results(run: SyncRun, tally: Tally) -> None:
@@ -367,30 +365,17 @@ def _summary(tally: Tally) -> str:
     return text
 
 
-def _label(row: ExamScore) -> str:
-    return f"{row.exam_taker.student_id} {row.exam_taker.full_name}".strip()
-
-
-def _same(canvas_score: Any, ours: Decimal | None) -> bool:
-    if canvas_score is None or ours is None:
-        return False
-    try:
-        return abs(Decimal(str(canvas_score)) - ours) < HALF_CENT
-    except InvalidOperation:
-        return False
-
-
-def _grade_text(value: Decimal | None) -> str:
-    """13.50 -> "13.5", 10.00 -> "10": the points form of submission[posted_grade]."""
-    if value is None:
-        return ""
-    return format(value.normalize(), "f")
-
-
-def _canvas_grade_text(submission: Submission) -> str:
-    if submission.excused:
-        return "excused"
-    return submission.grade or str(submission.score)
+def _check_summary(tally: Tally, checked: int) -> str:
+    text = f"Checked {checked} posted grade{'s' if checked != 1 else ''} against Canvas: "
+    if not tally.conflicts and not tally.failed:
+        return text + f"all {checked} match what the portal posted."
+    parts = []
+    if tally.conflicts:
+        parts.append(f"{tally.conflicts} differ from what the portal posted (listed below with what to do)")
+    if tally.failed:
+        parts.append(f"{tally.failed} could not be read")
+    parts.append(f"{tally.unchanged} match")
+    return text + "; ".join(parts) + "."
 
 
 def _reloaded(run: SyncRun) -> SyncRun:

@@ -15,11 +15,13 @@ from portal.access import get_institution_for
 from portal.models import Exam
 from sync.grades.forms import ExamForm, PostScoresForm, ScoresUploadForm
 from sync.grades.passback import start_grade_post
+from sync.grades.person import CONFLICT_FIX
 from sync.grades.scores import apply_scores, read_scores_csv, template_csv
 from sync.models import RunKind, SyncRun
 from sync.runs import lifecycle
 
 RECENT_RUNS = 5
+NO_SCORES = "There are no scores to post yet. Upload the exam's scores as a CSV file first."
 
 
 def get_exam_for(request: HttpRequest, exam_id: int) -> Exam:
@@ -68,16 +70,28 @@ def grade_post_runs(exam: Exam):
 
 def _exam_page(request: HttpRequest, exam: Exam, **ctx) -> HttpResponse:
     recent = list(grade_post_runs(exam)[:RECENT_RUNS])
+    last_run = recent[0] if recent else None
+    scores = list(exam.scores.select_related("exam_taker").order_by("exam_taker__student_id"))
     ctx = {
         "exam": exam,
-        "scores": exam.scores.select_related("exam_taker").order_by("exam_taker__student_id"),
+        "scores": scores,
+        "posted_count": sum(1 for s in scores if s.posted_at is not None),
         "upload_form": ScoresUploadForm(),
         "post_form": PostScoresForm(),
         "runs": recent,
-        "last_run": recent[0] if recent else None,
+        "last_run": last_run,
+        "differences": _differences(last_run),
+        "conflict_fix": CONFLICT_FIX,
         **ctx,
     }
     return render(request, "sync/grades/exam.html", ctx)
+
+
+def _differences(run: SyncRun | None) -> list[dict]:
+    """The grades the last finished post or check found changed in Canvas, as it listed them."""
+    if run is None or run.is_active:
+        return []
+    return [r for r in run.params.get("results", []) if r.get("result") in ("differs", "conflict")]
 
 
 @login_required
@@ -115,16 +129,54 @@ def exam_template(request: HttpRequest, exam_id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def exam_post_confirm(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """“Post N grades to … in Canvas?”: a page of its own, so the question works without JavaScript."""
+    exam = get_exam_for(request, exam_id)
+    form = PostScoresForm(request.GET)
+    overwrite = form.is_valid() and form.cleaned_data["overwrite_conflicts"]
+    scores = list(exam.scores.all())
+    if not scores:
+        messages.error(request, NO_SCORES)
+        return redirect("exam", exam.id)
+    ctx = {
+        "exam": exam,
+        "to_post": sum(1 for s in scores if s.needs_posting),
+        "already_posted": sum(1 for s in scores if not s.needs_posting),
+        "overwrite": overwrite,
+    }
+    return render(request, "sync/grades/post_confirm.html", ctx)
+
+
+@login_required
 @require_POST
 def exam_post(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = get_exam_for(request, exam_id)
     form = PostScoresForm(request.POST)
     overwrite = form.is_valid() and form.cleaned_data["overwrite_conflicts"]
     if not exam.scores.exists():
-        messages.error(request, "There are no scores to post yet. Upload the exam's scores as a CSV file first.")
+        messages.error(request, NO_SCORES)
         return redirect("exam", exam.id)
+    if request.POST.get("confirmed") != "1":  # not from the confirm page: ask there first
+        query = "?overwrite_conflicts=on" if overwrite else ""
+        return redirect(reverse("exam-post-confirm", args=[exam.id]) + query)
+    return _start(request, exam, overwrite_conflicts=overwrite)
+
+
+@login_required
+@require_POST
+def exam_check(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """“Check against Canvas”: read every posted grade in the background and list those that differ."""
+    exam = get_exam_for(request, exam_id)
+    if not exam.scores.filter(posted_at__isnull=False).exists():
+        messages.error(request, "No grade of this exam has been posted yet, so there is nothing to check in Canvas.")
+        return redirect("exam", exam.id)
+    return _start(request, exam, check_only=True)
+
+
+def _start(request: HttpRequest, exam: Exam, *, overwrite_conflicts: bool = False, check_only: bool = False):
     try:
-        run = start_grade_post(exam, user=request.user, overwrite_conflicts=overwrite)
+        run = start_grade_post(exam, user=request.user, overwrite_conflicts=overwrite_conflicts, check_only=check_only)
     except lifecycle.RunAlreadyActive as exc:
         messages.warning(
             request,
@@ -140,14 +192,12 @@ def exam_post(request: HttpRequest, exam_id: int) -> HttpResponse:
     except lifecycle.QueueUnavailable as exc:
         messages.error(request, exc.run.message)
         return redirect("exam", exam.id)
-    messages.success(
-        request,
-        format_html(
-            'Posting scores to Canvas: <a href="{}">Grade post #{}</a>. Only new and changed scores are sent.',
-            reverse("sync-run", args=[run.id]),
-            run.id,
-        ),
+    text = (
+        'Checking the posted grades against Canvas: <a href="{}">Grade post #{}</a>. Nothing is written to Canvas.'
+        if check_only
+        else 'Posting scores to Canvas: <a href="{}">Grade post #{}</a>. Only new and changed scores are sent.'
     )
+    messages.success(request, format_html(text, reverse("sync-run", args=[run.id]), run.id))
     return redirect("exam", exam.id)
 
 

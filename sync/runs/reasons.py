@@ -239,6 +239,26 @@ _REASONS = [
         IssueSeverity.ERROR,
     ),
     Reason(
+        "grade_not_saved",
+        "Grade not saved by Canvas",
+        "Canvas answered that it saved this person's grade, but reading the grade back right after shows "
+        "another grade (or none): Canvas did not save it. Canvas has been seen to do this (canvas-lms issue "
+        "1434); the portal reads every grade back so that it never counts such a grade as posted.",
+        "Post again: only grades Canvas does not hold are sent again. If Canvas keeps losing the same "
+        "grade, enter it in the course's Gradebook in Canvas and tell your Canvas administrator.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "assignment_unpublished",
+        "Canvas assignment unpublished",
+        "The exam's assignment is unpublished in Canvas, and Canvas takes no grade for an unpublished "
+        "assignment: it answers “user not authorized to perform that action”, whoever authorized the "
+        "portal. The portal creates its assignments published; this one was unpublished in Canvas.",
+        "In Canvas, open the course's Assignments and choose Publish beside the exam's assignment, then "
+        "post again.",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
         "no_lms_user",
         "No Canvas user for the exam-taker",
         "The exam-taker has no Canvas user id, so the portal cannot find their submission.",

@@ -280,7 +280,7 @@ def test_grade_submission_creates_it(sim, sim_token):
     http = sim.api(sim_token)
     assignment = http.post(
         f"{sim.url}/api/v1/courses/501/assignments",
-        data={"assignment[name]": "Exam", "assignment[points_possible]": "20"},
+        data={"assignment[name]": "Exam", "assignment[points_possible]": "20", "assignment[published]": "true"},
     ).json()
     url = f"{sim.url}/api/v1/courses/501/assignments/{assignment['id']}/submissions/sis_user_id:S0001"
     before = http.get(url).json()
@@ -291,6 +291,21 @@ def test_grade_submission_creates_it(sim, sim_token):
     assert http.get(url).json()["workflow_state"] == "graded"
     outsider = url.replace("sis_user_id:S0001", "202")
     assert http.put(outsider, data={"submission[posted_grade]": "1"}).status_code == 404
+
+
+def test_an_unpublished_assignment_takes_no_grade_user_not_authorized(sim, sim_token):
+    http = sim.api(sim_token)
+    assignment = http.post(f"{sim.url}/api/v1/courses/501/assignments", data={"assignment[name]": "Draft"}).json()
+    assert assignment["published"] is False  # Canvas creates assignments unpublished unless told
+    url = f"{sim.url}/api/v1/courses/501/assignments/{assignment['id']}/submissions/101"
+    refused = http.put(url, data={"submission[posted_grade]": "5"})
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "status": "unauthorized",
+        "errors": [{"message": "user not authorized to perform that action"}],
+    }
+    assert "WWW-Authenticate" not in refused.headers  # a permission answer, not a bad token
+    assert http.get(url).json()["score"] is None
 
 
 def test_live_assessment_results_use_jsonapi_meta(sim, sim_token):

@@ -101,3 +101,21 @@ def test_stats_count_requests_by_endpoint_and_status(sim, sim_token):
     stats = sim.control("stats")
     assert stats["requests"]["GET /api/v1/courses/:course_id/sections"] == {"200": 1, "404": 1}
     assert stats["tokens_issued"] == 1 and stats["tokens_refreshed"] == 0
+
+
+def test_lost_grade_write_fault_answers_200_with_the_grade_and_saves_nothing(sim, sim_token):
+    # canvas-lms issue 1434: a submission PUT answered 200 whose grade was never saved.
+    http = sim.api(sim_token)
+    base = f"{sim.url}/api/v1/courses/501/assignments"
+    assignment = http.post(base, data={"assignment[name]": "Exam", "assignment[points_possible]": "10",
+                                       "assignment[published]": "true"}).json()  # fmt: skip
+    url = f"{base}/{assignment['id']}/submissions/101"
+    sim.control("faults", {"lost_grade_write_rate": 1.0, "paths": "/submissions/101$"})
+    lost = http.put(url, data={"submission[posted_grade]": "7"})
+    assert lost.status_code == 200 and lost.json()["score"] == 7.0 and lost.json()["grade"] == "7"
+    assert http.get(url).json()["score"] is None
+    other = http.put(f"{base}/{assignment['id']}/submissions/102", data={"submission[posted_grade]": "6"})
+    assert http.get(other.url).json()["score"] == 6.0  # the fault's paths limit it to student 101
+    sim.control("faults", {})
+    http.put(url, data={"submission[posted_grade]": "7"})
+    assert http.get(url).json()["score"] == 7.0

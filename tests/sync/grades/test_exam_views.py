@@ -44,6 +44,8 @@ def upload(client, exam, text: str, name: str = "scores.csv"):
         ("exam-post-progress", "get"),
         ("exam-upload", "post"),
         ("exam-post", "post"),
+        ("exam-post-confirm", "get"),
+        ("exam-check", "post"),
     ],
 )
 def test_it_requires_access_another_institutions_exam_is_404(client_b, exam, name, method, sent):
@@ -168,7 +170,9 @@ def test_the_template_downloads_the_course_exam_takers(client_a, exam):
 
 def test_posting_writes_a_run_and_enqueues_the_task_on_commit(client_a, exam, sent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        r = client_a.post(reverse("exam-post", args=[exam.id]), {"overwrite_conflicts": "on"}, follow=True)
+        r = client_a.post(
+            reverse("exam-post", args=[exam.id]), {"overwrite_conflicts": "on", "confirmed": "1"}, follow=True
+        )
 
     run = SyncRun.objects.get()
     assert run.kind == RunKind.GRADE_POST
@@ -184,7 +188,7 @@ def test_posting_while_a_post_runs_points_to_it(client_a, exam, sent):
         exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "exam": "Midterm"}
     )
 
-    r = client_a.post(reverse("exam-post", args=[exam.id]), follow=True)
+    r = client_a.post(reverse("exam-post", args=[exam.id]), {"confirmed": "1"}, follow=True)
 
     assert f'Scores are already being posted: <a href="{reverse("sync-run", args=[active.id])}">' in r.text
     assert SyncRun.objects.count() == 1
@@ -229,3 +233,74 @@ def test_a_grade_post_and_its_per_person_issues_show_in_view_history(client_a, e
     assert "Grade post" in listing.text
     assert "The grade in Canvas (95) was changed there" in detail.text
     assert "1 grade(s) posted." in detail.text
+
+
+def test_posting_asks_first_how_many_grades_go_to_which_assignment_and_course(client_a, course, sent):
+    exam = make_exam(course, {"S0001": "40", "S0002": "30", "zmuller": "20"}, points="50")
+    ExamScore.objects.filter(exam=exam, exam_taker__student_id="zmuller").update(
+        post_status="posted", posted_score=Decimal("20"), posted_at="2026-11-30T10:00:00Z"
+    )
+
+    # The exam page's button is a plain GET form: the question needs no JavaScript.
+    r = client_a.get(reverse("exam-post-confirm", args=[exam.id]), {"overwrite_conflicts": "on"})
+
+    assert r.status_code == 200
+    text = " ".join(r.text.split())
+    assert "Post 2 grades to “Midterm” in LAW-101-F26 Contracts I in Canvas?" in text
+    assert "The 1 grade already posted is checked against Canvas" in text
+    assert "overwritten" in text
+    assert 'name="overwrite_conflicts" value="on"' in r.text
+    assert ">Post 2 grades</button>" in r.text
+    assert sent == [] and not SyncRun.objects.exists()
+
+
+def test_a_post_not_confirmed_is_sent_to_the_question_and_starts_nothing(client_a, exam, sent):
+    r = client_a.post(reverse("exam-post", args=[exam.id]), {"overwrite_conflicts": "on"})
+
+    assert r.status_code == 302
+    assert r.url == reverse("exam-post-confirm", args=[exam.id]) + "?overwrite_conflicts=on"
+    assert sent == [] and not SyncRun.objects.exists()
+
+
+def test_check_against_canvas_starts_a_check_that_writes_nothing(
+    client_a, exam, sent, django_capture_on_commit_callbacks
+):
+    ExamScore.objects.filter(exam=exam).update(
+        post_status="posted", posted_score=Decimal("40"), posted_at="2026-11-30T10:00:00Z"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client_a.post(reverse("exam-check", args=[exam.id]), follow=True)
+
+    run = SyncRun.objects.get()
+    assert run.params["check_only"] is True and "overwrite_conflicts" not in run.params
+    assert sent == [run.id]
+    assert "Checking the posted grades against Canvas" in r.text
+
+
+def test_check_with_nothing_posted_says_so(client_a, exam, sent):
+    r = client_a.post(reverse("exam-check", args=[exam.id]), follow=True)
+
+    assert "No grade of this exam has been posted yet, so there is nothing to check in Canvas." in r.text
+    assert not SyncRun.objects.exists()
+
+
+def test_the_exam_page_lists_the_grades_the_last_check_found_changed_in_canvas(client_a, exam):
+    run = lifecycle.create_run(
+        exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "check_only": True}
+    )
+    lifecycle.claim(run.id)
+    results = [
+        {"student_id": "S0001", "name": "Ada Lovelace", "score": "40", "posted": "40", "canvas": "12",
+         "result": "differs", "message": ""},
+    ]  # fmt: skip
+    SyncRun.objects.filter(id=run.id).update(params={**run.params, "results": results})
+    lifecycle.finish(
+        run.id, "with_issues", "Checked 1 posted grade against Canvas: 1 differ from what the portal posted."
+    )
+
+    text = " ".join(client_a.get(reverse("exam", args=[exam.id])).text.split())
+
+    assert "1 grade in Canvas differs from what the portal posted" in text
+    assert "<td>S0001</td><td>Ada Lovelace</td><td>40</td><td>12</td>" in text
+    assert "Last check against Canvas" in text

@@ -81,17 +81,20 @@ def test_first_post_creates_one_published_assignment_and_every_grade(sim, exam):
     assert set(ExamScore.objects.values_list("post_status", flat=True)) == {PostStatus.POSTED}
 
 
-def test_reposting_unchanged_scores_makes_no_canvas_calls(sim, exam):
+def test_reposting_unchanged_scores_reads_each_grade_and_writes_none(sim, exam):
     post(exam)
     before = sim.control("stats")["total_requests"]
+    puts = grade_calls(sim)
 
     run = post(exam)
 
     assert run.status == RunStatus.SUCCEEDED
     assert run.counts["unchanged"] == 3
     assert run.counts["created"] == run.counts["updated"] == 0
-    # Only the stats call itself happened in between: no list, no GET, no PUT.
-    assert sim.control("stats")["total_requests"] == before + 1
+    # One GET per posted grade (a grade changed in Canvas only must not pass as unchanged), the stats
+    # calls themselves, and no list and no PUT.
+    assert sim.control("stats")["total_requests"] == before + 3 + 2
+    assert grade_calls(sim) == puts
     assert len(assignments(sim)) == 1
 
 

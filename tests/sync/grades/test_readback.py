@@ -1,0 +1,153 @@
+"""Grades as Canvas holds them (issue 16 item 2): every grade is read back after it is written, a grade
+changed in Canvas only is found by the next post and by “Check against Canvas”, and an unpublished
+assignment's “not authorized” is explained. Against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.models import ExamScore, PostStatus
+from sync.grades import passback
+from sync.models import RunKind, RunStatus, SyncRun
+from sync.runs import lifecycle
+from tests.sync.grades.test_passback import assignments, canvas_grades, grade_calls, post, teacher_regrades
+from tests.sync.passback_helpers import make_course, make_exam
+
+
+@pytest.fixture
+def course(connected, institution_a):
+    return make_course(institution_a)
+
+
+@pytest.fixture
+def exam(course):
+    return make_exam(course, {"S0001": "92.5", "S0002": "64", "zmuller": "100"})
+
+
+def check(exam) -> SyncRun:
+    params = {"exam_id": exam.id, "check_only": True}
+    run = lifecycle.create_run(exam.course.institution, RunKind.GRADE_POST, params=params)
+    return passback.run_grade_post(run.id)
+
+
+def status(exam, student_id: str) -> ExamScore:
+    return ExamScore.objects.get(exam=exam, exam_taker__student_id=student_id)
+
+
+def test_a_grade_changed_in_canvas_only_is_reported_by_the_next_post_not_unchanged(sim, exam):
+    post(exam)
+    exam.refresh_from_db()
+    teacher_regrades(sim, exam.lms_assignment_id, 101, 60)
+    puts = grade_calls(sim)
+
+    run = post(exam)
+
+    assert run.status == RunStatus.WITH_ISSUES, run.message
+    assert (run.counts["unchanged"], run.counts["conflicts"]) == (2, 1)
+    assert grade_calls(sim) == puts  # left alone
+    assert canvas_grades(sim, exam.lms_assignment_id)[101] == 60
+    [issue] = run.issues.all()
+    assert issue.code == "grade_conflict" and issue.label == "S0001 Ada Lovelace"
+    assert issue.message == (
+        "The grade in Canvas (60) was changed there since the portal last posted (92.5); it was left alone."
+    )
+    assert "1 grade(s) were changed in Canvas since the last post and were left alone" in run.message
+    assert status(exam, "S0001").post_status == PostStatus.CONFLICT
+
+
+def test_check_against_canvas_lists_every_grade_that_differs_and_writes_nothing(sim, exam):
+    post(exam)
+    exam.refresh_from_db()
+    teacher_regrades(sim, exam.lms_assignment_id, 101, 60)
+    teacher_regrades(sim, exam.lms_assignment_id, 103, 75)
+    puts = grade_calls(sim)
+
+    run = check(exam)
+
+    assert grade_calls(sim) == puts
+    assert run.status == RunStatus.WITH_ISSUES
+    assert run.message.startswith("Checked 3 posted grades against Canvas: 2 differ from what the portal posted")
+    differ = {r["student_id"]: (r["posted"], r["canvas"]) for r in run.params["results"] if r["result"] == "differs"}
+    assert differ == {"S0001": ("92.5", "60"), "zmuller": ("100", "75")}
+    assert {i.label for i in run.issues.all()} == {"S0001 Ada Lovelace", "zmuller Zoë Müller"}
+    assert status(exam, "S0001").post_status == PostStatus.CONFLICT
+    assert status(exam, "S0002").post_status == PostStatus.POSTED
+
+
+def test_check_says_so_when_every_posted_grade_matches_canvas(sim, exam):
+    post(exam)
+
+    run = check(exam)
+
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.message == "Checked 3 posted grades against Canvas: all 3 match what the portal posted."
+
+
+def test_a_grade_put_back_in_canvas_clears_the_difference_on_the_next_check(sim, exam):
+    post(exam)
+    exam.refresh_from_db()
+    teacher_regrades(sim, exam.lms_assignment_id, 101, 60)
+    check(exam)
+    teacher_regrades(sim, exam.lms_assignment_id, 101, 92.5)
+
+    assert check(exam).status == RunStatus.SUCCEEDED
+    assert status(exam, "S0001").post_status == PostStatus.POSTED
+
+
+def test_a_write_canvas_answered_200_but_did_not_save_is_reported_per_student(sim, exam):
+    sim.control("faults", {"lost_grade_write_rate": 1.0, "paths": "/submissions/101$"})
+
+    run = post(exam)
+
+    assert run.status == RunStatus.WITH_ISSUES, run.message
+    assert (run.counts["created"], run.counts["failed"]) == (2, 1)
+    [issue] = run.issues.all()
+    assert issue.code == "grade_not_saved" and issue.label == "S0001 Ada Lovelace"
+    assert issue.message == (
+        "Canvas answered that it saved 92.5 for S0001 Ada Lovelace, but reading the grade back shows none: "
+        "Canvas did not save it."
+    )
+    assert "Post again" in issue.fix
+    ada = status(exam, "S0001")
+    assert ada.post_status == PostStatus.FAILED and ada.posted_at is None
+    assert "1 could not be posted" in run.message
+
+    sim.control("faults", {})
+    again = post(exam)
+    assert (again.counts["created"], again.counts["unchanged"]) == (1, 2)
+    exam.refresh_from_db()
+    assert canvas_grades(sim, exam.lms_assignment_id)[101] == 92.5
+
+
+def unpublished_assignment(sim, exam) -> None:
+    sim.control(
+        "mutate",
+        {
+            "upsert": {
+                "assignments": [
+                    {"id": 7002, "course_id": 501, "name": "Midterm", "points_possible": 100,
+                     "published": False, "integration_id": exam.integration_id}
+                ]
+            }
+        },
+    )  # fmt: skip
+
+
+def test_an_unpublished_assignment_stops_the_post_with_its_own_reason_and_fix(sim, exam):
+    unpublished_assignment(sim, exam)
+
+    run = post(exam)
+
+    assert run.status == RunStatus.FAILED
+    assert "the exam's Canvas assignment is unpublished" in run.message
+    assert "Publish" in run.message
+    [issue] = run.issues.all()
+    assert issue.code == "assignment_unpublished"
+    assert len(assignments(sim)) == 1 and canvas_grades(sim, 7002) == {}
+    assert set(ExamScore.objects.filter(exam=exam).values_list("post_status", flat=True)) == {PostStatus.NOT_POSTED}
+
+
+def test_the_portal_creates_its_assignment_published(sim, exam):
+    post(exam)
+    [assignment] = assignments(sim)
+    assert assignment["published"] is True
