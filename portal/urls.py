@@ -12,6 +12,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("admin-settings/", views.global_settings, name="global-settings"),
     path("admin-settings/schedule/", views.schedule_settings, name="schedule-settings"),
+    path("admin-settings/setup-guide/", views.setup_guide, name="setup-guide"),
     path("departments/<int:department_id>/", views.department, name="department"),
     path("courses/<int:course_id>/", views.course, name="course"),
     path(

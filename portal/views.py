@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from portal import guide
 from portal.access import get_course_for, get_department_for, get_institution_for
 from portal.forms import ScheduleForm
 from portal.models import CourseAdminEnrollment, Enrollment, EnrollmentStatus
@@ -92,3 +93,9 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     admins = CourseAdminEnrollment.objects.filter(course=c).select_related("course_admin").order_by("status")
     ctx = {"course": c, "sections": c.sections.all(), "enrollments": enrollments, "admins": admins}
     return render(request, "portal/course.html", ctx)
+
+
+@login_required
+def setup_guide(request: HttpRequest) -> HttpResponse:
+    get_institution_for(request)
+    return render(request, "portal/setup_guide.html", {"parts": guide.PARTS})

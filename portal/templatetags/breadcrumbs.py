@@ -25,6 +25,7 @@ PAGES = {
     "audit-trail": Place("Audit trail", "audit-trail", "global-settings"),
     "schedule-settings": Place("Schedule and notifications", "schedule-settings", "global-settings"),
     "lms-settings": Place("LMS Settings", "lms-settings", "global-settings"),
+    "setup-guide": Place("Setup guide", "setup-guide", "global-settings"),
     "canvas-configure": Place("Configure", "canvas-configure", "lms-settings"),
     "sync-settings": Place("Edit Sync Settings", "sync-settings", "lms-settings"),
     "sync-list": Place("Edit Sync List", "sync-settings?tab=list", "sync-settings"),
