@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 from requests.utils import parse_header_links
 
+from lms_canvas import includes
 from lms_canvas.errors import CanvasUnavailable, TokenInvalid, UnexpectedResponse, redact
 from lms_canvas.http import (
     IDEMPOTENT,
@@ -55,7 +56,12 @@ ALL_COURSE_STATES = ("created", "claimed", "available", "completed", "deleted")
 # sync must see the same roster whoever clicked Generate Key; pending ones are reported, not synced.
 ENROLLMENT_STATES = ("active", "invited", "creation_pending", "inactive", "completed")
 COURSE_USER_ENROLLMENT_STATES = ("active", "invited", "inactive", "completed")
+# The permissions of the authorizing user the portal reads (CANVAS_API.md §5.1): "SIS Data - read" and
+# "Users - view login IDs" on the account; without them Canvas leaves SIS ids and logins out.
+VISIBILITY_PERMISSIONS = ("read_sis", "view_user_logins")
 
+# Items checked together for dropped includes: a page of Canvas's.
+PER_CHECK = 100
 # One call per capability Verify reports, each answered with per_page=1.
 PROBES: dict[str, tuple[str, dict[str, Any]]] = {
     # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts
@@ -127,6 +133,10 @@ class CanvasClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_pages = max_pages
+        # The includes asked for that some answer came back without (see INCLUDE_FIELDS): read by the
+        # runs after their reads, so a sync or refresh says the checkbox is off instead of saving gaps.
+        self.dropped_includes: set[str] = set()
+        self.honoured_includes: set[str] = set()
         self.throttle = throttle or ThrottleGate()
         self._transport = Transport(
             tokens,
@@ -234,7 +244,8 @@ class CanvasClient:
     ) -> Iterator[Course]:
         # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses (sub-accounts included)
         params = {"include[]": list(include), "state[]": list(state)}
-        return map(Course.from_json, self.paginate(f"/api/v1/accounts/{_segment(account_id)}/courses", params))
+        pages = self.paginate(f"/api/v1/accounts/{_segment(account_id)}/courses", params)
+        return map(Course.from_json, self._checked(pages, include))
 
     def get_account_courses_page(
         self,
@@ -258,6 +269,7 @@ class CanvasClient:
         response, body = self._request_json("GET", url, params=params)
         if not isinstance(body, list):
             raise UnexpectedResponse("Canvas answered the account's course list with an object, not a list.")
+        self.note_includes(body, include)
         return CoursePage(page, [Course.from_json(c) for c in body], _next_link(response))
 
     def get_course(
@@ -271,12 +283,15 @@ class CanvasClient:
         # Canvas: CANVAS_API.md §5.2, GET /api/v1/accounts/:account_id/courses/:id (the seed's scope;
         # /api/v1/courses/:id is not in it)
         path = f"/api/v1/accounts/{_segment(account_id)}/courses/{_segment(course_id_or_sis)}"
-        return Course.from_json(self._object(self.get(path, {"include[]": list(include)})))
+        course = self._object(self.get(path, {"include[]": list(include)}))
+        self.note_includes([course], include)
+        return Course.from_json(course)
 
     def iter_sections(self, course_id: str | int, include: Iterable[str] = ()) -> Iterator[Section]:
         # Canvas: CANVAS_API.md §5.5, GET /api/v1/courses/:course_id/sections (active sections only)
         params = {"include[]": list(include)} if include else None
-        return map(Section.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/sections", params))
+        pages = self.paginate(f"/api/v1/courses/{_segment(course_id)}/sections", params)
+        return map(Section.from_json, self._checked(pages, include))
 
     def get_section(self, section_id: str | int) -> Section:
         # Canvas: CANVAS_API.md §5.5, GET /api/v1/sections/:id (404 when it or its course is deleted)
@@ -302,7 +317,8 @@ class CanvasClient:
             params["type[]"] = list(types)
         if include:
             params["include[]"] = list(include)
-        return map(Enrollment.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/enrollments", params))
+        pages = self.paginate(f"/api/v1/courses/{_segment(course_id)}/enrollments", params)
+        return map(Enrollment.from_json, self._checked(pages, include, embedded="user"))
 
     def iter_course_users(
         self,
@@ -313,7 +329,46 @@ class CanvasClient:
     ) -> Iterator[CourseUser]:
         # Canvas: CANVAS_API.md §5.3, GET /api/v1/courses/:course_id/users (sis_user_id, email added)
         params = {"enrollment_state[]": list(enrollment_states), "include[]": list(include)}
-        return map(CourseUser.from_json, self.paginate(f"/api/v1/courses/{_segment(course_id)}/users", params))
+        pages = self.paginate(f"/api/v1/courses/{_segment(course_id)}/users", params)
+        return map(CourseUser.from_json, self._checked(pages, include))
+
+    # --- what the authorizing user may see ---------------------------------------------------------
+
+    def get_permissions(
+        self, account_id: str | int = "self", names: Iterable[str] = VISIBILITY_PERMISSIONS
+    ) -> dict[str, bool]:
+        """The authorizing user's permissions on the account, each name -> True/False."""
+        # Canvas: CANVAS_API.md §5.1, GET /api/v1/accounts/:account_id/permissions?permissions[]=...
+        path = f"/api/v1/accounts/{_segment(account_id)}/permissions"
+        body = self._object(self.get(path, {"permissions[]": list(names)}))
+        return {name: body.get(name) in (True, "true") for name in names}
+
+    # --- includes ----------------------------------------------------------------------------------
+
+    def note_includes(self, items: list[CanvasObject], include: Iterable[str], *, embedded: str = "") -> None:
+        """Record in `dropped_includes` each include that no item of one answer carries (and in
+        `honoured_includes` those some item does)."""
+        honoured, dropped = includes.judged(items, include, embedded=embedded)
+        self.honoured_includes |= honoured
+        self.dropped_includes |= dropped
+
+    def _checked(
+        self, items: Iterator[CanvasObject], include: Iterable[str], *, embedded: str = ""
+    ) -> Iterator[CanvasObject]:
+        """The items, each PER_CHECK of them (a page) checked by note_includes as they pass."""
+        include = tuple(include)
+        if not include:
+            yield from items
+            return
+        chunk: list[CanvasObject] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= PER_CHECK:
+                self.note_includes(chunk, include, embedded=embedded)
+                yield from chunk
+                chunk = []
+        self.note_includes(chunk, include, embedded=embedded)
+        yield from chunk
 
     # --- what Verify checks ------------------------------------------------------------------------
 

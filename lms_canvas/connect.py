@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 from django.utils import timezone
 
+from lms_canvas import visibility
 from lms_canvas.client import CanvasClient
 from lms_canvas.errors import CanvasError
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
@@ -14,11 +15,6 @@ from lms_canvas.oauth import ConnectionTokens, Finding, revoke
 from lms_canvas.objects import ProbeResult, Role
 
 logger = logging.getLogger(__name__)
-
-INCLUDES_OFF = Finding(
-    "Canvas ignored the include parameters the portal sent, so section enrollments will not sync.",
-    "In Canvas, go to Admin > Developer Keys, edit the portal's key, tick Allow Include Parameters and Save.",
-)
 
 
 class Capability(TypedDict):
@@ -81,16 +77,15 @@ def check_capabilities(client: CanvasClient, account_id: int | str = "self") -> 
     probe("roles", "Roles")
     courses = probe("courses", "Courses")
     if courses is not None and courses.first_id is not None:
-        results["includes"] = (
-            {"label": "Include parameters", "ok": True, "message": "", "fix": ""}
-            if courses.includes_honoured
-            else {"label": "Include parameters", "ok": False, "message": INCLUDES_OFF.message, "fix": INCLUDES_OFF.fix}
-        )
+        results[visibility.INCLUDES] = visibility.includes_capability(bool(courses.includes_honoured))  # type: ignore[assignment]
         cid = courses.first_id
         probe("sections", "Sections", cid)
         probe("enrollments", "Enrollments", cid)
         probe("users", "Users", cid)
         probe("passback", "Grade passback", cid)
+    sis = visibility.check_sis(client, account_id, courses.first_fields if courses and courses.first_id else None)
+    if sis is not None:
+        results[visibility.SIS] = sis  # type: ignore[assignment]
     return results
 
 

@@ -4,12 +4,16 @@ Only the fields the portal reads. Text Canvas may omit or send as null is "" (ex
 None when Canvas left it out, which tells a key without Allow Include Parameters from a user with no
 address); ids Canvas may omit are None. Dates stay Canvas's ISO 8601 text: the catalogue writes
 them as they come and caches each distinct one, so a refresh of 100,000 courses parses a few dozen.
+
+`sis_hidden` / `login_hidden`: Canvas left the SIS fields (or the login) out of the object, which it
+does when the authorizing user's role may not read SIS data (or logins), not when they are blank
+(then the key is there, null): the sync tells "hidden" from "not in Canvas" by it (CANVAS_API.md §5.3).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Json = dict[str, Any]
@@ -89,6 +93,7 @@ class Course:
     end_at: str | None
     term: Term | None
     total_students: int | None
+    sis_hidden: bool = False
 
     @classmethod
     def from_json(cls, c: Json) -> Course:
@@ -105,6 +110,7 @@ class Course:
             c.get("end_at"),
             Term(t.get("name") or "", t.get("start_at"), t.get("end_at")) if t else None,
             c.get("total_students"),
+            "sis_course_id" not in c,
         )
 
 
@@ -116,6 +122,7 @@ class Section:
     sis_section_id: str
     integration_id: str
     nonxlist_course_id: int | None
+    sis_hidden: bool = False
 
     @classmethod
     def from_json(cls, s: Json) -> Section:
@@ -126,6 +133,7 @@ class Section:
             s.get("sis_section_id") or "",
             s.get("integration_id") or "",
             s.get("nonxlist_course_id"),
+            "sis_section_id" not in s,
         )
 
 
@@ -138,6 +146,8 @@ class User:
     integration_id: str | None
     login_id: str | None
     email: str | None
+    sis_hidden: bool = False
+    login_hidden: bool = False
 
     @classmethod
     def from_json(cls, u: Json) -> User:
@@ -150,6 +160,8 @@ class User:
             u.get("integration_id"),
             u.get("login_id"),
             email,
+            "sis_user_id" not in u,
+            "login_id" not in u,
         )
 
 
@@ -268,10 +280,12 @@ class ProbeResult:
 
     first_id: int | None
     includes_honoured: bool | None
+    # The first item's field names: Canvas leaves SIS fields out when the role may not read them.
+    first_fields: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
     def from_page(cls, page: list[Json], includes: Sequence[str] = ()) -> ProbeResult:
         if not page:
             return cls(None, None)
         first = page[0]
-        return cls(first["id"], all(name in first for name in includes) if includes else None)
+        return cls(first["id"], all(name in first for name in includes) if includes else None, frozenset(first))

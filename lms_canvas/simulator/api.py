@@ -42,6 +42,7 @@ class Ctx:
     user_id: int
     includes: list[str]
     now: float
+    key_id: int | None = None  # the developer key of the caller's token (what its role may see)
 
     def arg_list(self, name: str) -> list[str]:
         args = self.request.args

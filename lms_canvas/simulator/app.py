@@ -16,7 +16,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import api, api_grading, oauth, pages
+from . import api, api_grading, oauth, pages, visibility
 from . import control as control_endpoints
 from .generator import GeneratedRosters, generate_base
 from .live_events import ROUTES as LIVE_EVENTS_ROUTES
@@ -35,6 +35,7 @@ API_ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("/api/v1/accounts/:account_id/courses", "GET", api.account_courses),
     ("/api/v1/accounts/:account_id/courses/:id", "GET", api.account_course),
     ("/api/v1/accounts/:account_id/roles", "GET", api.account_roles),
+    ("/api/v1/accounts/:account_id/permissions", "GET", visibility.account_permissions),
     ("/api/v1/courses/:id", "GET", api.get_course),
     ("/api/v1/courses/:course_id/users", "GET", api.course_users),
     ("/api/v1/courses/:course_id/search_users", "GET", api.course_users),
@@ -299,12 +300,16 @@ class SimApp:
             record.user_id,
             self._includes(request, key),
             self.clock.now(),
+            key["id"],
         )
         try:
             reply = handler(ctx, **values)
         except api.ApiError as error:
             return json_response(error.body, error.status), 0
-        return json_response(reply.body, reply.status, reply.headers), reply.items
+        body = reply.body
+        if getattr(handler, "__module__", "") == api.__name__:  # grading's integration_id is the tool's own
+            body = visibility.strip(body, visibility.hidden_fields(self.store, key["id"], record.user_id))
+        return json_response(body, reply.status, reply.headers), reply.items
 
     def _loses_grade_write(self, request: Request) -> bool:
         rate = float(self.faults.get("lost_grade_write_rate", 0)) if self.faults else 0.0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from . import visibility
 from .live_events import set_faults as set_live_faults
 from .store import validate
 
@@ -137,5 +138,6 @@ ROUTES = (
     ("/_sim/mutate", ("POST",), mutate),
     ("/_sim/keys/<int:key_id>", ("POST",), key),
     ("/_sim/tokens/revoke", ("POST",), revoke_tokens),
+    ("/_sim/permissions", ("POST",), visibility.control),
     ("/_sim/stats", ("GET",), stats),
 )

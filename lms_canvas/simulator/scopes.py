@@ -54,6 +54,7 @@ SEED_SCOPES: tuple[str, ...] = tuple(scope for _, scopes in SCOPE_GROUPS for sco
 # Endpoints the simulator also serves (canvasapi calls them) but the guide does not enable;
 # a key only gets them when they are ticked or set through /_sim/keys.
 EXTRA_SCOPE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Accounts", ("url:GET|/api/v1/accounts/:account_id/permissions",)),
     ("Assignments", ("url:GET|/api/v1/courses/:course_id/assignments/:id",)),
     ("Courses", ("url:GET|/api/v1/courses/:id", "url:GET|/api/v1/courses/:course_id/search_users")),
 )

@@ -36,7 +36,7 @@ from sync.models import (
     RunTrigger,
     SyncRun,
 )
-from sync.runs import issues, lifecycle
+from sync.runs import canvas_view, issues, lifecycle
 
 PER_PAGE = 100
 # More threads than the gate's ceiling (hwm / up-front cost = 14 for Canvas), so the gate decides.
@@ -83,6 +83,8 @@ class Progress:
     gone: int = 0
     failed_courses: int = 0
     failed_count_pages: int = 0
+    sis_hidden: bool = False  # some course or section came without its SIS fields (canvas_view)
+    sis_shown: bool = False
     last_beat: float = field(default_factory=time.monotonic)
 
     def beat(
@@ -93,6 +95,11 @@ class Progress:
         self.last_beat = time.monotonic()
         if not lifecycle.beat(self.run_id, phase=phase, done=done, total=total):
             raise RefreshCancelled
+
+    def saw(self, objects: Iterable[Course | Section]) -> None:
+        for o in objects:
+            self.sis_hidden = self.sis_hidden or o.sis_hidden
+            self.sis_shown = self.sis_shown or not o.sis_hidden
 
     def counts(self) -> dict[str, int]:
         return {
@@ -179,10 +186,26 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
         lifecycle.finish(run.id, RunStatus.FAILED, failure_message(exc.error, progress), progress.counts())
         return _reloaded(run)
     issues = writes.report_gone_sync_entries(conn.institution_id, run.id, started)
+    gaps = _note_gaps(conn, run, client, progress)
     failed = progress.failed_courses or progress.failed_count_pages
-    status = RunStatus.WITH_ISSUES if issues or failed else RunStatus.SUCCEEDED
-    lifecycle.finish(run.id, status, summary(progress, issues), progress.counts())
+    status = RunStatus.WITH_ISSUES if issues or failed or gaps else RunStatus.SUCCEEDED
+    lifecycle.finish(run.id, status, summary(progress, issues) + gaps, progress.counts())
     return _reloaded(run)
+
+
+def _note_gaps(conn: CanvasConnection, run: SyncRun, client: CanvasClient, progress: Progress) -> str:
+    """What Canvas left out in silence (includes off, SIS ids hidden), as run-level issues and on
+    LMS Settings; returns the words for the run's message ("" when nothing was left out)."""
+    canvas_view.note_includes(run.id, conn.institution_id, client.honoured_includes, client.dropped_includes)
+    canvas_view.note_sis(run.id, conn.institution_id, hidden=progress.sis_hidden, shown=progress.sis_shown)
+    found = canvas_view.found(run.id)
+    if not found:
+        return ""
+    kept = {
+        "includes_off": "the courses keep the terms and student counts they had",
+        "sis_hidden": "the courses and sections keep the SIS IDs they had",
+    }
+    return " Canvas left data out, so " + " and ".join(kept[code] for code in found) + "." + canvas_view.summary(run.id)
 
 
 def failure_message(error: CanvasError, progress: Progress) -> str:
@@ -232,7 +255,9 @@ def _fetch_courses(
     pages = iter(listing)
     with closing(pages), closing(_batches(pages, BATCH_SIZE, FLUSH_EVERY_S)) as batches:
         for batch in batches:
-            progress.courses += writes.save_courses(conn.institution_id, batch, started, counts=False)
+            terms = "term" not in client.dropped_includes  # dropped: keep the terms the catalogue has
+            progress.courses += writes.save_courses(conn.institution_id, batch, started, counts=False, terms=terms)
+            progress.saw(batch)
             progress.beat(done=progress.courses)
     progress.beat(done=progress.courses, force=True)
     return listing
@@ -398,8 +423,8 @@ def _fetch_all_sections(
             return list(client.iter_sections(item.canvas_id))
         if item.number:
             page = client.get_account_courses_page(item.number, account, per_page=PER_PAGE, include=COUNT_INCLUDES)
-            return _Counts([(c.id, c.total_students) for c in page.courses])
-        return _Counts([(c.id, c.total_students) for c in client.iter_account_courses(account, include=COUNT_INCLUDES)])
+            return _counted(page.courses)
+        return _counted(client.iter_account_courses(account, include=COUNT_INCLUDES))
 
     counts = [_CountsPage(n) for n in range(1, count_pages + 1)] if count_pages else [_CountsPage(0)]
     sections = (_SectionsOf(pk, canvas_id) for pk, canvas_id in _keyset(live))
@@ -428,6 +453,7 @@ def _fetch_all_sections(
             if isinstance(item, _SectionsOf):
                 done += 1
                 batch.extend((item.course_pk, s) for s in result)
+                progress.saw(result)
             if len(batch) >= BATCH_SIZE:
                 progress.sections += writes.save_sections(conn.institution_id, batch, started)
                 batch = []
@@ -438,6 +464,12 @@ def _fetch_all_sections(
     writes.save_course_counts(conn.institution_id, counted)
     progress.beat(done=done, force=True)
     writes.mark_sections_gone(conn.institution_id, started, exclude_courses=failed)
+
+
+def _counted(courses: Iterable[Course]) -> _Counts:
+    """The courses' student counts; one Canvas left out (include[]=total_students dropped) keeps the
+    catalogue's: a missing count is not zero students."""
+    return _Counts([(c.id, c.total_students) for c in courses if c.total_students is not None])
 
 
 def _interleaved(
@@ -515,12 +547,21 @@ def refresh_one_course(
     try:
         lifecycle.beat(run.id, phase="Fetching the course", done=0, total=1)
         course = client.get_course(key, account_id=conn.account_ref)
-        writes.save_courses(conn.institution_id, [course], started)
+        dropped = client.dropped_includes
+        writes.save_courses(
+            conn.institution_id,
+            [course],
+            started,
+            counts="total_students" not in dropped,
+            terms="term" not in dropped,
+        )
+        progress.saw([course])
         progress.courses = 1
         saved = CatalogCourse.objects.get(institution_id=conn.institution_id, canvas_id=course.id)
         if course.workflow_state != "deleted":
             sections = list(client.iter_sections(course.id))
             progress.sections = writes.save_sections(conn.institution_id, [(saved.pk, s) for s in sections], started)
+            progress.saw(sections)
         CatalogSection.objects.filter(course=saved, gone_at__isnull=True, refreshed_at__lt=started).update(
             gone_at=started
         )
@@ -535,7 +576,9 @@ def refresh_one_course(
         lifecycle.finish(run.id, RunStatus.FAILED, failure_message(exc, progress), progress.counts())
         return _reloaded(run)
     message = f"Refreshed “{saved.name}” (Canvas id {saved.canvas_id}) and its {progress.sections} sections."
-    lifecycle.finish(run.id, RunStatus.SUCCEEDED, message, progress.counts())
+    gaps = _note_gaps(conn, run, client, progress)
+    status = RunStatus.WITH_ISSUES if gaps else RunStatus.SUCCEEDED
+    lifecycle.finish(run.id, status, message + gaps, progress.counts())
     run = _reloaded(run)
     run.params = {**run.params, "catalog_course_id": saved.pk}
     SyncRun.objects.filter(id=run.id).update(params=run.params)

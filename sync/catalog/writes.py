@@ -49,23 +49,32 @@ SECTION_COLUMNS = [
     "refreshed_at",
     "gone_at",
 ]
+TERM_COLUMNS = {"term_name", "term_start_at", "term_end_at"}
+SIS_COLUMNS = {"sis_course_id", "integration_id", "sis_section_id"}
 # A row to upsert: the values of COURSE_COLUMNS or SECTION_COLUMNS, in order, ready for the database.
 Row = tuple
 
 
-def save_courses(institution_id: int, courses: Iterable[Course], now: dt.datetime, *, counts: bool = True) -> int:
+def save_courses(
+    institution_id: int, courses: Iterable[Course], now: dt.datetime, *, counts: bool = True, terms: bool = True
+) -> int:
     """Upsert the courses; `counts=False` (they were listed without their student counts) keeps the
-    counts the catalogue has (None for a new course) for save_course_counts to set."""
+    counts the catalogue has (None for a new course) for save_course_counts to set; `terms=False`
+    (Canvas dropped include[]=term) keeps the terms it has. A course whose SIS fields Canvas hid
+    (the authorizing user's role may not read them) keeps the SIS and Reference IDs it has: hidden
+    is not blank."""
     vendor = connection.vendor  # read once: django.db.connection is a proxy, costly per value
     when, refreshed = functools.partial(_parsed_for_db, vendor), _adapted_for_db(vendor, now)
-    rows = [_course_row(institution_id, c, refreshed, when) for c in courses]
-    if counts:
-        _upsert(CatalogCourse, COURSE_COLUMNS, rows)
-    else:
-        skip = COURSE_COLUMNS.index("total_students")
-        columns = COURSE_COLUMNS[:skip] + COURSE_COLUMNS[skip + 1 :]
-        _upsert(CatalogCourse, columns, [row[:skip] + row[skip + 1 :] for row in rows])
-    return len(rows)
+    kept = set() if counts else {"total_students"}
+    if not terms:
+        kept |= TERM_COLUMNS
+    shown: list[Row] = []
+    hidden: list[Row] = []
+    for c in courses:
+        (hidden if c.sis_hidden else shown).append(_course_row(institution_id, c, refreshed, when))
+    _upsert(CatalogCourse, COURSE_COLUMNS, shown, keep=kept)
+    _upsert(CatalogCourse, COURSE_COLUMNS, hidden, keep=kept | SIS_COLUMNS)
+    return len(shown) + len(hidden)
 
 
 def save_course_counts(institution_id: int, counts: Iterable[tuple[int, int | None]]) -> int:
@@ -96,9 +105,13 @@ def save_course_counts(institution_id: int, counts: Iterable[tuple[int, int | No
 def save_sections(institution_id: int, sections: Iterable[tuple[int, Section]], now: dt.datetime) -> int:
     """`sections` are (catalogue course pk, Canvas section) pairs."""
     refreshed = _adapted_for_db(connection.vendor, now)
-    rows = [_section_row(institution_id, course_pk, s, refreshed) for course_pk, s in sections]
-    _upsert(CatalogSection, SECTION_COLUMNS, rows)
-    return len(rows)
+    shown: list[Row] = []
+    hidden: list[Row] = []
+    for course_pk, s in sections:
+        (hidden if s.sis_hidden else shown).append(_section_row(institution_id, course_pk, s, refreshed))
+    _upsert(CatalogSection, SECTION_COLUMNS, shown)
+    _upsert(CatalogSection, SECTION_COLUMNS, hidden, keep=SIS_COLUMNS)
+    return len(shown) + len(hidden)
 
 
 def _course_row(institution_id: int, c: Course, refreshed: object, when: Callable[[str | None], object]) -> Row:
@@ -137,14 +150,15 @@ def _section_row(institution_id: int, course_pk: int, s: Section, refreshed: obj
     )
 
 
-def _upsert(model: type[models.Model], columns: list[str], rows: list[Row]) -> None:
+def _upsert(model: type[models.Model], columns: list[str], rows: list[Row], *, keep: set[str] | None = None) -> None:
     """INSERT ... ON CONFLICT (institution, canvas id) DO UPDATE, in one transaction.
 
     On PostgreSQL the rows are COPYed into a temporary table and upserted from it in one statement;
     elsewhere (SQLite) they go as many-row INSERTs. Either way no model instance is built and no value
     compiled per row: at 100,000 courses that work held the GIL the HTTP threads need, and a
     many-row INSERT on PostgreSQL spent as long again parsing its 8,000 placeholders. A key given
-    twice keeps its last row (one statement may not change a row twice)."""
+    twice keeps its last row (one statement may not change a row twice). `keep`: columns a row already
+    there keeps (only a new row takes them from `rows`)."""
     if not rows:
         return
     key = (columns.index("institution_id"), columns.index("canvas_id"))
@@ -154,7 +168,7 @@ def _upsert(model: type[models.Model], columns: list[str], rows: list[Row]) -> N
     # Only quoted table and column names go into the text; every value is a bound parameter or COPY data.
     conflict = [qn(columns[i]) for i in key]
     upsert = f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET " + ", ".join(
-        f"{c} = EXCLUDED.{c}" for c in map(qn, columns) if c not in conflict
+        f"{qn(c)} = EXCLUDED.{qn(c)}" for c in columns if qn(c) not in conflict and c not in (keep or ())
     )
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":

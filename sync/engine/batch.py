@@ -27,7 +27,7 @@ from lms_canvas.oauth import ConnectionTokens
 from lms_canvas.throttle import fetch_concurrently
 from sync.engine.apply import apply_plans
 from sync.engine.dispatch import send_next_safely
-from sync.engine.plan import CoursePlan, plan_entry
+from sync.engine.plan import CoursePlan, SisHidden, plan_entry
 from sync.engine.runner import (
     access_lost,
     close,
@@ -37,7 +37,7 @@ from sync.engine.runner import (
     record_outcome,
 )
 from sync.models import ACTIVE_STATUSES, CourseResultStatus, SyncCourseResult, SyncRun
-from sync.runs import lifecycle
+from sync.runs import canvas_view, lifecycle
 
 APPLY_EVERY_S = 1.0  # finished plans are written at least this often, so progress moves while Canvas is slow
 MAX_THREADS = 64
@@ -121,6 +121,7 @@ def _sync(run: SyncRun, results: list[SyncCourseResult]) -> None:
     # since a thread spends part of each course parsing and mapping, not waiting on Canvas.
     threads = min(MAX_THREADS, 2 * int(getattr(gate, "max_limit", 14)))
     pending: list[tuple[SyncCourseResult, CoursePlan]] = []
+    seen = {"hidden": False, "shown": False, "logins": False}
     flushed = time.monotonic()
     for result, planned in fetch_concurrently(plan, live, max_workers=threads):
         result.run = run
@@ -132,7 +133,21 @@ def _sync(run: SyncRun, results: list[SyncCourseResult]) -> None:
         if pending and time.monotonic() - flushed > APPLY_EVERY_S:
             _write(run, pending)
             pending, flushed = [], time.monotonic()
+        _saw(seen, planned)
     _write(run, pending)
+    canvas_view.note_includes(run.id, run.institution_id, client.honoured_includes, client.dropped_includes)
+    canvas_view.note_sis(
+        run.id, run.institution_id, hidden=bool(seen["hidden"]), shown=seen["shown"], logins=seen["logins"]
+    )
+
+
+def _saw(seen: dict, planned: Planned) -> None:
+    """Whether Canvas showed this course's SIS fields, for the status card (canvas_view.note_sis)."""
+    if isinstance(planned, SisHidden):
+        seen["hidden"] = True
+        seen["logins"] = seen["logins"] or planned.what == "login"
+    elif isinstance(planned, CoursePlan) and planned.sis_shown:
+        seen["shown"] = True
 
 
 def _write(run: SyncRun, batch: list[tuple[SyncCourseResult, CoursePlan]]) -> None:

@@ -25,6 +25,8 @@ PENDING_STATES = {"invited", "creation_pending"}
 STATE_REASONS: dict[str, ReasonCode] = {"inactive": "inactive_enrollment", "completed": "completed_enrollment"}
 TEST_STUDENT_TYPE = "StudentViewEnrollment"
 STUDENT_BASE_TYPE = "StudentEnrollment"
+# The ID types' Canvas fields that "SIS Data - read" guards (a login needs "Users - view login IDs").
+SIS_FIELDS = frozenset({"sis_course_id", "sis_section_id", "sis_user_id", "integration_id"})
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class CoursePlan:
     admin_enrollments: set[int] = field(default_factory=set)
     exclusions: list[Exclusion] = field(default_factory=list)
     blocked: Exclusion | None = None
+    # Whether Canvas showed this course's SIS fields (None: the course was not read): a later sync that
+    # finds them again clears LMS Settings' "SIS IDs hidden".
+    sis_shown: bool | None = None
 
     @property
     def is_section_entry(self) -> bool:
@@ -109,9 +114,15 @@ def plan_entry(
     section_id = entry.section.canvas_id if entry.section else None
     plan = CoursePlan(entry.id, catalog.canvas_id, section_id, entry.label[:255])
     try:
+        # Its term and student count are not needed here, but asked for: that they come back shows the
+        # key still Allows Include Parameters (the run says so if not; CanvasClient.dropped_includes).
         course = client.get_course(catalog.canvas_id, account_id=account_id)
     except NotFound:
         course = Course(catalog.canvas_id, catalog.name, "", "", "", "deleted", None, None, None, None, None)
+    else:
+        plan.sis_shown = not course.sis_hidden
+        if course.sis_hidden and CourseIdType(config.course_id_type).canvas_field in SIS_FIELDS:
+            raise SisHidden("course")
     blocked = course_block(course.workflow_state, _id_value(course, CourseIdType(config.course_id_type).canvas_field))
     if blocked:
         plan.blocked = Exclusion(blocked, "course", catalog.canvas_id, plan.label)
@@ -124,6 +135,9 @@ def plan_entry(
         if not canvas_sections:
             plan.blocked = Exclusion("section_gone", "section", section_id, plan.label)
             return plan
+    section_field = SectionIdType(config.section_id_type).canvas_field
+    if section_field in SIS_FIELDS and any(s.sis_hidden for s in canvas_sections):
+        raise SisHidden("section")
     for section in canvas_sections:
         value = _id_value(section, SectionIdType(config.section_id_type).canvas_field)
         if value:
@@ -161,6 +175,8 @@ def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_pa
             continue
         if email_needed and user.email is None:
             raise IncludesOff()
+        if (id_field in SIS_FIELDS and user.sis_hidden) or (id_field == "login_id" and user.login_hidden):
+            raise SisHidden("login" if id_field == "login_id" else "person")
         value = _clean(getattr(user, id_field))
         if not value:
             plan.exclusions.append(Exclusion("no_person_id", "person", user.id, label))
@@ -187,6 +203,16 @@ def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_pa
 
 class IncludesOff(Exception):
     """Canvas dropped include[]=email: the developer key does not Allow Include Parameters."""
+
+
+class SisHidden(Exception):
+    """Canvas left out the SIS ids (or logins) the ID types need, which it does when the authorizing
+    user's role may not read them: not blank in Canvas, so nothing in the course is changed for it.
+    `what`: "course", "section", "person" or "login"."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(what)
 
 
 def _exclusion_code(enrollment: Enrollment, student_roles: set[int], admin_roles: set[int]) -> ReasonCode | None:

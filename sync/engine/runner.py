@@ -21,7 +21,7 @@ from sync.audit import trail
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details
 from sync.engine.dispatch import assign_batches, send_first
 from sync.engine.guard import would_hold
-from sync.engine.plan import CoursePlan, IncludesOff, plan_entry
+from sync.engine.plan import CoursePlan, IncludesOff, SisHidden, plan_entry
 from sync.models import (
     ACTIVE_STATUSES,
     COUNT_NAMES,
@@ -35,7 +35,7 @@ from sync.models import (
     SyncListEntry,
     SyncRun,
 )
-from sync.runs import issues, lifecycle
+from sync.runs import canvas_view, issues, lifecycle
 from sync.runs.reasons import ReasonCode, reason
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ logger = logging.getLogger(__name__)
 # The issue code of a token or scope refused mid-run; once recorded, the run stops and fails.
 ACCESS_LOST: ReasonCode = "canvas_access_lost"
 INTERNAL_ERROR = "The portal hit an unexpected error syncing this course; nothing in it was changed."
+# A course's own words for the run-level reasons that stop it (the issue says the rest).
+SHORT = {
+    "includes_off": "Canvas left out the emails the Student ID Type needs (Allow Include Parameters is off).",
+    "sis_hidden": "Canvas hides the SIS IDs or logins the ID types need from the user who authorized the portal.",
+}
 
 
 def start_sync(
@@ -132,9 +137,11 @@ def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> No
     elif isinstance(exc, CanvasError):
         record("canvas_error", exc.message, exc.fix)
         close(result, CourseResultStatus.FAILED, f"{exc.message} What to do: {exc.fix}")
-    elif isinstance(exc, IncludesOff):
-        record("includes_off")
-        close(result, CourseResultStatus.FAILED, reason("includes_off").sentence + " " + reason("includes_off").fix)
+    elif isinstance(exc, IncludesOff | SisHidden):
+        # One run-level issue says why and what to do (canvas_view), not one per course or person.
+        code = "includes_off" if isinstance(exc, IncludesOff) else "sis_hidden"
+        issues.record_once(run.id, code)
+        close(result, CourseResultStatus.FAILED, f"Not synced, nothing changed: {SHORT[code]} {reason(code).fix}")
     else:  # a bug: the log has it (and Sentry); the page says what it means, never the exception's name
         logger.error("Sync of %s in run %s failed", result.label, run.id, exc_info=exc)
         record("internal_error")
@@ -208,8 +215,8 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
             server_url=conn.server_url,
         )
         outcome = apply_plan(plan, run.institution, hold=False)
-    except (CanvasError, IncludesOff) as exc:
-        message = getattr(exc, "message", reason("includes_off").sentence)
+    except (CanvasError, IncludesOff, SisHidden) as exc:
+        message = getattr(exc, "message", "") or SHORT["sis_hidden" if isinstance(exc, SisHidden) else "includes_off"]
         SyncCourseResult.objects.filter(id=result.id).update(
             status=CourseResultStatus.HELD, message=f"Approve failed: {message} Nothing was changed."
         )
@@ -269,7 +276,8 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
     if failed == n:
         return (
             RunStatus.FAILED,
-            f"No course could be synced: all {n} failed. Each course says what Canvas answered and what to do.",
+            f"No course could be synced: all {n} failed. Each course says what Canvas answered and what to do."
+            + canvas_view.summary(run.id),
         )
     problems = []
     if failed:
@@ -282,6 +290,7 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
     text = f"Synced {n - failed - held - skipped} of {n} course(s): {tally}."
     if problems:
         text += " " + ", ".join(problems).capitalize() + "; see the courses below."
+    text += canvas_view.summary(run.id)
     if problems or serious:
         return RunStatus.WITH_ISSUES, text + (
             " Some people were not synced; each issue says why and what to do." if serious else ""

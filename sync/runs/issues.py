@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from django.db import transaction
+
 from sync.models import SyncIssue
 from sync.runs.reasons import ReasonCode, reason
 
@@ -74,3 +76,15 @@ def _issue(run_id, code, object_type, canvas_id, canvas_course_id, label, detail
         message=message or why.sentence + (f" {detail}" if detail else ""),
         fix=fix or why.fix,
     )
+
+
+def record_once(run_id: int, code: ReasonCode, *, detail: str = "") -> SyncIssue | None:
+    """A run-level issue recorded once however many courses (or batches, at once) find it; None if
+    the run has it already. The run's row lock makes two batches finding it together write one."""
+    from sync.models import SyncRun
+
+    with transaction.atomic():
+        SyncRun.objects.select_for_update().filter(id=run_id).exists()
+        if SyncIssue.objects.filter(run_id=run_id, code=code, object_type="run").exists():
+            return None
+        return record(run_id, code, detail=detail)

@@ -11,6 +11,8 @@ from lms_canvas.models import CanvasConnection, ConnectionStatus
 from lms_canvas.notify import notify_reauth_once
 from portal.notify import email_admins
 from sync.models import RunStatus, RunTrigger, SyncRun
+from sync.runs import canvas_view
+from sync.runs.reasons import reason
 
 
 def notify_run_outcome(run: SyncRun) -> None:
@@ -27,7 +29,8 @@ def notify_run_outcome(run: SyncRun) -> None:
             "Nightly sync failed",
             f"The nightly sync of {name} failed.\n\nWhat happened: {run.message}\n\n"
             f"What to do: open {link} for each course's cause and fix, then choose Sync Now.\n"
-            "Nothing synced earlier was changed.\n",
+            "Nothing synced earlier was changed.\n"
+            + "".join(f"\n{reason(code).title}: {reason(code).fix}\n" for code in canvas_view.found(run.id)),
         )
     elif run.counts.get("held"):
         email_admins(
@@ -36,6 +39,19 @@ def notify_run_outcome(run: SyncRun) -> None:
             f"The nightly sync of {name} held {run.counts['held']} deactivation(s): some course rosters "
             "would have shrunk drastically at once, which is usually a mistake in Canvas.\n\n"
             f"What to do: open {link}, check those courses in Canvas, and choose Approve if the change is real.\n",
+        )
+
+    if run.status != RunStatus.FAILED and canvas_view.found(run.id):
+        email_admins(
+            run.institution,
+            "Nightly sync: Canvas left data out",
+            f"The nightly sync of {name} ended {run.get_status_display().lower()}: Canvas answered without "
+            f"data the portal needs, and nothing was changed or removed for lack of it.\n\n"
+            + "".join(
+                f"{reason(code).title}: {reason(code).sentence}\nWhat to do: {reason(code).fix}\n\n"
+                for code in canvas_view.found(run.id)
+            )
+            + f"The run's page: {link}\n",
         )
 
 

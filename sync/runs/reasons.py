@@ -161,10 +161,24 @@ _REASONS = [
     Reason(
         "includes_off",
         "Include parameters not allowed",
-        "Canvas ignored the include parameters the portal sent, so it did not send the emails the "
-        "Student ID Type needs.",
-        "In Canvas, go to Admin > Developer Keys, edit the portal's key, tick Allow Include "
-        "Parameters and Save. Sync again after the box is checked.",
+        "Canvas answered without the data the portal asked for with include parameters (terms, student "
+        "counts, emails): the developer key's Allow Include Parameters box is not ticked, so Canvas "
+        "leaves that data out without an error. Nothing was changed or removed for lack of it: courses "
+        "keep their terms and counts, and a course whose people need emails was not synced.",
+        "In Canvas, go to Admin > Developer Keys, find the portal's key, choose edit (the pencil), tick "
+        "Allow Include Parameters and Save; then Sync Now (or Refresh Courses).",
+        IssueSeverity.ERROR,
+    ),
+    Reason(
+        "sis_hidden",
+        "SIS IDs hidden by the authorizing user's Canvas role",
+        "Canvas left the SIS IDs (or logins) out of its answers, which it does when the Canvas user who "
+        "authorized the portal (Generate Key) has a role without the “SIS Data - read” permission (for "
+        "logins, “Users - view login IDs”): they are hidden from the portal, not blank in Canvas. The "
+        "courses and people that need them were not changed, and the catalogue keeps the IDs it had.",
+        "In Canvas, Admin > the account > Permissions: give that user's role “SIS Data - read” (and "
+        "“Users - view login IDs”); or have a Canvas admin whose role has them choose Generate Key in "
+        "LMS Settings and authorize the portal. Then Sync Now.",
         IssueSeverity.ERROR,
     ),
     Reason(

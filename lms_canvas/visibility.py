@@ -1,0 +1,75 @@
+"""What Canvas shows the portal beyond its scopes: included data (the key's Allow Include Parameters)
+and SIS ids and logins (the authorizing user's Canvas role). Both fail in silence, a 200 without the
+data, so Generate Key checks them once and every sync or refresh notes what it saw on the connection's
+status card (`CanvasConnection.capabilities`), which LMS Settings lists."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from lms_canvas import includes
+from lms_canvas.client import CanvasClient
+from lms_canvas.errors import CanvasError
+from lms_canvas.models import CanvasConnection
+
+INCLUDES = "includes"
+SIS = "sis_visibility"
+
+INCLUDES_OFF_MESSAGE = (
+    "Canvas answers without the data the portal asks for with include parameters (such as terms, "
+    "student counts and emails): the developer key's Allow Include Parameters box is not ticked."
+)
+SIS_LABEL = "SIS IDs and logins"
+SIS_HIDDEN_MESSAGE = (
+    "Canvas hides SIS IDs{logins} from the portal: the Canvas user who authorized it (Generate Key) has a "
+    "role without the “SIS Data - read” permission{login_permission}. They are not blank in Canvas."
+)
+SIS_HIDDEN_FIX = (
+    "In Canvas, Admin > the account > Permissions: give that user's role “SIS Data - read” (and “Users - "
+    "view login IDs”); or have a Canvas admin whose role has them choose Generate Key here and authorize "
+    "the portal. Then Sync Now."
+)
+
+
+def sis_hidden_message(logins: bool = False) -> str:
+    return SIS_HIDDEN_MESSAGE.format(
+        logins=" and logins" if logins else "", login_permission=" or “Users - view login IDs”" if logins else ""
+    )
+
+
+def includes_capability(ok: bool) -> dict:
+    if ok:
+        return {"label": "Include parameters", "ok": True, "message": "", "fix": ""}
+    return {"label": "Include parameters", "ok": False, "message": INCLUDES_OFF_MESSAGE, "fix": includes.WHERE}
+
+
+def sis_capability(ok: bool, *, logins: bool = False) -> dict:
+    if ok:
+        return {"label": SIS_LABEL, "ok": True, "message": "", "fix": ""}
+    return {"label": SIS_LABEL, "ok": False, "message": sis_hidden_message(logins), "fix": SIS_HIDDEN_FIX}
+
+
+def check_sis(client: CanvasClient, account_id: int | str, first_course: frozenset[str] | None) -> dict | None:
+    """Generate Key's check: the authorizing user's permissions when the token may read them (a key
+    that enforces scopes without the permissions scope may not: then the first course's fields tell,
+    Canvas leaving `sis_course_id` out when the role may not read SIS data). None: nothing to tell by."""
+    try:
+        rights = client.get_permissions(account_id)
+    except CanvasError:
+        rights = None
+    if rights is not None:
+        ok = rights["read_sis"] and rights["view_user_logins"]
+        return sis_capability(ok, logins=not rights["view_user_logins"])
+    if first_course is None:
+        return None
+    return sis_capability("sis_course_id" in first_course)
+
+
+def note(institution_id: int, name: str, capability: dict) -> None:
+    """What a run saw, on the connection's status card (a Verified connection's; others show why not)."""
+    with transaction.atomic():
+        conn = CanvasConnection.objects.select_for_update().filter(institution_id=institution_id).first()
+        if conn is None or conn.capabilities.get(name) == capability:
+            return
+        conn.capabilities = {**conn.capabilities, name: capability}
+        conn.save(update_fields=["capabilities", "updated_at"])
