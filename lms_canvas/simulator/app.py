@@ -22,6 +22,7 @@ from .generator import GeneratedRosters, generate_base
 from .live_events import ROUTES as LIVE_EVENTS_ROUTES
 from .live_events import LiveEvents
 from .oauth import AuthState, Clock, bearer_token, invalid_token, json_response
+from .people_pages import ROUTES as PEOPLE_ROUTES
 from .scopes import scope_allows
 from .store import Store
 from .throttle import Throttle
@@ -124,7 +125,10 @@ class SimApp:
         self.cli_latency_ms = latency_ms
         self.url_map = Map(
             [Rule(_werkzeug_path(path), methods=[method], endpoint=("api", path)) for path, method, _ in API_ROUTES]
-            + [Rule(path, methods=list(methods), endpoint=("web", view)) for path, methods, view in WEB_ROUTES]
+            + [
+                Rule(path, methods=list(methods), endpoint=("web", view))
+                for path, methods, view in (*WEB_ROUTES, *PEOPLE_ROUTES)
+            ]
             + [
                 Rule(path, methods=list(methods), endpoint=("control", view))
                 for path, methods, view in (*control_endpoints.ROUTES, *LIVE_EVENTS_ROUTES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jwt
 import pytest
 import requests
@@ -135,3 +137,26 @@ def test_reorder_delivers_a_burst_out_of_order(sim, hook):
     names = [e["body"]["name"] for e in hook.wait_for(30)]
     assert sorted(names) == sorted(r["name"] for r in rows)
     assert names != [r["name"] for r in rows]
+
+
+def test_a_change_on_the_people_page_sends_its_events(sim, hook):
+    http = requests.Session()
+    form = http.get(f"{sim.url}/login/canvas", timeout=5).text
+    token = re.search(r'name="authenticity_token" value="([^"]+)"', form).group(1)
+    http.post(
+        f"{sim.url}/login/canvas",
+        data={"unique_id": "canvas-admin", "password": "canvas-admin", "authenticity_token": token},
+        timeout=5,
+    )
+    people = http.get(f"{sim.url}/courses/501/users", timeout=5)
+    assert "Seán O&#x27;Brien" in people.text or "Seán O'Brien" in people.text
+    token = re.search(r'name="authenticity_token" value="([^"]+)"', people.text).group(1)
+    http.post(
+        f"{sim.url}/courses/501/enrollments/9002",
+        data={"action": "deactivate", "authenticity_token": token},
+        timeout=5,
+    )
+    assert sim.store.enrollment(9002)["enrollment_state"] == "inactive"
+    event = _by_name(hook.wait_for(2))["enrollment_updated"]
+    assert event["body"]["enrollment_id"] == "21070000000009002"
+    assert event["body"]["workflow_state"] == "inactive"
