@@ -202,10 +202,10 @@ def _note_gaps(conn: CanvasConnection, run: SyncRun, client: CanvasClient, progr
     if not found:
         return ""
     kept = {
-        "includes_off": "the courses keep the terms and student counts they had",
-        "sis_hidden": "the courses and sections keep the SIS IDs they had",
+        "includes_off": "The courses keep the terms and student counts they had.",
+        "sis_hidden": "The courses and sections keep the SIS IDs they had.",
     }
-    return " Canvas left data out, so " + " and ".join(kept[code] for code in found) + "." + canvas_view.summary(run.id)
+    return "".join(f" {kept[code]}" for code in found) + canvas_view.summary(run.id)
 
 
 def failure_message(error: CanvasError, progress: Progress) -> str:

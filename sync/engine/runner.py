@@ -141,7 +141,11 @@ def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> No
         # One run-level issue says why and what to do (canvas_view), not one per course or person.
         code = "includes_off" if isinstance(exc, IncludesOff) else "sis_hidden"
         issues.record_once(run.id, code)
-        close(result, CourseResultStatus.FAILED, f"Not synced, nothing changed: {SHORT[code]} {reason(code).fix}")
+        close(
+            result,
+            CourseResultStatus.FAILED,
+            f"Not synced, nothing changed: {SHORT[code]} What to do: see “{reason(code).title}” under Issues.",
+        )
     else:  # a bug: the log has it (and Sentry); the page says what it means, never the exception's name
         logger.error("Sync of %s in run %s failed", result.label, run.id, exc_info=exc)
         record("internal_error")
@@ -274,10 +278,11 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
     if run.params.get("preview"):
         return RunStatus.SUCCEEDED, f"Preview of {n} course(s): {tally}. Nothing was written; Apply to sync."
     if failed == n:
+        if canvas_view.found(run.id):  # the run-level reason is why: say it first
+            return RunStatus.FAILED, f"No course could be synced ({n} failed).{canvas_view.summary(run.id)}"
         return (
             RunStatus.FAILED,
-            f"No course could be synced: all {n} failed. Each course says what Canvas answered and what to do."
-            + canvas_view.summary(run.id),
+            f"No course could be synced: all {n} failed. Each course says what Canvas answered and what to do.",
         )
     problems = []
     if failed:

@@ -42,6 +42,15 @@ def found(run_id: int) -> list[str]:
     return [code for code in CODES if code in codes]
 
 
+# What happened, in a few words, for the run's message (the issue has the whole sentence).
+SHORT = {
+    "includes_off": "Canvas answered without the data asked for with include parameters (the developer key's "
+    "Allow Include Parameters is off); nothing was changed or removed for lack of it.",
+    "sis_hidden": "Canvas hides the SIS IDs (or logins) from the Canvas user who authorized the portal; they "
+    "are not blank in Canvas, and nothing was changed for lack of them.",
+}
+
+
 def summary(run_id: int) -> str:
-    """ " Include parameters not allowed: <fix>" for each, for the end of the run's message."""
-    return "".join(f" {reason(code).title}: {reason(code).fix}" for code in found(run_id))
+    """ " <what happened> What to do: <fix>" for each, for the end of the run's message."""
+    return "".join(f" {SHORT[code]} What to do: {reason(code).fix}" for code in found(run_id))

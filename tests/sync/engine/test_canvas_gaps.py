@@ -148,7 +148,7 @@ def test_hidden_sis_ids_are_one_run_level_reason_not_an_issue_per_record(synced,
     assert len(issues) == 1 and "SIS Data - read" in issues[0].fix
     result = run.course_results.get()
     assert result.status == CourseResultStatus.FAILED and "authorized" in result.message
-    assert "SIS IDs hidden" in run.message
+    assert "Canvas hides the SIS IDs" in run.message
     assert active_enrollments() == before
     card = capability(connected, visibility.SIS)
     assert not card["ok"] and "SIS Data - read" in card["message"]
@@ -206,5 +206,5 @@ def test_refresh_with_sis_hidden_keeps_the_catalogues_sis_ids(connected, sim):
 
     assert dict(CatalogCourse.objects.values_list("canvas_id", "sis_course_id")) == courses
     assert dict(CatalogSection.objects.values_list("canvas_id", "sis_section_id")) == sections
-    assert run.status == RunStatus.WITH_ISSUES and "SIS IDs hidden" in run.message
+    assert run.status == RunStatus.WITH_ISSUES and "Canvas hides the SIS IDs" in run.message
     assert len(run_level(run, "sis_hidden")) == 1
