@@ -371,10 +371,11 @@ def _check_summary(tally: Tally, checked: int) -> str:
         return text + f"all {checked} match what the portal posted."
     parts = []
     if tally.conflicts:
-        parts.append(f"{tally.conflicts} differ from what the portal posted (listed below with what to do)")
+        verb = "differs" if tally.conflicts == 1 else "differ"
+        parts.append(f"{tally.conflicts} {verb} from what the portal posted (listed below with what to do)")
     if tally.failed:
         parts.append(f"{tally.failed} could not be read")
-    parts.append(f"{tally.unchanged} match")
+    parts.append(f"{tally.unchanged} {'matches' if tally.unchanged == 1 else 'match'}")
     return text + "; ".join(parts) + "."
 
 

@@ -7,8 +7,10 @@ from playwright.sync_api import expect
 
 from lms_canvas.scopes import REQUIRED_SCOPES
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
-from tests.conftest import login, open_global_settings
+from tests.conftest import connect_to, login, open_global_settings
+from tests.e2e.axe import assert_accessible
 from tests.e2e.canvas_pages import create_developer_key
+from tests.e2e.widths import WIDTHS, looks_right
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +93,38 @@ def test_cancel_at_canvas_keeps_a_verified_connection(page, portal, sim, admin_a
     expect(page.get_by_text("authorization was cancelled")).to_be_visible()
     expect(page.get_by_text("Your existing connection is unchanged: it is still Verified")).to_be_visible()
     expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_configure_starts_with_canvas_built_in_roles_chosen_under_canvas_own_labels(
+    page, width, sim, admin_a, institution_a
+):
+    """Issue 16 item 1: Canvas labels built-in roles "Teacher" (named TeacherEnrollment); the defaults
+    are chosen by built-in state and base role type, and shown in Canvas's words."""
+    page.set_viewport_size({"width": WIDTHS[width], "height": 800})
+    connect_to(institution_a, sim)
+    login(page, "alice@alpha.test")
+    page.goto("/admin-settings/lms/configure/")
+
+    admins = page.get_by_role("group", name="Course Admin Roles")
+    students = page.get_by_role("group", name="Student Roles")
+    for group in (admins, students):
+        labels = [text.strip() for text in group.locator("label").all_inner_texts()]
+        assert labels == [
+            "Student",
+            "Teacher",
+            "TA",
+            "Designer",
+            "Observer",
+            "Auditor (based on Student)",
+            "Course Director (based on Teacher)",
+        ]
+    checked = lambda group: [c.strip() for c in group.locator("label:has(input:checked)").all_inner_texts()]  # noqa: E731
+    assert checked(admins) == ["Teacher", "TA"]
+    assert checked(students) == ["Student"]
+    expect(page.get_by_role("main")).not_to_contain_text("Enrollment")
+    looks_right(page, "configure-defaults", width)
+    assert_accessible(page, "configure")
+
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Configuration saved")).to_be_visible()

@@ -130,6 +130,11 @@ def test_every_page_of_an_admin(page, width, portal):
         ("why", "/admin-settings/lms/why/?q=Philosophy", page.get_by_role("button", name="Explain")),
         ("exams", "/exams/", page.get_by_role("button", name="Create exam")),
         ("exam", f"/exams/{portal['exam'].id}/", page.get_by_role("button", name="Post scores to Canvas")),
+        (
+            "post-grades",
+            f"/exams/{portal['exam'].id}/post/confirm/",
+            page.get_by_role("button", name=re.compile(r"^Post \d+ grades?$")),
+        ),
         ("department", f"/departments/{portal['department'].id}/", page.get_by_role("button", name="Search")),
         ("course", f"/courses/{portal['course'].id}/", page.get_by_role("heading", name="Exam-takers")),
         ("audit-trail", "/admin-settings/audit/", page.get_by_role("button", name="Filter")),

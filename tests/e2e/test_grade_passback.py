@@ -9,9 +9,18 @@ from playwright.sync_api import expect
 
 from sync.grades import passback
 from tests.conftest import connect_to, login
+from tests.e2e.axe import assert_accessible
+from tests.e2e.widths import WIDTHS, looks_right
+from tests.sync.grades.test_passback import teacher_regrades
 from tests.sync.passback_helpers import make_course, make_exam
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(params=list(WIDTHS))
+def width(request, page) -> str:
+    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
+    return request.param
 
 
 def _post_in_background(run_id: int) -> None:
@@ -55,6 +64,10 @@ def test_upload_scores_see_them_checked_then_post_them_to_canvas(page, admin_a, 
 
     with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
         page.get_by_role("button", name="Post scores to Canvas").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Post 3 grades to “Midterm” in LAW-101-F26 Contracts I in Canvas?"
+        )
+        page.get_by_role("button", name="Post 3 grades").click()
         expect(page.get_by_text("Posting scores to Canvas: Grade post #")).to_be_visible()
         expect(page.get_by_test_id("last-post")).to_contain_text("Succeeded", timeout=20_000)
 
@@ -72,3 +85,70 @@ def test_upload_scores_see_them_checked_then_post_them_to_canvas(page, admin_a, 
 
     page.get_by_test_id("last-post").get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Grade post")
+
+
+def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_says_what_to_do(
+    page, width, admin_a, institution_a, sim
+):
+    connect_to(institution_a, sim)
+    exam = make_exam(make_course(institution_a), {"S0001": "92.5", "S0002": "64", "zmuller": "100"})
+    # Canvas answers Ada's grade PUT with 200 and keeps no grade (canvas-lms issue 1434).
+    sim.control("faults", {"lost_grade_write_rate": 1.0, "paths": "/submissions/101$"})
+    login(page, "alice@alpha.test")
+    page.goto(f"/exams/{exam.id}/")
+    expect(page.get_by_role("button", name="Check against Canvas")).to_be_disabled()  # nothing posted yet
+
+    with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
+        page.get_by_role("button", name="Post scores to Canvas").click()
+        looks_right(page, "grades-confirm", width)
+        assert_accessible(page, "grades-confirm")
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_role("heading", name="Scores (3)")).to_be_visible()
+        page.get_by_role("button", name="Post scores to Canvas").click()
+        page.get_by_role("button", name="Post 3 grades").click()
+        expect(page.get_by_test_id("last-post")).to_contain_text("Finished with issues", timeout=20_000)
+
+    expect(page.get_by_test_id("last-post")).to_contain_text("2 grade(s) posted")
+    expect(page.get_by_test_id("last-post")).to_contain_text("1 could not be posted")
+    ada = page.get_by_role("table", name="Scores (3)").get_by_role("row").filter(has_text="S0001")
+    expect(ada).to_contain_text("Not posted: failed")
+    expect(ada).to_contain_text("reading the grade back shows none: Canvas did not save it.")
+    expect(ada).to_contain_text("Post again")
+    looks_right(page, "grades-lost-write", width)
+
+    sim.control("faults", {})
+    exam.refresh_from_db()
+    teacher_regrades(sim, exam.lms_assignment_id, 103, 60)  # changed in Canvas only
+    with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
+        page.get_by_role("button", name="Check against Canvas").click()
+        expect(page.get_by_test_id("last-post")).to_contain_text("Last check against Canvas", timeout=20_000)
+
+    expect(page.get_by_test_id("last-post")).to_contain_text("Checked 2 posted grades against Canvas: 1 differs")
+    differs = page.get_by_role("alert").filter(has_text="differs from what the portal posted")
+    expect(differs.get_by_role("heading")).to_have_text("1 grade in Canvas differs from what the portal posted")
+    row = (
+        differs.get_by_role("table", name="Grades that differ in Canvas").get_by_role("row").filter(has_text="zmuller")
+    )
+    expect(row).to_contain_text("100")
+    expect(row).to_contain_text("60")
+    expect(differs).to_contain_text("Overwrite grades changed in Canvas")
+    zoe = page.get_by_role("table", name="Scores (3)").get_by_role("row").filter(has_text="zmuller")
+    expect(zoe).to_contain_text("Changed in the LMS: left alone")
+    looks_right(page, "grades-check-differs", width)
+    assert_accessible(page, "exam-differs")
+
+    # The admin keeps the portal's grade: overwrite, and Ada's lost grade is sent again in the same post.
+    with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
+        page.get_by_label("Overwrite grades changed in Canvas").check()
+        page.get_by_role("button", name="Post scores to Canvas").click()
+        expect(page.get_by_role("main")).to_contain_text("overwritten with the portal's")
+        page.get_by_role("button", name="Post 2 grades").click()
+        expect(page.get_by_test_id("last-post")).to_contain_text("Succeeded", timeout=20_000)
+    expect(page.get_by_test_id("last-post")).to_contain_text("1 changed in Canvas and overwritten")
+    grades = {
+        s["user_id"]: s["score"]
+        for s in sim.store.tables["submissions"].values()
+        if s["assignment_id"] == exam.lms_assignment_id
+    }
+    assert grades == {101: 92.5, 102: 64.0, 103: 100.0}
+    looks_right(page, "grades-fixed", width)

@@ -296,7 +296,7 @@ def test_the_exam_page_lists_the_grades_the_last_check_found_changed_in_canvas(c
     ]  # fmt: skip
     SyncRun.objects.filter(id=run.id).update(params={**run.params, "results": results})
     lifecycle.finish(
-        run.id, "with_issues", "Checked 1 posted grade against Canvas: 1 differ from what the portal posted."
+        run.id, "with_issues", "Checked 1 posted grade against Canvas: 1 differs from what the portal posted."
     )
 
     text = " ".join(client_a.get(reverse("exam", args=[exam.id])).text.split())
