@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist, a database and a simulator each); `PYTEST_WORKERS=0` runs in this one.
+# worksteal: an idle process takes tests queued for a busy one, so the run does not end on one process
+# still going through a queue of browser tests while the other waits.
 PYTEST_WORKERS ?= auto
 
 .PHONY: install demo test test-fast lint format bench lock clean
@@ -30,7 +32,7 @@ demo: install
 	$(BIN)/honcho --procfile Procfile start
 
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

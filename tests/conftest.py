@@ -138,14 +138,19 @@ def browser():
         b.close()
 
 
+_LIVE_URL: dict = {}  # each test's page -> the address of its live server (for login's cookie)
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
     p = context.new_page()
+    _LIVE_URL[p] = live_server.url
     blocked: list[str] = []
     p.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield p
+    del _LIVE_URL[p]
     context.close()
     assert blocked == [], f"the page broke its Content-Security-Policy: {blocked}"
 
@@ -165,11 +170,27 @@ def open_global_settings(page) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Global Settings").click()
 
 
-def login(page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+def login(page, email: str, password: str | None = None) -> None:
+    """Signed in as `email`, on the dashboard.
+
+    With a password: through the login form, as a person does (the tests of logging in, wrong passwords,
+    lockouts and password changes pass one). Without: by a session Django makes for that user, set as the
+    browser's session cookie, which skips the form's two page loads in every other walk; the form itself is
+    walked by tests/e2e/test_login.py."""
+    if password is not None:
+        page.goto("/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        return
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(email=email))
+    cookie = settings.SESSION_COOKIE_NAME
+    page.context.add_cookies([{"name": cookie, "value": client.cookies[cookie].value, "url": _LIVE_URL[page]}])
+    page.goto("/")
 
 
 def connect_to(institution: Institution, running_sim, scopes: list[str] | None = None) -> CanvasConnection:

@@ -3,13 +3,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import login, open_global_settings
+from tests.conftest import PASSWORD, login, open_global_settings
 
 pytestmark = pytest.mark.e2e
 
 
 def test_demo_admin_logs_in_and_reaches_the_dashboard(page, admin_a):
-    login(page, "alice@alpha.test")
+    login(page, "alice@alpha.test", PASSWORD)  # the form, as a person logs in
     expect(page.get_by_role("heading", name="Alpha University")).to_be_visible()
     page.get_by_role("link", name="Law").click()
     expect(page.get_by_role("heading", name="Law")).to_be_visible()

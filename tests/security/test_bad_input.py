@@ -139,8 +139,8 @@ SNAPSHOT_MODELS = [
 ]
 
 
-def snapshot() -> dict[str, list[dict]]:
-    return {m.__name__: list(m.objects.order_by("pk").values()) for m in SNAPSHOT_MODELS}
+def snapshot() -> dict[str, list[tuple]]:
+    return {m.__name__: list(m.objects.order_by("pk").values_list()) for m in SNAPSHOT_MODELS}
 
 
 @dataclass
@@ -169,19 +169,19 @@ ERROR_MARKERS = ('class="errorlist', 'class="message error', "message error", 'c
 
 def run_cases(world: World, cases: Iterable[Case]) -> None:
     failures = []
+    before = snapshot()  # the world every case starts from: each one is rolled back
     for case in cases:
         TRIED.append(case.name)
         with transaction.atomic():  # each case starts from the same world, even after a failure
-            problem = _try(world, case)
+            problem = _try(world, case, before)
             transaction.set_rollback(True)
         if problem:
             failures.append(f"{case.name}: {problem}")
     assert not failures, f"{len(failures)} bad input(s) mishandled:\n" + "\n".join(failures)
 
 
-def _try(world: World, case: Case) -> str:
+def _try(world: World, case: Case, before: dict[str, list[tuple]]) -> str:
     client = world.a if case.client == "a" else world.b
-    before = snapshot()
     headers = {"HX-Request": "true"} if case.htmx else {}
     data = {**case.data, "file": _upload(case.make_file())} if case.make_file else case.data
     try:
@@ -201,8 +201,8 @@ def _try(world: World, case: Case) -> str:
         pages.append(follow.content.decode("utf-8", "replace"))
     else:
         list(get_messages(r.wsgi_request))  # consume, so they do not leak into the next case
-    if snapshot() != before:
-        changed = [name for name, rows in snapshot().items() if rows != before[name]]
+    if (after := snapshot()) != before:
+        changed = [name for name, rows in after.items() if rows != before[name]]
         return f"changed {', '.join(changed)}"
     for markup in RAW_MARKUP:
         if any(markup in page for page in pages):
