@@ -368,7 +368,7 @@ def _summary(tally: Tally) -> str:
 def _check_summary(tally: Tally, checked: int) -> str:
     text = f"Checked {checked} posted grade{'s' if checked != 1 else ''} against Canvas: "
     if not tally.conflicts and not tally.failed:
-        return text + f"all {checked} match what the portal posted."
+        return text + (f"all {checked} match" if checked != 1 else "it matches") + " what the portal posted."
     parts = []
     if tally.conflicts:
         verb = "differs" if tally.conflicts == 1 else "differ"

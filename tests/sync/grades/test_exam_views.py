@@ -304,3 +304,15 @@ def test_the_exam_page_lists_the_grades_the_last_check_found_changed_in_canvas(c
     assert "1 grade in Canvas differs from what the portal posted" in text
     assert "<td>S0001</td><td>Ada Lovelace</td><td>40</td><td>12</td>" in text
     assert "Last check against Canvas" in text
+
+
+def test_a_check_against_canvas_is_named_so_in_view_history_and_on_its_run_page(client_a, exam):
+    run = lifecycle.create_run(
+        exam.course.institution, RunKind.GRADE_POST, params={"exam_id": exam.id, "check_only": True}
+    )
+    lifecycle.claim(run.id)
+    lifecycle.finish(run.id, "succeeded", "Checked 1 posted grade against Canvas: it matches what the portal posted.")
+
+    assert "Grade post (check against Canvas)" in client_a.get(reverse("sync-history")).text
+    detail = client_a.get(reverse("sync-run", args=[run.id])).text
+    assert f"Grade post (check against Canvas) #{run.id}" in detail
