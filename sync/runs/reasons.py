@@ -268,8 +268,7 @@ _REASONS = [
         "The exam's assignment is unpublished in Canvas, and Canvas takes no grade for an unpublished "
         "assignment: it answers “user not authorized to perform that action”, whoever authorized the "
         "portal. The portal creates its assignments published; this one was unpublished in Canvas.",
-        "In Canvas, open the course's Assignments and choose Publish beside the exam's assignment, then "
-        "post again.",
+        "In Canvas, open the course's Assignments and choose Publish beside the exam's assignment, then post again.",
         IssueSeverity.ERROR,
     ),
     Reason(
