@@ -47,8 +47,9 @@ def _date(label: str) -> forms.DateField:
 
 class HistoryFilterForm(forms.Form):
     q = forms.CharField(
-        label="Course or person",
+        label="Search runs by course or person",
         required=False,
+        widget=forms.TextInput(attrs={"type": "search"}),
         max_length=MAX_QUERY,
         error_messages={
             "max_length": "A search can be at most %(limit_value)d characters; this one has %(show_value)d. "

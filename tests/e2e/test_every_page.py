@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -99,6 +100,13 @@ def test_pages_before_logging_in(page, width, admin_a):
     walk.check("set-password-error", page.get_by_role("button", name="Set password"))
     page.goto(f"/password-reset/{uid}/not-a-token/")
     walk.check("link-used", page.get_by_role("button", name="Email me a new link"))
+
+    locked = page.get_by_role("heading", name="Too many attempts")
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):  # the wrong password until the account is locked
+        login(page, "alice@alpha.test", "not the password")
+        if locked.is_visible():
+            break
+    walk.check("locked-out", locked)
     walk.done()
 
 
@@ -138,6 +146,7 @@ def test_every_page_of_an_admin(page, width, portal):
         ("department", f"/departments/{portal['department'].id}/", page.get_by_role("button", name="Search")),
         ("course", f"/courses/{portal['course'].id}/", page.get_by_role("heading", name="Exam-takers")),
         ("audit-trail", "/admin-settings/audit/", page.get_by_role("button", name="Filter")),
+        ("setup-guide", "/admin-settings/setup-guide/", page.get_by_role("heading", name="Setup guide")),
     ]
     for name, url, main_action in pages:
         page.goto(url)
