@@ -87,7 +87,7 @@ class ConfigureForm(forms.Form):
 
     def __init__(self, *args, config: CanvasConfig, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.role_choices = [(r["id"], _role_label(config, r)) for r in config.available_roles]
+        self.role_choices = [(r["id"], config.role_choice_label(r)) for r in config.available_roles]
         for name in ("course_admin_role_ids", "student_role_ids"):
             cast(forms.TypedMultipleChoiceField, self.fields[name]).choices = self.role_choices
 
@@ -100,10 +100,3 @@ class ConfigureForm(forms.Form):
                 "student_role_ids", "A role cannot be both a Course Admin role and a Student role; choose one."
             )
         return data
-
-
-def _role_label(config: CanvasConfig, role: dict) -> str:
-    """Canvas's own label; a custom role also names the built-in role it is based on, in Canvas's words."""
-    if role.get("built_in") or "built_in" not in role:  # roles read before built_in was kept: as Canvas said
-        return role["label"]
-    return f"{role['label']} (based on {config.base_role_label(role['base_role_type'])})"

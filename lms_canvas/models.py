@@ -252,6 +252,13 @@ class CanvasConfig(models.Model):
     def _built_in_role_ids(self, base_role_types: tuple[str, ...]) -> list[int]:
         return [r["id"] for r in self.available_roles if r.get("built_in") and r["base_role_type"] in base_role_types]
 
+    def role_choice_label(self, role: dict) -> str:
+        """A role in Configure's (and the run's) words: Canvas's own label; a custom role also names the
+        built-in role it is based on, in Canvas's words. No mapping of ours (CANVAS_API.md §5.6)."""
+        if role.get("built_in") or "built_in" not in role:  # roles read before built_in was kept: as Canvas said
+            return role["label"]
+        return f"{role['label']} (based on {self.base_role_label(role['base_role_type'])})"
+
     def base_role_label(self, base_role_type: str) -> str:
         """Canvas's own label of the built-in role a custom role is based on ("Student")."""
         for role in self.available_roles:

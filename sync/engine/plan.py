@@ -157,7 +157,7 @@ def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_pa
     student_roles = set(config.student_role_ids)
     admin_roles = set(config.course_admin_role_ids)
     id_field = StudentIdType(config.student_id_type).canvas_field
-    role_bases = {r["id"]: r.get("base_role_type", "") for r in config.available_roles}
+    roles = {r["id"]: r for r in config.available_roles}
     owners: dict[tuple[str, str], int] = {}  # (kind, normalized portal id) -> Canvas user id
     duplicates: set[tuple[str, str]] = set()
     staged: list[tuple[str, PlannedPerson, int | None]] = []
@@ -170,7 +170,7 @@ def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_pa
         label = _person_label(user)
         excluded = _exclusion_code(enrollment, student_roles, admin_roles)
         if excluded:
-            detail = _role_detail(enrollment, role_bases) if excluded == "role_not_chosen" else ""
+            detail = _role_detail(enrollment, config, roles) if excluded == "role_not_chosen" else ""
             plan.exclusions.append(Exclusion(excluded, "enrollment", user.id, label, detail))
             continue
         if email_needed and user.email is None:
@@ -229,10 +229,10 @@ def _exclusion_code(enrollment: Enrollment, student_roles: set[int], admin_roles
     return None
 
 
-def _role_detail(enrollment: Enrollment, role_bases: dict[int | None, str]) -> str:
-    role = enrollment.role or enrollment.type
-    base = role_bases.get(enrollment.role_id, enrollment.type)
-    return f"Canvas role: {role}" + (f" (based on {base})" if base and base != role else "")
+def _role_detail(enrollment: Enrollment, config: CanvasConfig, roles: dict[int, dict]) -> str:
+    """The role as Configure lists it (Canvas's label, "Auditor (based on Student)"), not its name."""
+    role = roles.get(enrollment.role_id) if enrollment.role_id is not None else None
+    return "Canvas role: " + (config.role_choice_label(role) if role else enrollment.role or enrollment.type)
 
 
 def _planned_course(course: Course, config: CanvasConfig, entry: SyncListEntry, server_url: str):

@@ -205,3 +205,10 @@ def test_preview_shows_the_changes_and_writes_nothing(contracts, institution_a):
     assert {s["code"] for s in details["skipped"]} >= {"pending_invitation", "test_student"}
     assert not Course.objects.exists() and not ExamTaker.objects.exists()
     assert run.status == RunStatus.SUCCEEDED and "Nothing was written" in run.message
+
+
+def test_a_role_not_chosen_is_named_as_configure_lists_it_in_canvas_words(contracts, institution_a):
+    run = sync(institution_a)
+
+    [issue] = run.issues.filter(code="role_not_chosen")
+    assert issue.message.endswith("Canvas role: Auditor (based on Student)")  # not "StudentEnrollment"
