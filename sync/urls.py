@@ -19,9 +19,7 @@ urlpatterns += [
         name="sync-course-sections",
     ),
     path("admin-settings/lms/sync/courses/<int:course_id>/add/", catalog.add_course, name="sync-add-course"),
-    path(
-        "admin-settings/lms/sync/courses/<int:course_id>/remove/", catalog.remove_course, name="sync-remove-course"
-    ),
+    path("admin-settings/lms/sync/courses/<int:course_id>/remove/", catalog.remove_course, name="sync-remove-course"),
     path("admin-settings/lms/sync/sections/<int:section_id>/add/", catalog.add_section, name="sync-add-section"),
     path("admin-settings/lms/sync/refresh/", catalog.refresh_start, name="sync-refresh"),
     path("admin-settings/lms/sync/refresh/progress/", catalog.refresh_progress, name="sync-refresh-progress"),
