@@ -25,6 +25,10 @@ from sync.runs import lifecycle
 logger = logging.getLogger(__name__)
 
 BUSY_RETRY_S = 5.0  # another sync of the institution is running: look again this much later
+# When a refetch starts, a pending course whose events stopped at least this long ago joins it: the
+# courses of one burst (an SIS import touches many) go quiet within a second of one another, and one
+# run for all of them is one View History entry instead of a run per straggler.
+JOIN_AFTER_S = 1.0
 
 
 def _quiet() -> dt.timedelta:
@@ -67,6 +71,9 @@ def flush(institution_id: int, now: dt.datetime | None = None) -> SyncRun | None
     cache.delete(f"live-flush:{institution_id}")
     pending = list(PendingCourse.objects.filter(institution_id=institution_id))
     due = [p for p in pending if p.last_event_at <= now - _quiet() or p.first_event_at <= now - _max_wait()]
+    if due:
+        settled = now - dt.timedelta(seconds=JOIN_AFTER_S)
+        due += [p for p in pending if p not in due and p.last_event_at <= settled]
     run = None
     if due:
         run = _refetch(institution_id, due)

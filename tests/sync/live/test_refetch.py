@@ -85,6 +85,23 @@ def test_courses_due_together_are_one_history_entry_with_the_courses_it_touched(
     assert run.params["courses"] == [501, 502]
 
 
+def test_a_course_gone_quiet_joins_a_refetch_that_starts(live):
+    now = timezone.now()
+    coalesce.mark(live.institution_id, 501, now=now)
+    coalesce.mark(live.institution_id, 502, now=now + dt.timedelta(seconds=3))  # the same burst, a little later
+    run = flush(live, now + QUIET)
+    assert sorted(run.course_results.values_list("canvas_course_id", flat=True)) == [501, 502]
+
+
+def test_a_course_still_receiving_events_waits_for_its_own_window(live):
+    now = timezone.now()
+    coalesce.mark(live.institution_id, 501, now=now)
+    coalesce.mark(live.institution_id, 502, now=now + QUIET - dt.timedelta(seconds=0.5))
+    run = flush(live, now + QUIET)
+    assert list(run.course_results.values_list("canvas_course_id", flat=True)) == [501]
+    assert list(PendingCourse.objects.values_list("canvas_course_id", flat=True)) == [502]
+
+
 def test_a_refetch_waits_while_another_sync_runs(live):
     busy = lifecycle.create_run(live.institution, "sync", trigger=RunTrigger.ADMIN)
     now = timezone.now()
