@@ -116,7 +116,7 @@ def post_scores(run: SyncRun, exam: Exam, client: CanvasClient, *, overwrite_con
     except PostAborted as exc:
         return _aborted_run(run, tally, exc)
     _save_results(run, tally)
-    status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed else RunStatus.SUCCEEDED
+    status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed or tally.unchecked else RunStatus.SUCCEEDED
     lifecycle.finish(run.id, status, _summary(tally), tally.counts())
     return _reloaded(run)
 
@@ -137,7 +137,7 @@ def check_scores(run: SyncRun, exam: Exam, client: CanvasClient) -> SyncRun:
     except PostAborted as exc:
         return _aborted_run(run, tally, exc)
     _save_results(run, tally)
-    status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed else RunStatus.SUCCEEDED
+    status = RunStatus.WITH_ISSUES if tally.conflicts or tally.unchecked else RunStatus.SUCCEEDED
     lifecycle.finish(run.id, status, _check_summary(tally, len(posted)), tally.counts())
     return _reloaded(run)
 
@@ -232,6 +232,7 @@ def _post_one(
             tally.note(row, "unchanged")
         return
     course_id = _canvas_course_id(exam)
+    writing = False
     try:
         submission = client.get_submission(course_id, assignment_id, who.lms_id)
         if row.needs_posting and person.holds(submission, row.score):
@@ -248,11 +249,15 @@ def _post_one(
             person.conflict(run.id, exam, row, tally, conflict, submission)
             return
         was_posted = row.posted_at is not None
+        writing = True
         client.grade_submission(course_id, assignment_id, who.lms_id, grade_text(row.score))
     except (ScopeMissing, TokenInvalid) as exc:
         raise PostAborted(_aborted("post grades", exc)) from exc
     except CanvasError as exc:
-        _refused(client, run, exam, assignment_id, row, tally, exc)
+        if writing or row.needs_posting:
+            _refused(client, run, exam, assignment_id, row, tally, exc)
+        else:  # only reading a grade already posted failed: it stays posted, unchecked
+            _not_checked(client, run, exam, assignment_id, row, tally, exc)
         return
     if _read_back(client, run, exam, course_id, assignment_id, row, tally, "overwritten" if conflict else ""):
         if conflict:
@@ -304,12 +309,7 @@ def _check_one(client: CanvasClient, run: SyncRun, exam: Exam, assignment_id: in
             _aborted("read the grades in Canvas", exc).replace("Scores were not posted", "Not checked")
         ) from exc
     except CanvasError as exc:
-        if isinstance(exc, NotFound) and _assignment(client, exam, assignment_id) is None:
-            raise PostAborted(
-                ASSIGNMENT_GONE.format(id=assignment_id).replace("Scores were not posted", "Not checked")
-            ) from exc
-        message = f"Canvas did not show the grade of {label(row)}: {exc.message}"
-        person.fail(run.id, exam, row, tally, message, exc.fix, code="grade_not_posted")
+        _not_checked(client, run, exam, assignment_id, row, tally, exc)
         return
     differs = person.changed_in_canvas(row, submission)
     if differs:
@@ -320,6 +320,16 @@ def _check_one(client: CanvasClient, run: SyncRun, exam: Exam, assignment_id: in
         person.set_status(row, PostStatus.POSTED, "Canvas holds the posted grade again.")
     tally.unchanged += 1
     tally.note(row, "matches", canvas=submission)
+
+
+def _not_checked(client, run, exam, assignment_id: int, row: ExamScore, tally: Tally, exc: CanvasError) -> None:
+    """Reading a posted grade failed: it is reported, and the row keeps its status (nothing was written)."""
+    if isinstance(exc, NotFound) and _assignment(client, exam, assignment_id) is None:
+        raise PostAborted(ASSIGNMENT_GONE.format(id=assignment_id)) from exc
+    message = f"Canvas did not show the grade of {label(row)}, so it was not checked: {exc.message}"
+    person.record(run.id, exam, row, message, exc.fix, code="grade_not_checked")
+    tally.unchecked += 1
+    tally.note(row, "not checked", message)
 
 
 def _assignment(client: CanvasClient, exam: Exam, assignment_id: int) -> Assignment | None:
@@ -362,19 +372,21 @@ def _summary(tally: Tally) -> str:
         )
     if tally.failed:
         text += f" {tally.failed} could not be posted; each is listed below with what to do."
+    if tally.unchecked:
+        text += f" {tally.unchecked} posted grade(s) could not be checked against Canvas; see the issues below."
     return text
 
 
 def _check_summary(tally: Tally, checked: int) -> str:
     text = f"Checked {checked} posted grade{'s' if checked != 1 else ''} against Canvas: "
-    if not tally.conflicts and not tally.failed:
+    if not tally.conflicts and not tally.unchecked:
         return text + (f"all {checked} match" if checked != 1 else "it matches") + " what the portal posted."
     parts = []
     if tally.conflicts:
         verb = "differs" if tally.conflicts == 1 else "differ"
         parts.append(f"{tally.conflicts} {verb} from what the portal posted (listed below with what to do)")
-    if tally.failed:
-        parts.append(f"{tally.failed} could not be read")
+    if tally.unchecked:
+        parts.append(f"{tally.unchecked} could not be read (see the issues below)")
     parts.append(f"{tally.unchanged} {'matches' if tally.unchanged == 1 else 'match'}")
     return text + "; ".join(parts) + "."
 

@@ -52,6 +52,7 @@ class Tally:
     conflicts: int = 0
     overwritten: int = 0
     failed: int = 0
+    unchecked: int = 0  # posted grades Canvas would not show: reported, left as they were
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -60,7 +61,7 @@ class Tally:
             "updated": self.changed,
             "deactivated": 0,
             "unchanged": self.unchanged,
-            "skipped": self.conflicts + self.failed,
+            "skipped": self.conflicts + self.failed + self.unchecked,
             "held": 0,
             "conflicts": self.conflicts,
             "overwritten": self.overwritten,

@@ -263,6 +263,13 @@ _REASONS = [
         IssueSeverity.ERROR,
     ),
     Reason(
+        "grade_not_checked",
+        "Grade not checked",
+        "Canvas did not show this person's grade, so the portal could not check it against what it posted; "
+        "nothing was written, and the grade in Canvas is as it was.",
+        "Choose Check against Canvas again later; if Canvas keeps refusing, follow the fix in the issue's message.",
+    ),
+    Reason(
         "assignment_unpublished",
         "Canvas assignment unpublished",
         "The exam's assignment is unpublished in Canvas, and Canvas takes no grade for an unpublished "

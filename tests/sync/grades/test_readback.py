@@ -151,3 +151,20 @@ def test_the_portal_creates_its_assignment_published(sim, exam):
     post(exam)
     [assignment] = assignments(sim)
     assert assignment["published"] is True
+
+
+def test_a_posted_grade_canvas_will_not_show_is_reported_unchecked_and_stays_posted(sim, exam):
+    post(exam)
+    sim.control("faults", {"error_rate": 1.0, "error_status": 500, "paths": "/submissions/102$"})
+
+    run = check(exam)
+
+    assert run.status == RunStatus.WITH_ISSUES
+    assert "1 could not be read (see the issues below)" in run.message
+    [issue] = run.issues.all()
+    assert issue.code == "grade_not_checked" and issue.label == "S0002 Seán O'Brien"
+    assert status(exam, "S0002").post_status == PostStatus.POSTED  # a failed read demotes nothing
+
+    again = post(exam)  # the post reads it too, and says so the same way
+    assert again.counts["unchanged"] == 2 and "1 posted grade(s) could not be checked" in again.message
+    assert status(exam, "S0002").post_status == PostStatus.POSTED
