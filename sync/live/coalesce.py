@@ -24,6 +24,7 @@ from sync.runs import lifecycle
 
 logger = logging.getLogger(__name__)
 
+FLUSH_TASK = "sync.tasks.flush_live_courses_task"
 BUSY_RETRY_S = 5.0  # another sync of the institution is running: look again this much later
 # When a refetch starts, a pending course whose events stopped at least this long ago joins it: the
 # courses of one burst (an SIS import touches many) go quiet within a second of one another, and one
@@ -60,9 +61,8 @@ def mark(institution_id: int, canvas_course_id: int, now: dt.datetime | None = N
 def schedule_flush(institution_id: int, delay_s: float) -> None:
     """One flush task waiting per institution: later marks find it scheduled and send none."""
     if cache.add(f"live-flush:{institution_id}", 1, timeout=max(1, int(delay_s))):
-        from sync.tasks import flush_live_courses_task
-
-        transaction.on_commit(lambda: flush_live_courses_task.apply_async((institution_id,), countdown=delay_s))
+        flush_task = lifecycle.task_named(FLUSH_TASK)
+        transaction.on_commit(lambda: flush_task.apply_async((institution_id,), countdown=delay_s))
 
 
 def flush(institution_id: int, now: dt.datetime | None = None) -> SyncRun | None:

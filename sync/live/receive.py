@@ -16,9 +16,11 @@ from django.utils import timezone
 from lms_canvas.models import CanvasConnection
 from sync.live import keys
 from sync.live.models import LiveEvent, LiveSync
+from sync.runs import lifecycle
 
 logger = logging.getLogger(__name__)
 
+HANDLE_TASK = "sync.tasks.handle_live_event_task"
 GLOBAL_ID_BASE = 10**13  # Canvas's global ids: shard x 10^13 + the local id
 
 
@@ -86,9 +88,7 @@ def receive(live: LiveSync, body: bytes) -> Outcome:
 
 
 def _enqueue(event_id: int) -> None:
-    from sync.tasks import handle_live_event_task
-
     try:
-        handle_live_event_task.delay(event_id)
+        lifecycle.task_named(HANDLE_TASK).delay(event_id)
     except Exception:  # noqa: BLE001 - the answer to Canvas must not fail for it; the nightly sync reconciles
         logger.exception("Live event %s: the task queue refused it; the nightly sync will catch up", event_id)
