@@ -18,13 +18,16 @@ from django.utils import timezone
 from lms_canvas.models import CanvasConnection
 from portal.models import Institution
 from sync.engine.runner import start_sync
-from sync.live.models import PendingCourse
+from sync.live.models import LiveEvent, PendingCourse
 from sync.models import RunTrigger, SyncListEntry, SyncRun
 from sync.runs import lifecycle
 
 logger = logging.getLogger(__name__)
 
 FLUSH_TASK = "sync.tasks.flush_live_courses_task"
+# Accepted events are kept this long: the status's "events today", and the duplicates Canvas's retries
+# (over about 20 minutes) bring, are all within it.
+KEEP_EVENTS = dt.timedelta(days=2)
 BUSY_RETRY_S = 5.0  # another sync of the institution is running: look again this much later
 # When a refetch starts, a pending course whose events stopped at least this long ago joins it: the
 # courses of one burst (an SIS import touches many) go quiet within a second of one another, and one
@@ -69,6 +72,7 @@ def flush(institution_id: int, now: dt.datetime | None = None) -> SyncRun | None
     """Start the refetch of every pending course whose window has ended; schedule the next look."""
     now = now or timezone.now()
     cache.delete(f"live-flush:{institution_id}")
+    LiveEvent.objects.filter(institution_id=institution_id, received_at__lt=now - KEEP_EVENTS).delete()
     pending = list(PendingCourse.objects.filter(institution_id=institution_id))
     due = [p for p in pending if p.last_event_at <= now - _quiet() or p.first_event_at <= now - _max_wait()]
     if due:

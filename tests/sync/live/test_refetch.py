@@ -175,3 +175,11 @@ def test_events_of_one_institution_never_mark_another(live, sim, institution_b):
     assert set(PendingCourse.objects.values_list("institution_id", flat=True)) == {live.institution_id}
     with TestCase.captureOnCommitCallbacks(execute=False):
         assert coalesce.flush(institution_b.id, now=timezone.now() + QUIET) is None
+
+
+def test_events_older_than_two_days_are_forgotten(live, sim):
+    deliver(live, sim, claims(course_id=501))
+    LiveEvent.objects.update(received_at=timezone.now() - dt.timedelta(days=3))
+    deliver(live, sim, claims(course_id=502))
+    flush(live, timezone.now() + QUIET)
+    assert list(LiveEvent.objects.values_list("canvas_course_id", flat=True)) == [502]
