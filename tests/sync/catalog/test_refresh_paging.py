@@ -13,6 +13,7 @@ from lms_canvas.connect import client_for
 from lms_canvas.errors import CanvasUnavailable
 from lms_canvas.models import CanvasConfig
 from lms_canvas.objects import Course
+from sync.catalog import listing as course_listing
 from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncIssue
 from sync.runs import lifecycle
@@ -79,7 +80,7 @@ def not_used() -> list[Course]:
 def test_numbered_pages_fetched_in_parallel_give_every_course_exactly_once(total, size):
     canvas = NumberedList(total, size)
 
-    listing = refresh.CourseListing(canvas, not_used, max_pages=10_000)
+    listing = course_listing.CourseListing(canvas, not_used, max_pages=10_000)
     ids = [c.id for page in listing for c in page]
 
     assert sorted(ids) == list(range(1, total + 1))  # each once
@@ -88,7 +89,7 @@ def test_numbered_pages_fetched_in_parallel_give_every_course_exactly_once(total
     if pages > 2:
         assert canvas.peak > 1
     # Once the end is known no page past it is asked for: at most what was already in flight.
-    assert len(canvas.asked) <= max(pages, 1) + 2 * refresh.MAX_WORKERS
+    assert len(canvas.asked) <= max(pages, 1) + 2 * course_listing.MAX_WORKERS
 
 
 def test_a_list_paged_by_bookmark_is_read_by_following_its_links():
@@ -99,7 +100,7 @@ def test_a_list_paged_by_bookmark_is_read_by_following_its_links():
         asked.append(number)
         return first
 
-    listing = refresh.CourseListing(get_page, lambda: [course(i) for i in range(1, 251)], max_pages=10_000)
+    listing = course_listing.CourseListing(get_page, lambda: [course(i) for i in range(1, 251)], max_pages=10_000)
     pages = list(listing)
 
     assert asked == [1]
@@ -111,15 +112,15 @@ def test_pages_that_are_not_the_ones_asked_for_stop_the_refresh():
     # A Canvas that ignores `page` answers page 1 (next: page 2) whatever was asked.
     page_one = CoursePage(1, [course(1)], f"{CANVAS}?page=2&per_page=100")
 
-    with pytest.raises(refresh.RefreshAborted, match="not to the next number"):
-        list(refresh.CourseListing(lambda number: page_one, not_used, max_pages=10_000))
+    with pytest.raises(course_listing.RefreshAborted, match="not to the next number"):
+        list(course_listing.CourseListing(lambda number: page_one, not_used, max_pages=10_000))
 
 
 def test_a_list_longer_than_the_page_cap_stops_the_refresh_rather_than_keep_part_of_it():
     endless = NumberedList(10**9, 100)
 
-    with pytest.raises(refresh.RefreshAborted, match="more than 30 pages"):
-        list(refresh.CourseListing(endless, not_used, max_pages=30))
+    with pytest.raises(course_listing.RefreshAborted, match="more than 30 pages"):
+        list(course_listing.CourseListing(endless, not_used, max_pages=30))
     assert max(endless.asked) == 30
 
 
@@ -127,8 +128,8 @@ def test_a_page_failing_mid_way_stops_the_listing_after_what_came_before_it():
     canvas = NumberedList(3000, 100, fail_on=12)
     got: list[int] = []
 
-    with pytest.raises(refresh.RefreshAborted) as failed:
-        for page in refresh.CourseListing(canvas, not_used, max_pages=10_000):
+    with pytest.raises(course_listing.RefreshAborted) as failed:
+        for page in course_listing.CourseListing(canvas, not_used, max_pages=10_000):
             got.extend(c.id for c in page)
 
     assert "page 12" in failed.value.error.message
@@ -176,7 +177,7 @@ def test_a_refresh_asks_for_few_course_pages_past_the_end(institution_a, make_si
     assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
     asked = big.control("stats")["requests"]["GET /api/v1/accounts/:account_id/courses"]["200"]
     listing, counts = 20, 20  # 2,000 courses: 20 pages listed, then the same 20 for their student counts
-    assert listing + counts <= asked <= listing + 2 * refresh.MAX_WORKERS + counts
+    assert listing + counts <= asked <= listing + 2 * course_listing.MAX_WORKERS + counts
     assert CatalogCourse.objects.filter(institution=institution_a).count() == 2000
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
-from sync.catalog import refresh
+from sync.catalog import refresh, sections
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncListEntry, SyncRun
 from sync.runs import lifecycle
 from tests.sync.catalog_helpers import make_catalog, text
@@ -137,7 +137,7 @@ def test_progress_fragment_shows_phase_counts_and_time_left(client_a, catalog_a)
     lifecycle.claim(run.id)
     started = (timezone.now() - timezone.timedelta(seconds=60)).isoformat()
     SyncRun.objects.filter(id=run.id).update(
-        phase=refresh.PHASE_SECTIONS,
+        phase=sections.PHASE_SECTIONS,
         done=100,
         total=400,
         params={"sections_started_at": started, "courses_fetched": 450},
@@ -307,7 +307,7 @@ def test_the_course_list_reloads_while_courses_land_and_once_at_the_end(client_a
     SyncRun.objects.filter(id=run.id).update(phase=refresh.PHASE_COURSES)
     assert client_a.get(reverse("sync-refresh-progress"))["HX-Trigger"] == "catalog-changed"
 
-    SyncRun.objects.filter(id=run.id).update(phase=refresh.PHASE_SECTIONS)
+    SyncRun.objects.filter(id=run.id).update(phase=sections.PHASE_SECTIONS)
     assert "HX-Trigger" not in client_a.get(reverse("sync-refresh-progress"))
 
     lifecycle.finish(run.id, RunStatus.SUCCEEDED, "Fetched 3 courses.")
