@@ -12,7 +12,8 @@ def run_started(run: SyncRun) -> None:
     params = run.params or {}
     changes: dict[str, list] = {"Trigger": [None, run.get_trigger_display()]}
     if run.kind == RunKind.GRADE_POST:
-        event, area = "Posted grades", Area.GRADES
+        event = "Checked grades against Canvas" if params.get("check_only") else "Posted grades"
+        area = Area.GRADES
         changes["Exam"] = [None, params.get("exam", "")]
         if params.get("overwrite_conflicts"):
             changes["Grades changed in Canvas"] = [None, "overwritten"]

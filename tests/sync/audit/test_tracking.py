@@ -207,13 +207,26 @@ def test_posting_grades_names_who_posted_them_and_the_exam(client_a, admin_a, in
     monkeypatch.setattr("sync.tasks.post_scores_task.delay", lambda run_id: None)
     exam = make_exam(make_course(institution_a), {"S0001": "40"}, points="50")
 
-    client_a.post(reverse("exam-post", args=[exam.id]), {"overwrite_conflicts": "on"})
+    client_a.post(reverse("exam-post", args=[exam.id]), {"overwrite_conflicts": "on", "confirmed": "1"})
 
     entry = only(Area.GRADES)
     assert entry.actor == admin_a and entry.institution == institution_a
     assert entry.describe(institution_a.tz).action == "Posted grades"
     assert changes(entry)["Exam"] == ("", exam.title)
     assert changes(entry)["Grades changed in Canvas"] == ("", "overwritten")
+
+
+def test_a_check_against_canvas_is_recorded_as_a_check_not_a_post(client_a, admin_a, institution_a, monkeypatch):
+    monkeypatch.setattr("sync.tasks.post_scores_task.delay", lambda run_id: None)
+    exam = make_exam(make_course(institution_a), {"S0001": "40"}, points="50")
+    exam.scores.update(post_status="posted", posted_score=40, posted_at="2026-11-30T10:00:00Z")
+
+    client_a.post(reverse("exam-check", args=[exam.id]))
+
+    entry = only(Area.GRADES)
+    assert entry.actor == admin_a
+    assert entry.describe(institution_a.tz).action == "Checked grades against Canvas"
+    assert "Grades changed in Canvas" not in changes(entry)
 
 
 def test_no_tracked_field_can_hold_a_secret():
