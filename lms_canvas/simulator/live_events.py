@@ -8,6 +8,7 @@ what Canvas would have sent for them, built from the rows before and after (CANV
 
 from __future__ import annotations
 
+import collections
 import copy
 import itertools
 import json
@@ -52,7 +53,7 @@ DELIVERY_TIMEOUT_S = 15  # Canvas gives up on an answer after 15 s
 # Canvas retries a failed delivery 3 times over 10-20 minutes; the simulator keeps the count and the
 # doubling, in seconds, so a test or a demo sees the retries (settings "live_events": {"retry_s": [...]}).
 RETRY_S = (1.0, 4.0, 16.0)
-DELIVERY_THREADS = 4
+DELIVERY_THREADS = 8  # Canvas delivers from many workers at once; a burst must not queue behind one
 REORDER_JITTER_S = 0.2
 FAULT_KEYS = {"drop_rate", "duplicate_rate", "reorder", "delay_ms", "seed"}
 
@@ -108,6 +109,7 @@ class LiveEvents:
             ("emitted", "sent", "delivered", "retried", "failed", "dropped", "duplicated"), 0
         )
         self.in_flight = 0
+        self.answer_s: collections.deque[float] = collections.deque(maxlen=10000)  # the webhook's answer times
         self.job_ids = itertools.count(1000)
         self.http = requests.Session()
         self.threads: list[threading.Thread] = []
@@ -130,6 +132,7 @@ class LiveEvents:
             self.faults = {}
             for name in self.counts:
                 self.counts[name] = 0
+            self.answer_s.clear()
 
     # -- events from a change --------------------------------------------------------------------
     def mutate(self, store: Store, upsert: dict, delete: dict) -> dict[str, int]:
@@ -232,6 +235,7 @@ class LiveEvents:
         else:
             body, content_type = json.dumps(event), "application/json"
         self._count("sent")
+        started = time.monotonic()
         try:
             answer = self.http.post(
                 sub["url"], data=body, headers={"Content-Type": content_type}, timeout=DELIVERY_TIMEOUT_S
@@ -239,6 +243,8 @@ class LiveEvents:
             ok = 200 <= answer.status_code < 300
         except requests.RequestException:
             ok = False
+        with self.lock:
+            self.answer_s.append(time.monotonic() - started)
         if ok:
             self._count("delivered")
         elif attempt < len(self.retry_s):
@@ -270,7 +276,12 @@ class LiveEvents:
 
     def stats(self) -> dict:
         with self.lock:
-            return {**self.counts, "in_flight": self.in_flight, "subscriptions": len(self.subscriptions)}
+            answers = sorted(self.answer_s)
+            body = {**self.counts, "in_flight": self.in_flight, "subscriptions": len(self.subscriptions)}
+        if answers:
+            body["answer_ms_p50"] = round(1000 * answers[len(answers) // 2], 1)
+            body["answer_ms_p95"] = round(1000 * answers[min(len(answers) - 1, int(len(answers) * 0.95))], 1)
+        return body
 
 
 def _row(store: Store, table: str, row_id: Any) -> dict | None:

@@ -9,6 +9,8 @@ before any key is looked at, and PyJWT is told the one algorithm as well.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from typing import Any
 
@@ -65,11 +67,17 @@ def _find(keys: dict[str, Any], kid: str) -> jwt.PyJWK | None:
     for candidate in keys.get("keys", []):
         if isinstance(candidate, dict) and candidate.get("kid") == kid and candidate.get("kty") == "RSA":
             try:
-                return jwt.PyJWK(candidate, algorithm=ALGORITHM)
+                return _parsed(json.dumps(candidate, sort_keys=True))
             except jwt.PyJWTError:
                 logger.warning("Live Events key %s in the published set is not a usable RSA key", kid)
                 return None
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(jwk_json: str) -> jwt.PyJWK:
+    """A published key, parsed once per process (a burst is thousands of deliveries signed by one key)."""
+    return jwt.PyJWK(json.loads(jwk_json), algorithm=ALGORITHM)
 
 
 def verify(token: bytes | str) -> dict[str, Any]:
