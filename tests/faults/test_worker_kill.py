@@ -64,7 +64,9 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
         or not run.course_results.filter(status=CourseResultStatus.RUNNING).exists()
     ):
         run.refresh_from_db()
-        assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING), f"the run ended ({run.status}) before it could be killed mid-batch"
+        assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING), (
+            f"the run ended ({run.status}) before it could be killed mid-batch"
+        )
         assert time.monotonic() < deadline, "the worker synced nothing in a minute"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
