@@ -90,7 +90,8 @@ def test_emails_dropped_fail_the_course_with_one_run_level_reason_and_keep_the_r
 
     result = run.course_results.get()
     assert result.status == CourseResultStatus.FAILED and "Allow Include Parameters" in result.message
-    assert [i.code for i in run.issues.all()] == ["includes_off"]  # once, for the run, no per-course copy
+    # once, for the run, no per-course copy
+    assert [(i.code, i.object_type) for i in run.issues.all()] == [("includes_off", "run")]
     assert active_enrollments() == before
 
 
