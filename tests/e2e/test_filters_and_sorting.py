@@ -125,6 +125,7 @@ def test_select_courses_filtered_by_term_and_sub_account_with_remove_and_sort(pa
     expect(row.get_by_role("status")).to_have_text("Removed")
     row.get_by_role("button", name="Add Evidence to the sync list").click()
     expect(row.get_by_role("status")).to_have_text("Added")
+    expect(row.get_by_role("button", name="Remove Evidence from the sync list")).to_be_visible()
 
     page.get_by_label("Term", exact=True).select_option("")
     page.get_by_label("Sub-account").select_option(label="Account 1: 5 courses")

@@ -139,7 +139,8 @@ def test_a_listed_course_is_marked_with_remove_and_sections_say_so(client_a, cat
 
 def test_remove_takes_the_course_off_the_list(client_a, catalog_a):
     contracts = CatalogCourse.objects.get(institution=catalog_a, canvas_id=501)
-    client_a.post(reverse("sync-add-course", args=[contracts.id]))
+    r = client_a.post(reverse("sync-add-course", args=[contracts.id]), HTTP_HX_REQUEST="true")
+    assert 'aria-label="Remove Contracts I from the sync list">Remove</button>' in text(r)  # undone at once
     r = client_a.post(reverse("sync-remove-course", args=[contracts.id]), HTTP_HX_REQUEST="true")
     assert '<span class="removed" role="status">Removed</span>' in text(r)
     assert 'aria-label="Add Contracts I to the sync list"' in text(r)  # and it can be added back
