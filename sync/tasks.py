@@ -92,12 +92,13 @@ def reap_runs_task() -> None:
     reap_runs()
 
 
-@shared_task(name="sync.tasks.handle_live_event_task")
-def handle_live_event_task(event_id: int) -> None:
-    """A Live Event the webhook accepted: mark its synced course for a refetch, or update the catalogue."""
-    from sync.live.handle import handle
+@shared_task(name="sync.tasks.handle_live_events_task")
+def handle_live_events_task(institution_id: int) -> None:
+    """The Live Events the webhook accepted: mark their synced courses for a refetch, update the catalogue."""
+    from sync.live.handle import handle_pending
 
-    handle(event_id)
+    with log_context(institution_id=institution_id):
+        handle_pending(institution_id)
 
 
 @shared_task(name="sync.tasks.flush_live_courses_task")

@@ -25,6 +25,9 @@ from sync.runs import lifecycle
 logger = logging.getLogger(__name__)
 
 FLUSH_TASK = "sync.tasks.flush_live_courses_task"
+DRAIN_TASK = "sync.tasks.handle_live_events_task"
+DRAIN_S = 0.5
+DRAIN_KEY_S = 10  # were a drain task lost, the next event after this long sends another
 # Accepted events are kept this long: the status's "events today", and the duplicates Canvas's retries
 # (over about 20 minutes) bring, are all within it.
 KEEP_EVENTS = dt.timedelta(days=2)
@@ -43,11 +46,11 @@ def _max_wait() -> dt.timedelta:
     return dt.timedelta(seconds=settings.LIVE_EVENTS_MAX_WAIT_SECONDS)
 
 
-def mark(institution_id: int, canvas_course_id: int, now: dt.datetime | None = None) -> None:
-    """An event said this synced course changed: (re)start its quiet window and make sure a flush comes."""
+def mark(institution_id: int, canvas_course_id: int, now: dt.datetime | None = None, *, events: int = 1) -> None:
+    """Events said this synced course changed: (re)start its quiet window and make sure a flush comes."""
     now = now or timezone.now()
     pending = PendingCourse.objects.filter(institution_id=institution_id, canvas_course_id=canvas_course_id)
-    if not pending.update(last_event_at=now, events=F("events") + 1):
+    if not pending.update(last_event_at=now, events=F("events") + events):
         try:
             with transaction.atomic():
                 PendingCourse.objects.create(
@@ -55,10 +58,25 @@ def mark(institution_id: int, canvas_course_id: int, now: dt.datetime | None = N
                     canvas_course_id=canvas_course_id,
                     first_event_at=now,
                     last_event_at=now,
+                    events=events,
                 )
         except IntegrityError:  # another worker marked it first
-            pending.update(last_event_at=now, events=F("events") + 1)
+            pending.update(last_event_at=now, events=F("events") + events)
     schedule_flush(institution_id, settings.LIVE_EVENTS_QUIET_SECONDS)
+
+
+def schedule_drain(institution_id: int, *, again: bool = False) -> None:
+    """The webhook, after saving an event: one task handles every event that arrived within DRAIN_S of
+    it (a burst's thousands are a few tasks, not one each); `again`: more are waiting now."""
+    if again or cache.add(drain_key(institution_id), 1, timeout=DRAIN_KEY_S):
+        task = lifecycle.task_named(DRAIN_TASK)
+        transaction.on_commit(lambda: task.apply_async((institution_id,), countdown=0 if again else DRAIN_S))
+
+
+def drain_key(institution_id: int) -> str:
+    """Set while a drain task is on its way; the task deletes it first, so an event saved after that
+    sends the next one (and one saved before is in what the task reads)."""
+    return f"live-drain:{institution_id}"
 
 
 def schedule_flush(institution_id: int, delay_s: float) -> None:

@@ -5,6 +5,8 @@ write people: the refetch reads them from Canvas."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Enrollment
@@ -17,22 +19,42 @@ from sync.models import CatalogCourse, CatalogSection, SyncListEntry
 COURSE_STATES = {"created": "unpublished", "claimed": "unpublished"}
 
 
-def handle(event_id: int) -> None:
-    event = LiveEvent.objects.filter(id=event_id, handled_at__isnull=True).first()
-    if event is None:
-        return
+BATCH = 2000  # events one drain takes; more waiting are drained by the next one, sent at once
+
+
+def handle_pending(institution_id: int) -> int:
+    """Every accepted, unhandled event of the institution, in one go: a burst of thousands of
+    deliveries is one or two tasks, and each synced course it touched is marked once. The number handled."""
+    cache.delete(coalesce.drain_key(institution_id))
+    with transaction.atomic():
+        events = list(
+            LiveEvent.objects.select_for_update(skip_locked=True)
+            .filter(institution_id=institution_id, handled_at__isnull=True)
+            .order_by("id")[:BATCH]
+        )
+        courses: dict[int, int] = {}  # course -> its events here
+        for event in events:
+            for course_id in _courses_of(event):
+                courses[course_id] = courses.get(course_id, 0) + 1
+        synced = SyncListEntry.objects.filter(institution_id=institution_id, course__canvas_id__in=list(courses))
+        for course_id in set(synced.values_list("course__canvas_id", flat=True)):
+            coalesce.mark(institution_id, course_id, events=courses[course_id])
+        LiveEvent.objects.filter(id__in=[e.id for e in events]).update(handled_at=timezone.now())
+    if len(events) == BATCH:
+        coalesce.schedule_drain(institution_id, again=True)
+    return len(events)
+
+
+def _courses_of(event: LiveEvent) -> set[int]:
+    """The courses the event concerns, after writing what it tells the catalogue."""
     name, body = event.event_name, event.payload.get("body", {})
     if name in ("course_created", "course_updated"):
         _catalog_course(event.institution_id, body)
     elif name in ("course_section_created", "course_section_updated"):
         _catalog_section(event.institution_id, body)
-    courses = {event.canvas_course_id} if event.canvas_course_id else set()
     if name.startswith("user_"):
-        courses = _courses_of_user(event.institution_id, local_id(body.get("user_id")))
-    synced = SyncListEntry.objects.filter(institution_id=event.institution_id, course__canvas_id__in=courses)
-    for course_id in set(synced.values_list("course__canvas_id", flat=True)):
-        coalesce.mark(event.institution_id, course_id)
-    LiveEvent.objects.filter(id=event.id).update(handled_at=timezone.now())
+        return _courses_of_user(event.institution_id, local_id(body.get("user_id")))
+    return {event.canvas_course_id} if event.canvas_course_id else set()
 
 
 def _courses_of_user(institution_id: int, user_id: int | None) -> set[int]:

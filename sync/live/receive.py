@@ -16,12 +16,12 @@ from django.utils import timezone
 
 from lms_canvas.models import CanvasConnection
 from sync.live import keys
+from sync.live.coalesce import schedule_drain
 from sync.live.models import LiveEvent, LiveSync
-from sync.runs import lifecycle
+from sync.runs.lifecycle import QUEUE_ERRORS
 
 logger = logging.getLogger(__name__)
 
-HANDLE_TASK = "sync.tasks.handle_live_event_task"
 GLOBAL_ID_BASE = 10**13
 LAST_EVENT_EVERY = dt.timedelta(seconds=1)  # Canvas's global ids: shard x 10^13 + the local id
 
@@ -73,7 +73,7 @@ def receive(live: LiveSync, body: bytes) -> Outcome:
     now = timezone.now()
     try:
         with transaction.atomic():
-            event = LiveEvent.objects.create(
+            LiveEvent.objects.create(
                 institution_id=live.institution_id,
                 digest=digest_of(claims),
                 event_name=str(claims["metadata"].get("event_name", ""))[:64],
@@ -86,12 +86,12 @@ def receive(live: LiveSync, body: bytes) -> Outcome:
         return Outcome.DUPLICATE
     # At most once a second: a burst's deliveries would otherwise queue on this one row's lock.
     LiveSync.objects.filter(id=live.id).exclude(last_event_at__gt=now - LAST_EVENT_EVERY).update(last_event_at=now)
-    transaction.on_commit(lambda: _enqueue(event.id))
+    _enqueue(live.institution_id)
     return Outcome.ACCEPTED
 
 
-def _enqueue(event_id: int) -> None:
+def _enqueue(institution_id: int) -> None:
     try:
-        lifecycle.task_named(HANDLE_TASK).delay(event_id)
-    except Exception:  # noqa: BLE001 - the answer to Canvas must not fail for it; the nightly sync reconciles
-        logger.exception("Live event %s: the task queue refused it; the nightly sync will catch up", event_id)
+        schedule_drain(institution_id)
+    except QUEUE_ERRORS:  # the answer to Canvas must not fail for it: the next event, or the nightly, catches up
+        logger.exception("Live events of institution %s: the task queue refused them", institution_id)

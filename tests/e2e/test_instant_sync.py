@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from portal.celery import app as celery_app
 from portal.models import Department
 from sync.live import coalesce
-from sync.live.handle import handle
+from sync.live.handle import handle_pending
 from tests.conftest import login, open_global_settings
 from tests.e2e.axe import assert_accessible
 from tests.e2e.widths import WIDTHS, looks_right
@@ -66,7 +66,7 @@ def instant(connected, sim, settings, institution_a, admin_a, live_server, monke
     add_entry(institution_a, 501)
     sync(institution_a)
     live = turn_on(connected, sim, settings)
-    monkeypatch.setattr("sync.live.receive._enqueue", handle)
+    monkeypatch.setattr("sync.live.receive._enqueue", handle_pending)
     monkeypatch.setattr("sync.live.handle.coalesce.schedule_flush", lambda institution_id, delay_s: None)
     sim.control("live_events/subscriptions", {"url": live_server.url + hook_url(live), "event_types": []})
     return live

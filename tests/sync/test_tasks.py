@@ -18,7 +18,7 @@ QUEUED_NAMES = {
     "sync.tasks.dispatch_nightly_syncs_task",
     "sync.tasks.post_scores_task",
     "sync.tasks.reap_runs_task",
-    "sync.tasks.handle_live_event_task",
+    "sync.tasks.handle_live_events_task",
     "sync.tasks.flush_live_courses_task",
 }
 

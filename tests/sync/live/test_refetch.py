@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.models import Department, Enrollment
 from sync.live import coalesce
-from sync.live.handle import handle
+from sync.live.handle import handle_pending
 from sync.live.models import LiveEvent, PendingCourse
 from sync.live.receive import receive
 from sync.models import CatalogCourse, CatalogSection, RunTrigger, SyncRun
@@ -38,8 +38,7 @@ def live(connected, sim, settings):
 def deliver(live, sim, event: dict) -> None:
     """The webhook's work, then the worker's."""
     receive(live, signed(sim, event).encode())
-    event_row = LiveEvent.objects.order_by("-id").first()
-    handle(event_row.id)
+    handle_pending(live.institution_id)
 
 
 def flush(live, now) -> SyncRun | None:

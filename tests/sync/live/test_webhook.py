@@ -12,8 +12,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import cache
 
 from lms_canvas.connect import verify
+from sync.live.coalesce import drain_key
 from sync.live.models import LiveEvent, LiveSync
 
 from .live_helpers import claims, post, signed, turn_on
@@ -147,9 +149,17 @@ def test_the_answer_does_not_wait_on_canvas_or_the_sync(client, live, sim, djang
     event's work is one task for a worker, sent once the event is saved."""
     post(client, live, signed(sim, claims(course_id=503)))  # the key set is cached from here on
     before = sim.control("stats")["total_requests"]
+    cache.delete(drain_key(live.institution_id))  # as when the first event's drain task has started
     with django_capture_on_commit_callbacks() as callbacks:
         r = post(client, live, signed(sim, claims()))
     assert r.status_code == 202
     assert sim.control("stats")["total_requests"] == before + 1  # only this stats call itself
-    assert len(callbacks) == 1  # the handle task, nothing run inline
+    assert len(callbacks) == 1  # the drain task, sent; nothing run inline
     assert LiveEvent.objects.filter(handled_at__isnull=True).count() == 2
+
+
+def test_a_burst_of_deliveries_sends_one_task(client, live, sim, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        for course_id in (501, 502, 503, 501):
+            assert post(client, live, signed(sim, claims(course_id=course_id))).status_code in (200, 202)
+    assert len(callbacks) == 1
