@@ -115,6 +115,11 @@ def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_say
     expect(ada).to_contain_text("reading the grade back shows none: Canvas did not save it.")
     expect(ada).to_contain_text("Post again")
     looks_right(page, "grades-lost-write", width)
+    page.get_by_test_id("last-post").get_by_role("link").click()  # the run page says it too
+    expect(page.get_by_role("main")).to_contain_text("Grade not saved by Canvas")
+    expect(page.get_by_role("main")).to_contain_text("Post again")
+    looks_right(page, "grades-lost-write-run", width)
+    page.go_back()
 
     sim.control("faults", {})
     exam.refresh_from_db()
