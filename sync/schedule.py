@@ -5,6 +5,8 @@ Celery beat calls `dispatch_nightly` every minute (PERIODIC_TASKS below: created
 reconciled whenever beat starts, and by `setup_schedules` for support). An institution is
 due once its local time has reached its nightly sync hour and no nightly sync has started since
 then, so a beat that was down at that hour catches up when it comes back, and never runs twice.
+A night missed by more than CATCH_UP is left to the next night: a beat back at noon, or an hour
+changed to one already past today, does not start a "nightly" sync in the middle of the day.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ REAPER_TASK = "sync.tasks.reap_runs_task"
 # What beat runs, and how often (seconds). The nightly hour is checked per institution on each tick;
 # the reaper's period bounds how long after its timeout a dead run still shows "running".
 PERIODIC_TASKS = {PERIODIC_TASK_NAME: (PERIODIC_TASK, 60), REAPER_TASK_NAME: (REAPER_TASK, 30)}
+# How late a nightly sync may still start, after its hour, when beat was down at that hour.
+CATCH_UP = dt.timedelta(hours=6)
 
 
 def nightly_slot(institution: Institution, now: dt.datetime) -> dt.datetime:
@@ -42,8 +46,12 @@ def nightly_slot(institution: Institution, now: dt.datetime) -> dt.datetime:
 
 
 def is_due(institution: Institution, now: dt.datetime) -> bool:
+    """Its hour has come (today's, or last night's for an hour late in the evening) at most CATCH_UP ago,
+    and no nightly sync has started since."""
     slot = nightly_slot(institution, now)
     if now < slot:
+        slot = nightly_slot(institution, now - dt.timedelta(days=1))  # yesterday's, if it is still in reach
+    if not slot <= now < slot + CATCH_UP:
         return False
     done = SyncRun.objects.filter(
         institution=institution, kind=RunKind.SYNC, trigger=RunTrigger.NIGHTLY, created_at__gte=slot

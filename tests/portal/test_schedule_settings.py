@@ -56,11 +56,20 @@ def test_the_next_nightly_sync_follows_the_saved_hour(client_a, institution_a):
     make_catalog(institution_a)
     add_entry(institution_a, 501)
     post(client_a, timezone="Asia/Tokyo", nightly_sync_hour="4")
-    body = client_a.get(reverse(URL)).content.decode()
-    # 4:00 a.m. has passed today and no nightly sync has started since: the dispatcher catches up now.
-    assert "due now (it starts within a minute), but it will be skipped until the Canvas connection is Verified" in body
-    SyncRun.objects.create(institution=institution_a, kind=RunKind.SYNC, trigger=RunTrigger.NIGHTLY, status="skipped")
-    assert "tomorrow at 4:00 a.m. JST (Asia/Tokyo)" in client_a.get(reverse(URL)).content.decode()
+    with time_machine.travel(dt.datetime(2026, 9, 1, 0, 30, tzinfo=dt.UTC)):  # 9:30 a.m. in Tokyo
+        body = client_a.get(reverse(URL)).content.decode()
+        # 4:00 a.m. has passed today, within the catch-up window, and no nightly sync has started since.
+        assert (
+            "due now (it starts within a minute), but it will be skipped until the Canvas connection is Verified"
+            in (body)
+        )
+        SyncRun.objects.create(
+            institution=institution_a, kind=RunKind.SYNC, trigger=RunTrigger.NIGHTLY, status="skipped"
+        )
+        assert "tomorrow at 4:00 a.m. JST (Asia/Tokyo)" in client_a.get(reverse(URL)).content.decode()
+    post(client_a, timezone="Asia/Tokyo", nightly_sync_hour="9")
+    with time_machine.travel(dt.datetime(2026, 9, 2, 6, 0, tzinfo=dt.UTC)):  # 3:00 p.m.: 9 a.m. is 6 hours gone
+        assert "tomorrow at 9:00 a.m. JST (Asia/Tokyo)" in client_a.get(reverse(URL)).content.decode()
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,32 @@ def test_an_hour_come_but_not_started_is_due_now(listed):
     assert nxt.due_now and nxt.text == "due now (it starts within a minute)"
 
 
+def test_a_beat_back_within_the_catch_up_window_starts_the_missed_night(listed):
+    nxt = next_nightly_sync(listed, dt.datetime(2026, 9, 1, 11, 30, tzinfo=UTC))  # 7:30 a.m.: beat was down at 2
+    assert nxt.due_now
+
+
+def test_a_night_missed_by_more_than_the_window_waits_for_the_next_night(listed):
+    # 8:01 a.m. EDT, six hours past 2:00 a.m. with no nightly sync today (beat was down, or the hour was
+    # just changed to one already past): no "nightly" sync in the middle of the day.
+    late = dt.datetime(2026, 9, 1, 12, 1, tzinfo=UTC)
+    assert not is_due(listed, late)
+    nxt = next_nightly_sync(listed, late)
+    assert not nxt.due_now and nxt.text == "tomorrow at 2:00 a.m. EDT (America/New_York)"
+
+
+def test_an_evening_hour_missed_before_midnight_is_caught_up_after_it(listed):
+    listed.nightly_sync_hour = 23
+    listed.save()
+    after_midnight = dt.datetime(2026, 9, 2, 5, 0, tzinfo=UTC)  # 1:00 a.m. EDT on the 2nd: 11 p.m. was missed
+    assert is_due(listed, after_midnight)
+    nightly_run(listed, after_midnight)
+    assert not is_due(listed, after_midnight + dt.timedelta(minutes=1))
+    assert next_nightly_sync(listed, after_midnight + dt.timedelta(minutes=1)).text == (
+        "today at 11:00 p.m. EDT (America/New_York)"
+    )
+
+
 def test_the_change_of_clocks_is_followed(listed):
     # Sunday 1 November 2026: New York's clocks go back at 2:00 a.m. EDT, so that night's 2:00 a.m. is EST.
     nightly_run(listed, dt.datetime(2026, 11, 1, 7, 0, 5, tzinfo=UTC))
