@@ -85,7 +85,8 @@ def _end_sync(run: SyncRun, now: dt.datetime, still: dict) -> bool:
     only unclaimed courses left means their tasks were lost, which is judged on the start timeout,
     since they may still be waiting behind other work in the queue."""
     results = SyncCourseResult.objects.filter(run=run)
-    dead = list(results.filter(status=CourseResultStatus.RUNNING).values_list("label", flat=True))
+    # A course's entries (the course and its sections) share its label: each named once.
+    dead = list(dict.fromkeys(results.filter(status=CourseResultStatus.RUNNING).values_list("label", flat=True)))
     if not dead and run.heartbeat_at and run.heartbeat_at >= now - lifecycle.start_timeout():
         return False
     closed = list(results.exclude(status__in=OPEN_RESULT_STATUSES).values_list("status", "counts"))

@@ -80,6 +80,20 @@ def test_a_sync_whose_worker_died_keeps_what_finished(three_courses, settings):
     }
 
 
+def test_a_worker_that_died_on_two_entries_of_one_course_names_it_once(three_courses, settings):
+    run = start_sync(three_courses)
+    first, second, third = SyncCourseResult.objects.filter(run=run).order_by("id")
+    SyncCourseResult.objects.filter(id__in=[first.id, second.id]).update(
+        status=CourseResultStatus.RUNNING, claimed_at=timezone.now(), label="Accounting II"
+    )  # as a course and one of its sections, listed apart, both in the dead worker's hands
+    now = timezone.now()
+    SyncRun.objects.filter(id=run.id).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now)
+
+    [reaped] = reap_runs(now=later(settings.RUN_HEARTBEAT_TIMEOUT_SECONDS + 1))
+
+    assert "The worker syncing Accounting II stopped answering" in reaped.message
+
+
 def test_a_sync_whose_tasks_the_queue_lost_says_so(three_courses, settings):
     run = start_sync(three_courses)
     first = SyncCourseResult.objects.filter(run=run).order_by("id").first()
