@@ -316,3 +316,15 @@ def test_a_check_against_canvas_is_named_so_in_view_history_and_on_its_run_page(
     assert "Grade post (check against Canvas)" in client_a.get(reverse("sync-history")).text
     detail = client_a.get(reverse("sync-run", args=[run.id])).text
     assert f"Grade post (check against Canvas) #{run.id}" in detail
+
+
+def test_the_exam_page_says_when_canvas_was_last_read_and_how_to_read_it_again(client_a, exam):
+    assert 'data-testid="as-of"' not in client_a.get(reverse("exam", args=[exam.id])).text  # nothing posted
+    ExamScore.objects.filter(exam=exam).update(
+        post_status="posted", posted_score=Decimal("40"), posted_at="2026-11-30T10:00:00Z"
+    )
+
+    text = " ".join(client_a.get(reverse("exam", args=[exam.id])).text.split())
+
+    assert "“In Canvas” is what Canvas held when the portal last read it" in text
+    assert "Choose <strong>Check against Canvas</strong> to read every posted grade again." in text
