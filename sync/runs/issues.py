@@ -84,7 +84,7 @@ def record_once(run_id: int, code: ReasonCode, *, detail: str = "") -> SyncIssue
     from sync.models import SyncRun
 
     with transaction.atomic():
-        SyncRun.objects.select_for_update().filter(id=run_id).exists()
+        list(SyncRun.objects.select_for_update().filter(id=run_id).values_list("id", flat=True))
         if SyncIssue.objects.filter(run_id=run_id, code=code, object_type="run").exists():
             return None
         return record(run_id, code, detail=detail)
