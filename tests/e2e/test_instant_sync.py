@@ -5,6 +5,7 @@ Event. SHOTS_DIR=/tmp/shots saves each page."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 from django.utils import timezone
@@ -53,6 +54,8 @@ def test_an_admin_turns_instant_sync_on_and_reads_the_canvas_steps(page, width, 
     expect(section.get_by_text("user_updated")).to_be_visible()
     section.get_by_text("Sign Payload").scroll_into_view_if_needed()
     looks_right(page, "lms-settings-instant-sync", width)
+    if shots := os.environ.get("SHOTS_DIR"):  # the section alone, readable at a phone's width
+        section.screenshot(path=os.path.join(shots, f"instant-sync-section-{width}.png"))
     assert_accessible(page, "lms-settings-instant-sync at " + width)
 
 
