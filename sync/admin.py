@@ -71,6 +71,7 @@ ISSUE_FIELDS = ("severity", "code", "object_type", "label", "message", "fix")
 
 class SyncIssueInline(admin.TabularInline):
     model = SyncIssue
+    fk_name = "run"  # the issues this run recorded (first saw); resolved_run is the other link
     extra = 0
     can_delete = False
     fields = readonly_fields = ISSUE_FIELDS

@@ -12,6 +12,7 @@ from django.urls import reverse
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus, LmsType
 from portal.models import Institution
 from sync.models import CatalogCourse, CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncListEntry, SyncRun
+from sync.runs.problems import open_problems
 from sync.schedule import NextSync, next_nightly_sync
 
 FINISHED_SYNC = (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES)
@@ -32,7 +33,8 @@ class Status:
     last_sync: SyncRun | None  # the latest, perhaps still running
     last_ended: SyncRun | None  # the latest that ended: what is open comes from it
     next_sync: NextSync
-    issue_count: int  # the last ended sync's issues
+    issue_count: int  # the last ended sync's issues: the problems it found first, and its own
+    open_count: int  # what the syncs left out and is still so (Open problems)
     held_count: int  # its courses held for approval and not approved yet
 
 
@@ -118,5 +120,6 @@ def status(institution: Institution) -> Status:
         last_ended=last_ended,
         next_sync=next_nightly_sync(institution),
         issue_count=last_ended.issues.count() if last_ended else 0,
+        open_count=open_problems(institution).count(),
         held_count=held.count() if held is not None else 0,
     )

@@ -217,9 +217,19 @@ class IssueSeverity(models.TextChoices):
 
 
 class SyncIssue(models.Model):
-    """One thing a run could not do, or chose not to: what, why, and how to fix it."""
+    """One thing a run could not do, or chose not to: what, why, and how to fix it.
 
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="issues")
+    Two kinds. A fact of one run (the run stopped, a course failed, a refresh's issue) belongs to that
+    run. A *tracked* problem (what a sync left out of a course: a pending invitation, a missing id) is
+    an open item across runs, identified by institution, reason, Canvas object and course: the run
+    that first saw it records it (`run`, `created_at`), later runs that still see it write nothing,
+    and the run that no longer sees it resolves it (`resolved_run`, `resolved_at`). So the table grows
+    with what changes in Canvas, not with the number of nights.
+    """
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="sync_issues")
+    # First seen in; kept (null) when retention removes that run while the problem is still open.
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="issues")
     severity = models.CharField(max_length=10, choices=IssueSeverity.choices, default=IssueSeverity.WARNING)
     code = models.CharField(
         max_length=50, db_index=True, help_text="Reason code; explained on the LMS Sync Errors page."
@@ -230,14 +240,45 @@ class SyncIssue(models.Model):
     label = models.CharField(max_length=255, blank=True, help_text="The object as the admin knows it.")
     message = models.TextField()
     fix = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("first seen", auto_now_add=True)
+    tracked = models.BooleanField(
+        default=False, help_text="An open item across runs (what a sync left out), not a fact of one run."
+    )
+    # A section on the sync list is synced apart from its course: its problems are reconciled apart too.
+    scope_section_id = models.BigIntegerField(null=True, blank=True)
+    resolved_run = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="resolved_issues"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When a sync no longer found it.")
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "code"], name="issue_by_code")]
+        indexes = [
+            models.Index(fields=["run", "code"], name="issue_by_code"),
+            models.Index(
+                fields=["institution", "canvas_course_id"],
+                condition=Q(tracked=True, resolved_at__isnull=True),
+                name="issue_open_by_course",
+            ),
+            models.Index(
+                fields=["institution", "code"],
+                condition=Q(tracked=True, resolved_at__isnull=True),
+                name="issue_open_by_code",
+            ),
+            models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="issue_resolved"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.label}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.institution_id is None and self.run_id is not None:
+            self.institution_id = SyncRun.objects.values_list("institution_id", flat=True).get(id=self.run_id)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.tracked and self.resolved_at is None
 
 
 class CourseResultStatus(models.TextChoices):

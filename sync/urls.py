@@ -5,6 +5,7 @@ from django.urls import path
 from sync.catalog import views as catalog
 from sync.engine import views as engine
 from sync.grades import views as grades
+from sync.runs import problem_views as problems
 from sync.runs import views as runs
 from sync.synclist import views as synclist
 
@@ -53,6 +54,8 @@ urlpatterns += [
     ),
     path("admin-settings/lms/sync-errors/", runs.sync_errors, name="sync-errors"),
     path("admin-settings/lms/why/", runs.why, name="sync-why"),
+    path("admin-settings/lms/problems/", problems.problems, name="sync-problems"),
+    path("admin-settings/lms/problems.csv", problems.problems_csv, name="sync-problems-csv"),
 ]
 
 urlpatterns += [

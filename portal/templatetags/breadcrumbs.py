@@ -32,6 +32,7 @@ PAGES = {
     "sync-history": Place("View History", "sync-history", "lms-settings"),
     "sync-errors": Place("LMS Sync Errors", "sync-errors", "sync-history"),
     "sync-why": Place("Why isn't this synced?", "sync-why", "sync-history"),
+    "sync-problems": Place("Open problems", "sync-problems", "sync-history"),
 }
 
 

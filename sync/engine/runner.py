@@ -36,12 +36,14 @@ from sync.models import (
     SyncRun,
 )
 from sync.runs import canvas_view, issues, lifecycle
+from sync.runs.problems import open_after
 from sync.runs.reasons import ReasonCode, reason
 
 logger = logging.getLogger(__name__)
 
 # The issue code of a token or scope refused mid-run; once recorded, the run stops and fails.
 ACCESS_LOST: ReasonCode = "canvas_access_lost"
+SERIOUS = ("error", "warning")
 INTERNAL_ERROR = "The portal hit an unexpected error syncing this course; nothing in it was changed."
 # A course's own words for the run-level reasons that stop it (the issue says the rest).
 SHORT = {
@@ -154,26 +156,19 @@ def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> No
 
 def record_outcome(result: SyncCourseResult, run: SyncRun, plan: CoursePlan, outcome: ApplyOutcome) -> None:
     """Issues and the course's result for what apply did (applied, held or blocked)."""
+    scope = (result.canvas_course_id, result.canvas_section_id)
     if outcome.status == "held":
         changes = outcome.changes
         detail = (
             f"This sync would leave {changes.active_after} of {changes.active_before} exam-takers active "
             f"({changes.active_before - changes.active_after} deactivated)."
         )
-        issues.record(
-            run.id,
-            "roster_shrink_held",
-            object_type="course",
-            canvas_id=plan.canvas_course_id,
-            canvas_course_id=result.canvas_course_id,
-            label=plan.label,
-            detail=detail,
-        )
-        issues.record_exclusions(run.id, result.canvas_course_id, outcome.exclusions)
+        held = issues.Found("roster_shrink_held", "course", plan.canvas_course_id, plan.label, detail)
+        issues.track_course(run, *scope, [held, *outcome.exclusions])
         result.details = preview_details(plan, changes) | {"would_hold": True}
         close(result, CourseResultStatus.HELD, detail + " Nothing was changed; Approve to apply it.", outcome.counts)
         return
-    issues.record_exclusions(run.id, result.canvas_course_id, outcome.exclusions)
+    issues.track_course(run, *scope, outcome.exclusions)
     if outcome.status == "blocked":
         blocked = outcome.exclusions[0]
         text = reason(blocked.code).sentence + (" " + blocked.detail if blocked.detail else "")
@@ -228,6 +223,7 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
         return result
     old_counts = result.counts or {}
     close(result, CourseResultStatus.APPROVED, f"Approved by {user or 'support'} and applied.", outcome.counts, user)
+    issues.resolve(run, result.canvas_course_id, result.canvas_section_id, "roster_shrink_held")
     trail.held_course_approved(result, user, outcome.counts)
     with transaction.atomic():
         locked = SyncRun.objects.select_for_update().get(id=run.id)
@@ -291,7 +287,8 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
         problems.append(f"{held} held for approval")
     if skipped:
         problems.append(f"{skipped} not synced")
-    serious = run.issues.filter(severity__in=["error", "warning"]).exists()
+    # The run's own issues, and the problems still open in the courses it synced (recorded by earlier runs).
+    serious = run.issues.filter(severity__in=SERIOUS).exists() or open_after(run).filter(severity__in=SERIOUS).exists()
     text = f"Synced {n - failed - held - skipped} of {n} course(s): {tally}."
     if problems:
         text += " " + ", ".join(problems).capitalize() + "; see the courses below."

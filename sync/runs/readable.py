@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from lms_canvas import links
 from portal.models import Course, Institution
@@ -160,11 +160,19 @@ class IssueGroup:
 
 
 def issue_groups(
-    run: SyncRun, server_url: str, *, code: str = "", page_number: str | None = None, page_size: int = 100
+    run: SyncRun,
+    server_url: str,
+    *,
+    code: str = "",
+    page_number: str | None = None,
+    page_size: int = 100,
+    issues: QuerySet[SyncIssue] | None = None,
 ) -> list[IssueGroup]:
-    """The run's issues by reason, errors first, then the largest groups. With `code`, that reason's
-    group alone and one page of it; without, each group's first GROUP_PREVIEW rows."""
-    totals = run.issues.values("code").annotate(n=Count("id"), courses=Count("canvas_course_id", distinct=True))
+    """The run's issues (or `issues`: the ones it resolved) by reason, errors first, then the largest
+    groups. With `code`, that reason's group alone and one page of it; without, each group's first
+    GROUP_PREVIEW rows."""
+    found = run.issues.all() if issues is None else issues
+    totals = found.values("code").annotate(n=Count("id"), courses=Count("canvas_course_id", distinct=True))
     groups = [
         IssueGroup(reason_for(t["code"]), t["n"], t["courses"])
         for t in totals.order_by()
@@ -173,12 +181,12 @@ def issue_groups(
     groups.sort(key=lambda g: (SEVERITY_ORDER.get(g.reason.severity, 9), -g.count, g.reason.title))
     chosen: dict[str, list[SyncIssue]] = {}
     for group in groups:
-        issues = run.issues.filter(code=group.reason.code).order_by("canvas_course_id", "label", "id")
+        rows = found.filter(code=group.reason.code).order_by("canvas_course_id", "label", "id")
         if code:
-            group.page = Paginator(issues, page_size).get_page(page_number)
+            group.page = Paginator(rows, page_size).get_page(page_number)
             chosen[group.reason.code] = list(group.page)
         else:
-            chosen[group.reason.code] = list(issues[:GROUP_PREVIEW])
+            chosen[group.reason.code] = list(rows[:GROUP_PREVIEW])
     names = course_names(run.institution, (i.canvas_course_id for rows in chosen.values() for i in rows))
     for group in groups:
         group.rows = [_row(issue, group.reason, names, server_url) for issue in chosen[group.reason.code]]

@@ -20,6 +20,7 @@ from portal.sorting import query_without_page, read_sort
 from sync.models import RunKind, SyncCourseResult, SyncRun
 from sync.runs.forms import HistoryFilterForm
 from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, runs_for
+from sync.runs.problems import run_changes
 from sync.runs.readable import issue_groups, plain, reason_for
 from sync.runs.reasons import REASONS
 from sync.runs.why import explain
@@ -90,6 +91,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "issue_count": sum(c["n"] for c in codes),
         "codes": [(c["code"], reason_for(c["code"]).title, c["n"]) for c in codes],
         "preview": bool(run.params.get("preview")),
+        # A sync's problems are open items: the ones it found first are its issues above; these say the rest.
+        "changes": run_changes(run) if run.kind == RunKind.SYNC else None,
+        "resolved": issue_groups(run, server_url, issues=run.resolved_issues.all()) if run.kind == RunKind.SYNC else [],
     }
     return render(request, "sync/run.html", ctx)
 

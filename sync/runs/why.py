@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from portal.dates import date_text, datetime_text
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
@@ -61,6 +61,13 @@ def latest_sync(institution: Institution) -> SyncRun | None:
     return finished.exclude(params__preview=True).exclude(status="skipped").order_by("-created_at").first()
 
 
+def now_left_out(institution: Institution, run: SyncRun) -> QuerySet[SyncIssue]:
+    """The open problems (whichever sync found them first) and the latest sync's own issues."""
+    return SyncIssue.objects.filter(
+        Q(tracked=True, resolved_at__isnull=True) | Q(run=run, tracked=False), institution=institution
+    )
+
+
 def explain(institution: Institution, q: str) -> list[Answer]:
     """Courses and people matching `q` (Canvas id, SIS id, email, login, course code or name); one
     "Nothing found" answer when nothing does."""
@@ -93,9 +100,11 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
         a.lines += [line for entry in entries if (line := _entry_line(entry, run, result))]
         if run and result:
             a.lines.append(f"Latest sync (#{run.id}): {result.get_status_display()}. {plain(result.message)}".strip())
-            found = run.issues.filter(canvas_course_id=cat.canvas_id, object_type__in=["course", "section"])
+            found = now_left_out(institution, run).filter(
+                canvas_course_id=cat.canvas_id, object_type__in=["course", "section"]
+            )
             a.left_out = _left_out(institution, found, by_course=False)
-            a.left_out_intro = f"What the latest sync (#{run.id}) could not sync:"
+            a.left_out_intro = f"What the syncs could not sync, still so after the latest sync (#{run.id}):"
         if a.course:
             a.lines.append(f"In the portal: {a.course.course_id} in {a.course.department.name}.")
         answers.append(a)
@@ -150,7 +159,7 @@ def _left_out_people(institution: Institution, q: str, run: SyncRun, known: dict
     match = Q(label__icontains=q) | Q(canvas_id__in=list(known))
     if q.isascii() and q.isdigit():
         match |= Q(canvas_id=int(q))
-    people = run.issues.filter(object_type__in=PEOPLE)
+    people = now_left_out(institution, run).filter(object_type__in=PEOPLE)
     matched = people.filter(match).order_by("label", "canvas_id")
     user_ids = [i for i in dict.fromkeys(matched.values_list("canvas_id", flat=True)) if i is not None]
     unknown = [i for i in user_ids if i not in known]
@@ -163,7 +172,7 @@ def _left_out_people(institution: Institution, q: str, run: SyncRun, known: dict
         if a is None:
             a = Answer(f"Person: {issues[0].label}, Canvas user {user_id}")
             answers.append(a)
-        a.left_out_intro = f"In the latest sync (#{run.id}), left out of {_courses_count(issues)}:"
+        a.left_out_intro = f"Left out of {_courses_count(issues)}, still so after the latest sync (#{run.id}):"
         a.left_out = _left_out(institution, issues, by_course=True)
     if len(unknown) > MAX_MATCHES:
         more = len(unknown) - MAX_MATCHES

@@ -53,7 +53,7 @@ def run_with_many_issues(institution, *, courses: int = 12, people: int = 40) ->
             Exclusion(PERSON_REASONS[p % len(PERSON_REASONS)], "enrollment", 100 + p, f"Person {p} (p{p}@example.edu)")
             for p in range(people)
         ]
-        issues.record_exclusions(run.id, canvas_id, left_out)
+        issues.track_course(run, canvas_id, None, left_out)
     failed = FIRST_COURSE + courses
     CatalogCourse.objects.create(
         institution=institution, canvas_id=failed, name="Broken Course", workflow_state="available"

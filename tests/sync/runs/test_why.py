@@ -43,7 +43,7 @@ def test_a_person_left_out_of_several_courses_is_answered_once_with_each_course_
     body = why(client_a, "p3@example.edu")
 
     assert body.count("<h2>Person: Person 3") == 1
-    assert f"<p>In the latest sync (#{run.id}), left out of 3 courses:</p>" in body
+    assert f"<p>Left out of 3 courses, still so after the latest sync (#{run.id}):</p>" in body
     for n in range(3):
         assert body.count(f"<strong>Catalogue course {n} (CAT-00{n})</strong>: ") == 1
     reason = REASONS["role_not_chosen"]

@@ -1,0 +1,112 @@
+"""Open problems: what the syncs left out and is still so, across runs, for the admin's institution;
+filtered by reason, course and person, one page at a time or as CSV."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from lms_canvas.models import CanvasConnection
+from portal import csvfile
+from portal.access import get_institution_for
+from portal.sorting import query_without_page
+from sync.runs.problems import ProblemFilters, filtered, open_problems
+from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for, row_detail, row_fix
+
+PAGE_SIZE = 50
+MAX_QUERY = 255
+TOO_LONG = {"max_length": "At most %(limit_value)d characters; this one has %(show_value)d. Shorten it."}
+
+
+class ProblemFilterForm(forms.Form):
+    code = forms.ChoiceField(label="Reason", required=False)
+    course = forms.CharField(label="Course", required=False, max_length=MAX_QUERY, error_messages=TOO_LONG)
+    person = forms.CharField(label="Person", required=False, max_length=MAX_QUERY, error_messages=TOO_LONG)
+
+    def __init__(self, data, reasons: list[tuple[str, str]], *args, **kwargs) -> None:
+        data = data.copy()
+        if data.get("code") not in {c for c, _ in reasons}:
+            data["code"] = ""  # an old bookmark's reason reads as "All reasons", as the select shows it
+        super().__init__(data, *args, **kwargs)
+        code = self.fields["code"]
+        assert isinstance(code, forms.ChoiceField)
+        code.choices = [("", "All reasons"), *reasons]
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        # PostgreSQL text cannot hold NUL
+        return {k: (v or "").replace("\x00", "").strip() for k, v in data.items()}
+
+    def filters(self) -> ProblemFilters:
+        return ProblemFilters(**self.cleaned_data)
+
+
+def _form(request: HttpRequest, institution) -> ProblemFilterForm:
+    counts = open_problems(institution).values("code").annotate(n=Count("id")).order_by("code")
+    reasons = [(c["code"], f"{reason_for(c['code']).title} ({c['n']})") for c in counts]
+    return ProblemFilterForm(request.GET, reasons)
+
+
+@login_required
+@require_GET
+def problems(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    form = _form(request, institution)
+    found = filtered(institution, form.filters()) if form.is_valid() else None
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")) if found is not None else None
+    conn = CanvasConnection.objects.filter(institution=institution).first()
+    server_url = conn.server_url if conn else ""
+    names = course_names(institution, (p.canvas_course_id for p in page)) if page else {}
+    rows = []
+    for problem in page or []:
+        why = reason_for(problem.code)
+        course = names.get(problem.canvas_course_id or 0) or f"Canvas course {problem.canvas_course_id}"
+        rows.append((problem, why, course, row_detail(problem, why), issue_canvas_url(server_url, problem)))
+    ctx = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "total": open_problems(institution).count(),
+        "query": query_without_page(dict(request.GET.lists())),
+        "csv_query": query_without_page(dict(request.GET.lists())),
+    }
+    return render(request, "sync/problems.html", ctx)
+
+
+@login_required
+@require_GET
+def problems_csv(request: HttpRequest) -> HttpResponse:
+    institution = get_institution_for(request)
+    form = _form(request, institution)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="open-problems.csv"'
+    writer = csvfile.writer(response)
+    writer.writerow(
+        ["reason code", "reason", "severity", "object", "canvas id", "canvas course id", "who or what"]
+        + ["details", "what to do", "first seen", "first seen in run"]
+    )
+    if not form.is_valid():
+        return response
+    for problem in filtered(institution, form.filters()).iterator():
+        why = reason_for(problem.code)
+        writer.writerow(
+            [
+                problem.code,
+                why.title,
+                problem.severity,
+                problem.object_type,
+                problem.canvas_id or "",
+                problem.canvas_course_id or "",
+                problem.label,
+                row_detail(problem, why),
+                plain(row_fix(problem, why) or why.fix),
+                problem.created_at.isoformat(),
+                problem.run_id or "",
+            ]
+        )
+    return response
