@@ -28,15 +28,24 @@ def webhook(request: HttpRequest, token: str) -> HttpResponse:
     """Canvas's Data Services delivery: answered within milliseconds, the work done by a worker."""
     live = LiveSync.objects.filter(webhook_token=token).first()
     if live is None:
-        return HttpResponse("Unknown webhook address.", status=404, content_type="text/plain")
+        logger.warning("Live Events webhook: a delivery to an unknown address (404)")
+        return _refused("Unknown webhook address.", 404)
     if len(request.body) > MAX_BODY_BYTES:
-        return HttpResponse("Too large for a Live Event.", status=413, content_type="text/plain")
+        return _refused("Too large for a Live Event.", 413)
     try:
         outcome = receive(live, request.body)
     except InvalidEvent as exc:
         logger.warning("Live Events webhook of institution %s refused a delivery: %s", live.institution_id, exc.reason)
-        return HttpResponse("Not a Live Event signed by Canvas.", status=401, content_type="text/plain")
+        return _refused("Not a Live Event signed by Canvas.", 401)
     return HttpResponse(status=202 if outcome == Outcome.ACCEPTED else 200)
+
+
+def _refused(text: str, status: int) -> HttpResponse:
+    response = HttpResponse(text, status=status, content_type="text/plain")
+    # Django's own 4xx warning names the path, which holds the address's secret: this module logs
+    # the refusal instead, without it (django.utils.log.log_response skips a response so marked).
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def live_sync_for(institution) -> LiveSync:

@@ -163,3 +163,10 @@ def test_a_burst_of_deliveries_sends_one_task(client, live, sim, django_capture_
         for course_id in (501, 502, 503, 501):
             assert post(client, live, signed(sim, claims(course_id=course_id))).status_code in (200, 202)
     assert len(callbacks) == 1
+
+
+def test_refusals_never_log_the_address(client, live, sim, caplog):
+    token = signed(sim, claims(root_account_uuid="f" * 40))
+    post(client, live, b"not a jwt")
+    client.post("/live-events/canvas/not-a-token/", data=token, content_type="application/jwt")
+    assert caplog.records and live.webhook_token not in caplog.text and "not-a-token" not in caplog.text
