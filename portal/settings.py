@@ -237,6 +237,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # django-celery-beat's database scheduler, which also installs the portal's periodic tasks when beat
 # starts (they are created by a migration too) and records beat's ticks for /readyz.
 CELERY_BEAT_SCHEDULER = "sync.beat:Scheduler"
+# Retention (sync.runs.retention, a beat task): runs and their course results older than this many days
+# are removed (their monthly totals kept), and problems resolved longer ago than the second setting.
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=365)
+SYNC_RESOLVED_PROBLEM_RETENTION_DAYS = env.int("SYNC_RESOLVED_PROBLEM_RETENTION_DAYS", default=90)
 # The reaper (a beat task) fails a running run whose heartbeat is this old: its worker died. Every
 # worker beats at least every few seconds while it works, whatever Canvas's pace.
 RUN_HEARTBEAT_TIMEOUT_SECONDS = env.int("RUN_HEARTBEAT_TIMEOUT_SECONDS", default=180)

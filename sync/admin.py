@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 
 from sync.models import (
@@ -10,6 +11,7 @@ from sync.models import (
     SyncCourseResult,
     SyncIssue,
     SyncListEntry,
+    SyncMonthTotal,
     SyncRun,
 )
 from sync.runs.lifecycle import QueueUnavailable, RunAlreadyActive
@@ -97,7 +99,38 @@ class SyncRunAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # a run, its courses and issues are the sync history: kept, like the audit trail
+        return False  # removed only by retention (sync.runs.retention), never by hand
+
+    def changelist_view(self, request, extra_context=None):
+        # Support is asked "where is last year's run?": the answer is on the page that lists runs.
+        messages.info(request, retention_text())
+        return super().changelist_view(request, extra_context)
+
+
+def retention_text() -> str:
+    return (
+        f"Retention: runs and their course results are kept {settings.SYNC_RUN_RETENTION_DAYS} days "
+        f"(SYNC_RUN_RETENTION_DAYS), resolved problems {settings.SYNC_RESOLVED_PROBLEM_RETENTION_DAYS} days "
+        "(SYNC_RESOLVED_PROBLEM_RETENTION_DAYS); open problems are kept until a sync resolves them. An hourly "
+        "beat task removes the rest; removed runs are summed in Sync month totals."
+    )
+
+
+@admin.register(SyncMonthTotal)
+class SyncMonthTotalAdmin(admin.ModelAdmin):
+    list_display = ["institution", "month", "runs", "minutes", "created", "deactivated", "issues"]
+    list_filter = ["institution"]
+    readonly_fields = [f.name for f in SyncMonthTotal._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        messages.info(request, retention_text())
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(SyncIssue)

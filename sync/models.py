@@ -328,3 +328,23 @@ class SyncCourseResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label}: {self.get_status_display()}"
+
+
+class SyncMonthTotal(models.Model):
+    """One institution's runs of one month, summed when retention removes them (sync.runs.retention),
+    so totals over the months before the retention window survive their runs."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="sync_month_totals")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    runs = models.PositiveIntegerField(default=0)
+    minutes = models.FloatField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    deactivated = models.PositiveIntegerField(default=0)
+    issues = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["institution", "-month"]
+        constraints = [models.UniqueConstraint(fields=["institution", "month"], name="one_total_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.institution} {self.month:%Y-%m}"

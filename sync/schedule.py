@@ -34,7 +34,13 @@ REAPER_TASK_NAME = "Runs: end the runs no worker picked up or whose worker died"
 REAPER_TASK = "sync.tasks.reap_runs_task"
 # What beat runs, and how often (seconds). The nightly hour is checked per institution on each tick;
 # the reaper's period bounds how long after its timeout a dead run still shows "running".
-PERIODIC_TASKS = {PERIODIC_TASK_NAME: (PERIODIC_TASK, 60), REAPER_TASK_NAME: (REAPER_TASK, 30)}
+RETENTION_TASK_NAME = "History: remove runs and resolved problems past their retention"
+RETENTION_TASK = "sync.tasks.remove_old_history_task"
+PERIODIC_TASKS = {
+    PERIODIC_TASK_NAME: (PERIODIC_TASK, 60),
+    REAPER_TASK_NAME: (REAPER_TASK, 30),
+    RETENTION_TASK_NAME: (RETENTION_TASK, 3600),
+}
 # How late a nightly sync may still start, after its hour, when beat was down at that hour.
 CATCH_UP = dt.timedelta(hours=6)
 

@@ -92,6 +92,14 @@ def reap_runs_task() -> None:
     reap_runs()
 
 
+@shared_task(name="sync.tasks.remove_old_history_task")
+def remove_old_history_task() -> None:
+    """Celery beat, hourly: runs and resolved problems past their retention (sync.runs.retention)."""
+    from sync.runs.retention import remove_old_history
+
+    remove_old_history()
+
+
 @shared_task(name="sync.tasks.handle_live_events_task")
 def handle_live_events_task(institution_id: int) -> None:
     """The Live Events the webhook accepted: mark their synced courses for a refetch, update the catalogue."""

@@ -20,6 +20,7 @@ QUEUED_NAMES = {
     "sync.tasks.reap_runs_task",
     "sync.tasks.handle_live_events_task",
     "sync.tasks.flush_live_courses_task",
+    "sync.tasks.remove_old_history_task",
 }
 
 
