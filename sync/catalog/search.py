@@ -3,7 +3,8 @@
 The reasons are codes of the one registry (sync.runs.reasons); Select Courses shows each one's
 `listed` words: course_gone (the last full refresh no longer found it), course_deleted,
 course_unpublished, no_course_id (no value for the ID type chosen on Configure); for sections
-course_unsyncable (its course cannot be synced), section_gone and no_section_id.
+course_unsyncable (its course cannot be synced), section_gone and no_section_id; sis_hidden instead of
+no_course_id / no_section_id while Canvas hides SIS ids from the portal (LMS Settings says so).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, QuerySet
 
-from lms_canvas.models import CanvasConfig, CourseIdType, SectionIdType
+from lms_canvas import visibility
+from lms_canvas.models import CanvasConfig, CanvasConnection, CourseIdType, SectionIdType
 from portal.models import Institution
 from portal.sorting import Sort, read_sort
 from sync.catalog.syncable import course_block, section_block, syncable_courses_q
@@ -66,6 +68,8 @@ def section_id_value(section: CatalogSection, config: CanvasConfig) -> str:
 def course_reason(course: CatalogCourse, config: CanvasConfig) -> Unsyncable | None:
     """None when the course can be synced; else why not (the one rule, sync.catalog.syncable)."""
     code = course_block(course.workflow_state, course_id_value(course, config), gone=bool(course.gone_at))
+    if code == "no_course_id" and _sis_hidden(config):
+        code = "sis_hidden"  # blank here may be hidden in Canvas: do not send the admin to fill it
     return _reason(code, id_label=config.get_course_id_type_display()) if code else None
 
 
@@ -75,7 +79,22 @@ def section_reason(section: CatalogSection, config: CanvasConfig) -> Unsyncable 
         course_blocked=course_reason(section.course, config) is not None,
         gone=bool(section.gone_at),
     )
+    if code == "no_section_id" and _sis_hidden(config):
+        code = "sis_hidden"
     return _reason(code, id_label=config.get_section_id_type_display()) if code else None
+
+
+def _sis_hidden(config: CanvasConfig) -> bool:
+    """The last check (Generate Key, a sync or a refresh) found Canvas hiding SIS ids from the portal:
+    a blank SIS or Reference ID in the catalogue may then be one Canvas did not show. Read once per
+    config (a page asks for every course it lists)."""
+    hidden = getattr(config, "_sis_hidden", None)
+    if hidden is None:
+        conn = CanvasConnection.objects.filter(institution_id=config.institution_id).only("capabilities").first()
+        check = (conn.capabilities if conn else {}).get(visibility.SIS) or {}
+        hidden = check.get("ok") is False
+        config._sis_hidden = hidden  # type: ignore[attr-defined]
+    return hidden
 
 
 def _reason(code: ReasonCode, **words: str) -> Unsyncable:

@@ -180,6 +180,8 @@ _REASONS = [
         "“Users - view login IDs”); or have a Canvas admin whose role has them choose Generate Key in "
         "LMS Settings and authorize the portal. Then Sync Now.",
         IssueSeverity.ERROR,
+        listed="No {id_label} the portal can see: Canvas hides SIS IDs from the user who authorized the portal "
+        "(LMS Settings says how to fix it), so it may have one in Canvas.",
     ),
     Reason(
         "canvas_error",

@@ -1,11 +1,13 @@
 """Issue 16 items 3 and 4 in the browser, at a laptop's and a phone's width: after Allow Include
 Parameters is switched off, and after the authorizing user's role stops showing SIS ids, the run page
-says so once with the fix (not an issue per person), and LMS Settings' connection card names it.
+says so once with the fix (not an issue per person), LMS Settings' connection card names it, and
+Select Courses does not call a blank SIS ID "not in Canvas" while Canvas hides them.
 SHOTS_DIR=/tmp/shots saves each page."""
 
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from lms_canvas.simulator.generator import DEMO_KEY_ID
@@ -83,3 +85,9 @@ def test_hidden_sis_ids_read_on_the_run_page_and_lms_settings(page, width, synce
     expect(page.locator("table.course-results")).to_contain_text("Not synced, nothing changed")
     looks_right(page, "run-sis-hidden", width)
     assert_accessible(page, "run-sis-hidden at " + width)
+
+    page.goto(reverse("sync-settings"))  # Select Courses: History of Science has no SIS ID the portal can see
+    expect(page.locator("main")).to_contain_text("Canvas hides SIS IDs from the user who authorized the portal")
+    expect(page.locator("main")).not_to_contain_text("No SIS ID in Canvas")
+    looks_right(page, "select-courses-sis-hidden", width)
+    assert_accessible(page, "select-courses-sis-hidden at " + width)
