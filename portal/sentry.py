@@ -43,6 +43,8 @@ PATTERNS = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*"), rf"\1 {FILTERED}"),  # RFC 6750's b64token
     (re.compile(rf"(?i)(\b(?:{_PAIR_NAMES})\b[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,;}}]+"), rf"\1{FILTERED}"),
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@"), rf"\1{FILTERED}@"),
+    # Instant sync's webhook address: its last segment is the institution's secret (sync/live).
+    (re.compile(r"(/live-events/canvas/)[A-Za-z0-9_-]+"), rf"\1{FILTERED}"),
 ]
 
 

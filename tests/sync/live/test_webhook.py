@@ -170,3 +170,11 @@ def test_refusals_never_log_the_address(client, live, sim, caplog):
     post(client, live, b"not a jwt")
     client.post("/live-events/canvas/not-a-token/", data=token, content_type="application/jwt")
     assert caplog.records and live.webhook_token not in caplog.text and "not-a-token" not in caplog.text
+
+
+def test_error_reports_never_hold_the_address(live):
+    from portal.sentry import redact
+
+    url = f"https://portal.example.edu/live-events/canvas/{live.webhook_token}/"
+    assert live.webhook_token not in redact(f"POST {url} failed")
+    assert "/live-events/canvas/" in redact(url)
