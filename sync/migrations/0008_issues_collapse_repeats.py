@@ -28,7 +28,8 @@ def collapse(apps, schema_editor) -> None:
     Issue.objects.update(
         institution_id=Subquery(Run.objects.filter(id=OuterRef("run_id")).values("institution_id")[:1])
     )
-    for institution_id in Run.objects.values_list("institution_id", flat=True).distinct():
+    # order_by(): a model's default ordering would make DISTINCT repeat each institution per run.
+    for institution_id in Issue.objects.order_by().values_list("institution_id", flat=True).distinct():
         _collapse_institution(Issue, Run, Result, institution_id)
 
 

@@ -17,6 +17,7 @@ from portal.access import get_institution_for
 from portal.sorting import query_without_page
 from sync.runs.problems import ProblemFilters, filtered, open_problems
 from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for, row_detail, row_fix
+from sync.runs.reasons import Reason
 
 PAGE_SIZE = 50
 MAX_QUERY = 255
@@ -46,17 +47,22 @@ class ProblemFilterForm(forms.Form):
         return ProblemFilters(**self.cleaned_data)
 
 
-def _form(request: HttpRequest, institution) -> ProblemFilterForm:
-    counts = open_problems(institution).values("code").annotate(n=Count("id")).order_by("code")
-    reasons = [(c["code"], f"{reason_for(c['code']).title} ({c['n']})") for c in counts]
-    return ProblemFilterForm(request.GET, reasons)
+def _counts(institution) -> list[tuple[Reason, int]]:
+    """Each reason with open problems, and how many: the largest first."""
+    counts = open_problems(institution).values("code").annotate(n=Count("id")).order_by("-n", "code")
+    return [(reason_for(c["code"]), c["n"]) for c in counts]
+
+
+def _form(request: HttpRequest, counts: list[tuple[Reason, int]]) -> ProblemFilterForm:
+    return ProblemFilterForm(request.GET, [(why.code, f"{why.title} ({n})") for why, n in counts])
 
 
 @login_required
 @require_GET
 def problems(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    form = _form(request, institution)
+    counts = _counts(institution)
+    form = _form(request, counts)
     found = filtered(institution, form.filters()) if form.is_valid() else None
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")) if found is not None else None
     conn = CanvasConnection.objects.filter(institution=institution).first()
@@ -71,7 +77,8 @@ def problems(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": rows,
-        "total": open_problems(institution).count(),
+        "total": sum(n for _, n in counts),
+        "counts": counts,
         "query": query_without_page(dict(request.GET.lists())),
         "csv_query": query_without_page(dict(request.GET.lists())),
     }
@@ -82,7 +89,7 @@ def problems(request: HttpRequest) -> HttpResponse:
 @require_GET
 def problems_csv(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    form = _form(request, institution)
+    form = _form(request, _counts(institution))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="open-problems.csv"'
     writer = csvfile.writer(response)
