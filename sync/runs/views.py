@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -112,7 +113,7 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for(request, run_id)
-    issues, _ = _issues(request, run)
+    issues, code = _issues(request, run)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sync-{run.id}-issues.csv"'
     writer = csvfile.writer(response)
@@ -128,9 +129,12 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
             "who or what",
             "message",
             "fix",
+            "in this run",
         ]
     )
-    for issue in issues.iterator():
+    # The issues it recorded (what it found first, and its own), then the problems it resolved.
+    resolved = run.resolved_issues.filter(code=code) if code else run.resolved_issues.all()
+    for issue in chain(issues.iterator(), resolved.iterator()):
         why = reason_for(issue.code)
         row = [
             run.id,
@@ -143,6 +147,7 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
             issue.label,
             plain(issue.message) if issue.code != "internal_error" else why.sentence,
             plain(issue.fix),
+            "resolved" if issue.resolved_run_id == run.id else "first seen" if issue.tracked else "",
         ]
         writer.writerow(row)
     return response
