@@ -12,4 +12,4 @@ RUN DEBUG=false SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py colle
 RUN useradd --create-home portal && mkdir -p var && chown -R portal var
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "portal.log_redaction.AccessLogger"]

@@ -295,7 +295,11 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"log_context": {"()": "portal.logcontext.LogContextFilter", "text": LOG_FORMAT == "plain"}},
+    "filters": {
+        "log_context": {"()": "portal.logcontext.LogContextFilter", "text": LOG_FORMAT == "plain"},
+        # Django's own warnings name the address ("Not Found: ..."), which can hold a secret.
+        "redact": {"()": "portal.log_redaction.RedactFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(context)s"},
         "json": {
@@ -305,7 +309,9 @@ LOGGING = {
             "timestamp": True,
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -313,6 +319,10 @@ LOGGING = {
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Django's own handlers (runserver's request lines, DEBUG's console) write addresses unredacted:
+        # replaced by the root's console handler and its RedactFilter.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
     },
 }
 
