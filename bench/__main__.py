@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-SCENARIOS = ["simulator_startup", "simulator_load", "refresh", "sync", "live", "load"]
+SCENARIOS = ["simulator_startup", "simulator_load", "refresh", "sync", "live", "load", "history"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,334 @@
+"""History that scales (issue 18), on the product path: nightly syncs of one institution by real
+`celery -A portal worker` processes (docker-compose.yml's command) against the simulator in its own
+process, with about `--change-share` of the enrollments changing between nights (through the
+simulator's /_sim/mutate: each night the previous night's changes are undone and as many new
+enrollments go inactive, half of the share each).
+
+    (a) rows and bytes the history tables (runs, course results, issues, month totals) grow by per
+        night: after the first night, proportional to what changed, not to the size of the roster
+    (b) the Open problems page and the last run's page under `--admins` concurrent admins (gunicorn,
+        each admin with their own session): p50 / p95 (target p95 < 300 ms)
+    (c) the retention task (sync.runs.retention) on a year of runs: the last night copied to each day
+        of the `--year-days` before it (with its course results), some problems resolved long ago
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench history
+    python -m bench.history --courses 3000 --nights 30 --admins 20            # the issue's size
+    python -m bench.history --courses 40 --nights 3 --admins 4 --requests 40   # a quick look
+
+It needs PostgreSQL (DATABASE_URL; created if missing) and Redis; it flushes its two Redis databases
+(--broker-url, --cache-url) first and stops its workers and gunicorn whatever happens. Logs:
+var/bench-history/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+from bench.common import ROOT, setup_django, start_simulator
+from bench.workers import Workers, compose_worker_command, loadavg, prepare_backends, worker_environment
+
+LOGS = ROOT / "var" / "bench-history"
+TABLES = ("sync_syncrun", "sync_synccourseresult", "sync_syncissue", "sync_syncmonthtotal")
+RUN_TIMEOUT_S = 1800
+_summary: list[str] = []
+
+
+def _env(name: str, default: object) -> str:
+    return os.environ.get(f"BENCH_HISTORY_{name}", str(default))
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--courses", type=int, default=int(_env("COURSES", 3000)), help="courses on the sync list")
+    add("--nights", type=int, default=int(_env("NIGHTS", 30)), help="nightly syncs")
+    add("--change-share", type=float, default=float(_env("CHANGE_SHARE", 0.01)), help="enrollments changed a night")
+    add("--admins", type=int, default=int(_env("ADMINS", 20)), help="(b) concurrent admins")
+    add("--requests", type=int, default=int(_env("REQUESTS", 400)), help="(b) requests in all, per page")
+    add("--year-days", type=int, default=int(_env("YEAR_DAYS", 395)), help="(c) days of runs made for retention")
+    add("--latency-ms", type=int, default=int(_env("LATENCY_MS", 50)))
+    add("--broker-url", default=_env("BROKER_URL", "redis://127.0.0.1:6379/12"), help="flushed first")
+    add("--cache-url", default=_env("CACHE_URL", "redis://127.0.0.1:6379/13"), help="cache + throttle; flushed")
+    return parser.parse_args(argv)
+
+
+def _target(label: str, figure: str, met: bool, target: str) -> None:
+    _summary.append(f"  {'met   ' if met else 'MISSED'} {label}: {figure} (target {target})")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def _tables() -> dict[str, tuple[int, int]]:
+    """Rows and bytes (with indexes and TOAST) of each history table."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        sizes = {}
+        for table in TABLES:
+            cur.execute(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}")  # noqa: S608 - our names
+            sizes[table] = cur.fetchone()
+    return sizes
+
+
+def _growth(before: dict, after: dict) -> tuple[int, int, str]:
+    rows = sum(after[t][0] - before[t][0] for t in TABLES)
+    size = sum(after[t][1] - before[t][1] for t in TABLES)
+    parts = ", ".join(f"{t.removeprefix('sync_sync')} +{after[t][0] - before[t][0]}" for t in TABLES)
+    return rows, size, parts
+
+
+def _night(institution) -> object:
+    """One nightly sync as beat's dispatcher starts it, waited for."""
+    from sync.engine import start_sync
+    from sync.models import ACTIVE_STATUSES, RunTrigger, SyncRun
+
+    run = start_sync(institution, trigger=RunTrigger.NIGHTLY)
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while SyncRun.objects.filter(id=run.id, status__in=ACTIVE_STATUSES).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"run {run.id} still active after {RUN_TIMEOUT_S} s")
+        time.sleep(0.1)
+    run.refresh_from_db()
+    return run
+
+
+def _students(sim: str, token: str, course_ids: list[int]) -> list[int]:
+    """Enrollment ids of the courses' active students, read from the simulator's API."""
+    from bench.live import _students as students_of
+
+    return [e for cid in course_ids for e in students_of(sim, token, cid).values()]
+
+
+def _mutate(sim: str, ids: list[int], state: str) -> None:
+    for start in range(0, len(ids), 500):
+        rows = [{"id": i, "enrollment_state": state} for i in ids[start : start + 500]]
+        requests.post(f"{sim}/_sim/mutate", json={"upsert": {"enrollments": rows}}, timeout=60).raise_for_status()
+
+
+# -- (b) pages under concurrent admins -------------------------------------------------------------------
+
+
+def _sessions(institution, count: int) -> list[str]:
+    """`count` admins of the institution, each signed in: their session cookies."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from portal.models import InstitutionAdmin
+
+    cookies = []
+    for n in range(count):
+        email = f"history-admin-{n}@bench.test"
+        user, _ = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+        InstitutionAdmin.objects.get_or_create(user=user, institution=institution)
+        client = Client()
+        client.force_login(user)
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}")
+    return cookies
+
+
+def _load(portal: str, path: str, cookies: list[str], total: int) -> tuple[list[float], int, list[str]]:
+    """`total` GETs of `path`, from len(cookies) admins at once: latencies (ms), failures and their answers."""
+    times: list[float] = []
+    answers: dict[str, None] = {}
+    failed = [0]
+    lock = threading.Lock()
+    per_admin = max(1, total // len(cookies))
+
+    def admin(cookie: str) -> None:
+        http = requests.Session()
+        http.headers.update({"Cookie": cookie})
+        for _ in range(per_admin):
+            started = time.perf_counter()
+            r = http.get(f"{portal}{path}", timeout=60, allow_redirects=False)
+            took = 1000 * (time.perf_counter() - started)
+            with lock:
+                times.append(took)
+                if r.status_code != 200:
+                    failed[0] += 1
+                    answers.setdefault(f"{r.status_code} {r.headers.get('Location', '')}".strip(), None)
+
+    threads = [threading.Thread(target=admin, args=(c,)) for c in cookies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, failed[0], list(answers)
+
+
+def _pages(args: argparse.Namespace, env: dict, institution, run) -> None:
+    from django.urls import reverse
+
+    from bench.live import _start_web, _stop
+
+    cookies = _sessions(institution, args.admins)
+    # As the image does (Dockerfile): DEBUG off serves the collected files through their manifest.
+    env = {**env, "STATIC_ROOT": str(LOGS / "static")}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    web, portal = _start_web(env)
+    try:
+        for label, path in (
+            ("Open problems", reverse("sync-problems")),
+            (f"run page (Sync #{run.id})", reverse("sync-run", args=[run.id])),
+        ):
+            _load(portal, path, cookies[:1], 2)  # warm each gunicorn worker's imports and caches
+            times, failed, answers = _load(portal, path, cookies, args.requests)
+            p50, p95 = _percentile(times, 0.5), _percentile(times, 0.95)
+            print(f"(b) {label}: {len(times)} requests from {len(cookies)} admins, {failed} not 200; "
+                  f"p50 {p50:.0f} ms, p95 {p95:.0f} ms{'; answered ' + ', '.join(answers) if answers else ''}; "
+                  f"loadavg {loadavg()}")  # fmt: skip
+            _target(f"(b) {label} p95, {len(cookies)} admins", f"{p95:.0f} ms", p95 < 300 and not failed, "< 300 ms")
+    finally:
+        _stop(web)
+
+
+# -- (c) retention on a year of runs -----------------------------------------------------------------------
+
+
+def _a_year_of_runs(institution, days: int) -> None:
+    """Each day of the last `days` a copy of the institution's last run with its course results (the
+    oldest first, so ids grow with time as they do in production); half the resolved problems
+    resolved 100 days ago."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT max(id) FROM sync_syncrun WHERE institution_id = %s", [institution.id])
+        runs = [cur.fetchone()[0]]  # the last night, once a day: a nightly sync a day for a year
+        for day in range(days, 0, -1):
+            for run_id in runs:
+                cur.execute(
+                    """INSERT INTO sync_syncrun (institution_id, kind, trigger, requested_by_id, status, phase, done,
+                         total, counts, params, message, cancel_requested, batch_count, batches_sent, created_at,
+                         started_at, finished_at, heartbeat_at)
+                       SELECT institution_id, kind, trigger, requested_by_id, status, phase, done, total, counts, params,
+                         message, cancel_requested, batch_count, batches_sent, created_at - %s * interval '1 day',
+                         started_at - %s * interval '1 day', finished_at - %s * interval '1 day', NULL
+                       FROM sync_syncrun WHERE id = %s RETURNING id""",
+                    [day, day, day, run_id],
+                )
+                copy = cur.fetchone()[0]
+                cur.execute(
+                    """INSERT INTO sync_synccourseresult (run_id, entry_id, canvas_course_id, canvas_section_id, label,
+                         batch, status, counts, message, details, claimed_at, finished_at, approved_by_id)
+                       SELECT %s, entry_id, canvas_course_id, canvas_section_id, label, batch, status, counts, message,
+                         details, claimed_at, finished_at, approved_by_id FROM sync_synccourseresult WHERE run_id = %s""",
+                    [copy, run_id],
+                )
+        cur.execute(
+            """UPDATE sync_syncissue SET resolved_at = now() - interval '100 days'
+               WHERE institution_id = %s AND resolved_at IS NOT NULL AND id %% 2 = 0""",
+            [institution.id],
+        )
+
+
+def _retention(args: argparse.Namespace, institution) -> None:
+    from sync.runs.retention import remove_old_history
+
+    started = time.perf_counter()
+    _a_year_of_runs(institution, args.year_days)
+    made = time.perf_counter() - started
+    before = _tables()
+    started = time.perf_counter()
+    removed = remove_old_history()
+    took = time.perf_counter() - started
+    after = _tables()
+    print(f"(c) a year of runs made in {made:.1f} s: {before['sync_syncrun'][0]} runs, "
+          f"{before['sync_synccourseresult'][0]} course results, {before['sync_syncissue'][0]} issues")  # fmt: skip
+    print(f"(c) retention: {took:.2f} s; removed {removed.runs} runs "
+          f"({before['sync_synccourseresult'][0] - after['sync_synccourseresult'][0]} course results) and "
+          f"{removed.problems} problems resolved over 90 days ago; {after['sync_syncmonthtotal'][0]} month totals")  # fmt: skip
+    _summary.append(f"  (c) retention on {before['sync_syncrun'][0]} runs: {took:.2f} s, {removed.runs} runs removed")
+
+
+# -- the nights ------------------------------------------------------------------------------------------
+
+
+def _nights(args: argparse.Namespace, sim: str, bench) -> object:
+    from portal.models import Enrollment
+
+    first_before = _tables()
+    run = _night(bench.institution)
+    rows, size, parts = _growth(first_before, _tables())
+    enrollments = Enrollment.objects.filter(course__institution=bench.institution).count()
+    print(f"night 1: {run.get_status_display()} {run.counts}; history +{rows} rows, +{size / 1024:.0f} kB ({parts}); "
+          f"{enrollments} enrollments in the portal")  # fmt: skip
+    rng = random.Random(18)
+    # The changes come from a sample of the courses (reading every roster back from Canvas would cost
+    # more than the nights): a tenth of them, a fifth of whose students change each night at 1%.
+    sample = rng.sample(bench.course_ids, max(1, len(bench.course_ids) // 10))
+    students = _students(sim, bench.token, sample)
+    per_night = max(1, round(enrollments * args.change_share / 2))
+    changed: list[int] = []
+    growth = []
+    for night in range(2, args.nights + 1):
+        _mutate(sim, changed, "active")
+        changed = rng.sample(students, min(per_night, len(students)))
+        _mutate(sim, changed, "inactive")
+        before = _tables()
+        run = _night(bench.institution)
+        rows, size, parts = _growth(before, _tables())
+        growth.append((rows, size))
+        print(f"night {night}: {len(changed)} enrollments went inactive, as many back; {run.get_status_display()} "
+              f"{run.counts}; history +{rows} rows, +{size / 1024:.0f} kB ({parts})")  # fmt: skip
+    if growth:
+        mean_rows = sum(g[0] for g in growth) / len(growth)
+        mean_kb = sum(g[1] for g in growth) / len(growth) / 1024
+        changes = 2 * per_night
+        _target(
+            f"(a) history growth a night, {changes} enrollment changes of {enrollments}",
+            f"{mean_rows:.0f} rows, {mean_kb:.0f} kB",
+            mean_rows <= 3 * changes + 2 * len(bench.course_ids),
+            "proportional to what changed: <= 3 rows a change + the run's course results",
+        )
+    return run
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    env = worker_environment(args.broker_url, args.cache_url)
+    why_not = prepare_backends(args.broker_url, args.cache_url)
+    if why_not:
+        print(f"history: skipped, {why_not}")
+        return
+    from bench.sync import _generated_size, _institution
+
+    sim_proc, sim = start_simulator(_generated_size(args.courses), args.latency_ms)
+    workers = Workers(compose_worker_command(), env, LOGS)
+    try:
+        setup_django("bench-history", deployed=True)
+        from lms_canvas import connect
+
+        probe = _institution("bench-history-catalogue", "Bench History catalogue", sim, [], admin=False)
+        published = sorted(
+            (c for c in connect.client_for(probe.conn).iter_account_courses(1) if c.workflow_state == "available"),
+            key=lambda c: c.id,
+        )[: args.courses]
+        bench = _institution("bench-history", "Bench History", sim, published)
+        workers.ensure(1)
+        print(f"history: {len(published)} courses, {args.nights} nights, {args.change_share:.1%} changing a night; "
+              f"loadavg {loadavg()}")  # fmt: skip
+        run = _nights(args, sim, bench)
+        _pages(args, env, bench.institution, run)
+        _retention(args, bench.institution)
+    finally:
+        workers.stop_all()
+        sim_proc.terminate()
+        sim_proc.wait(timeout=20)
+    print("history: targets\n" + "\n".join(_summary))
+
+
+if __name__ == "__main__":
+    main()
