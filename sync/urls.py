@@ -65,9 +65,7 @@ urlpatterns += [
     path("exams/<int:exam_id>/scores/", grades.exam_upload, name="exam-upload"),
     path("exams/<int:exam_id>/scores.csv", grades.exam_template, name="exam-template"),
     path("exams/<int:exam_id>/post/confirm/", grades.exam_post_confirm, name="exam-post-confirm"),
-    path("exams/<int:exam_id>/post/confirm/", grades.exam_post_confirm, name="exam-post-confirm"),
     path("exams/<int:exam_id>/post/", grades.exam_post, name="exam-post"),
-    path("exams/<int:exam_id>/check/", grades.exam_check, name="exam-check"),
     path("exams/<int:exam_id>/check/", grades.exam_check, name="exam-check"),
     path("exams/<int:exam_id>/post/progress/", grades.exam_post_progress, name="exam-post-progress"),
 ]
