@@ -647,6 +647,10 @@ def test_history_filters_and_searches_never_fail(world):
         cases += get_cases("Run", url, "code", BAD_TEXT)
         cases += get_cases("Run", url, "page", BAD_PAGES)
     cases += get_cases("Why", reverse("sync-why"), "q", BAD_TEXT)
+    for url in (reverse("sync-problems"), reverse("sync-problems-csv")):
+        for name in ("code", "course", "person"):
+            cases += get_cases("Open problems", url, name, BAD_TEXT)
+        cases += get_cases("Open problems", url, "page", BAD_PAGES)
     department = reverse("department", args=[world.department.id])
     cases += get_cases("Department", department, "q", BAD_TEXT)
     cases += get_cases("Department", department, "page", BAD_PAGES)
