@@ -9,16 +9,10 @@ from playwright.sync_api import expect
 
 from lms_canvas.models import CanvasConfig
 from tests.conftest import login, open_global_settings
-from tests.e2e.widths import WIDTHS, looks_right
+from tests.e2e.widths import looks_right
 from tests.sync.catalog_helpers import make_catalog
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
 
 
 def test_a_change_appears_on_the_audit_trail(page, width, admin_a, support_user, institution_a):

@@ -13,16 +13,10 @@ from playwright.sync_api import expect
 from lms_canvas.simulator.generator import DEMO_KEY_ID
 from tests.conftest import login, open_global_settings
 from tests.e2e.axe import assert_accessible
-from tests.e2e.widths import WIDTHS, looks_right
+from tests.e2e.widths import looks_right
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
 
 
 @pytest.fixture

@@ -25,12 +25,6 @@ from tests.sync.passback_helpers import make_exam
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
-
-
 @pytest.fixture
 def portal(connected, sim, institution_a, admin_a):
     """An institution after a first sync with issues, and an exam with scores on a synced course."""

@@ -24,12 +24,6 @@ from tests.sync.runs.history_helpers import make_history
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
-
-
 def fits(page, name: str, width: str) -> None:
     looks_right(page, name, width)
     assert_accessible(page, f"{name} at {WIDTHS[width]}px")

@@ -10,17 +10,11 @@ from playwright.sync_api import expect
 from sync.grades import passback
 from tests.conftest import connect_to, login
 from tests.e2e.axe import assert_accessible
-from tests.e2e.widths import WIDTHS, looks_right
+from tests.e2e.widths import looks_right
 from tests.sync.grades.test_passback import teacher_regrades
 from tests.sync.passback_helpers import make_course, make_exam
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
 
 
 def _post_in_background(run_id: int) -> None:

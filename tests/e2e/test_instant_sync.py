@@ -17,17 +17,11 @@ from sync.live import coalesce
 from sync.live.handle import handle_pending
 from tests.conftest import login, open_global_settings
 from tests.e2e.axe import assert_accessible
-from tests.e2e.widths import WIDTHS, looks_right
+from tests.e2e.widths import looks_right
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 from tests.sync.live.live_helpers import hook_url, turn_on
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
 
 
 def log_in(page) -> None:

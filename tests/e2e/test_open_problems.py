@@ -14,18 +14,12 @@ from sync.runs import issues
 from sync.runs.lifecycle import create_run
 from tests.conftest import login
 from tests.e2e.axe import assert_accessible
-from tests.e2e.widths import WIDTHS, looks_right
+from tests.e2e.widths import looks_right
 from tests.sync.runs.run_helpers import FIRST_COURSE, PERSON_REASONS, course_name, run_with_many_issues
 
 pytestmark = pytest.mark.e2e
 
 COURSES, PEOPLE = 4, 10
-
-
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
 
 
 def second_night(institution) -> SyncRun:

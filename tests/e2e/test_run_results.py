@@ -11,16 +11,10 @@ from playwright.sync_api import expect
 from sync.runs.readable import GROUP_PREVIEW
 from tests.conftest import login
 from tests.e2e.axe import assert_accessible
-from tests.e2e.widths import WIDTHS, looks_right
+from tests.e2e.widths import looks_right
 from tests.sync.runs.run_helpers import run_with_many_issues
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=list(WIDTHS))
-def width(request, page) -> str:
-    page.set_viewport_size({"width": WIDTHS[request.param], "height": 800})
-    return request.param
 
 
 def test_a_run_with_many_issues_reads_by_reason(page, width, admin_a, institution_a):
