@@ -45,20 +45,25 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
 
     queue, proc = worker
     ids = course_ids(big_sim)
-    put_on_sync_list(institution_a, big_sim, ids[: len(ids) // 2])
+    # Batches take courses in id order (half each): the first holds the old courses and the slowest
+    # new one, the second only new ones. Synced before: ids[:half - 1]. Held by Canvas: ids[half - 1].
+    half = len(ids) // 2
+    put_on_sync_list(institution_a, big_sim, ids[: half - 1])
     assert sync(institution_a).status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES)
-    put_on_sync_list(institution_a, big_sim, ids[len(ids) // 2 :])
+    put_on_sync_list(institution_a, big_sim, ids[half - 1 :])
     before = records(institution_a)
     # The run's batches go to this test's worker's queue (each batch sends the next one where it came from).
     monkeypatch.setattr("sync.engine.runner.send_first", lambda run_id: dispatch.send_first(run_id, queue=queue))
-    # A batch reads its courses' pages side by side, so a course takes about one request's latency: at 40 ms
-    # a CI machine's whole run could end between two polls. At 400 ms it lasts seconds: a middle to kill in.
-    big_sim.control("faults", {"latency_ms": 400})
+    # One course's requests take 20 s (below the client's 30 s read timeout): the first batch cannot end
+    # while the second syncs its new courses, so there is always a middle to kill in, however fast the
+    # machine. Racing a uniform latency against a poll lost on CI when a whole batch landed at once.
+    big_sim.control("faults", {"latency_ms": 20_000, "paths": rf"^/api/v1/courses/{ids[half - 1]}(/|$)"})
 
     run = start_sync(institution_a)
+    assert set(run.course_results.values_list("batch", flat=True)) == {1, 2}
     deadline = time.monotonic() + 60
-    new = ids[len(ids) // 2 :]  # courses not synced before: what they create is what the run must keep counting
-    # Killed in the middle of a batch: some new courses applied, others claimed by the worker and unfinished.
+    new = ids[half:]  # the second batch's courses: what they create is what the run must keep counting
+    # Killed in the middle of the run: new courses applied, the held one claimed by the worker and unfinished.
     while (
         run.course_results.filter(status=CourseResultStatus.APPLIED, canvas_course_id__in=new).count() < 2
         or not run.course_results.filter(status=CourseResultStatus.RUNNING).exists()
