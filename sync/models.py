@@ -174,6 +174,12 @@ class SyncRun(models.Model):
     # A sync's courses go to workers in batches (sync.engine.dispatch): how many, and how many sent so far.
     batch_count = models.PositiveIntegerField(default=0)
     batches_sent = models.PositiveIntegerField(default=0)
+    # Courses synced with nothing to change and no problem: their per-course results are folded into
+    # this count once the run ends (sync.engine.runner.fold_quiet_results), so a night grows the
+    # history by what changed, not by the size of the sync list.
+    quiet_courses = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Courses synced with nothing to change and no problem (not listed)."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -216,6 +222,15 @@ class IssueSeverity(models.TextChoices):
     INFO = "info", "Info"
 
 
+class Resolution(models.TextChoices):
+    """Why an open problem was resolved."""
+
+    GONE = "gone", "No longer found by the sync"
+    APPROVED = "approved", "Approved by an admin"
+    REMOVED = "removed", "Its course or section was removed from the sync list"
+    ENDED = "ended", "Its sync list entry ended, so it is no longer synced"
+
+
 class SyncIssue(models.Model):
     """One thing a run could not do, or chose not to: what, why, and how to fix it.
 
@@ -250,6 +265,9 @@ class SyncIssue(models.Model):
         SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="resolved_issues"
     )
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="When a sync no longer found it.")
+    resolution = models.CharField(
+        max_length=10, choices=Resolution.choices, blank=True, help_text="Why it was resolved."
+    )
 
     class Meta:
         ordering = ["id"]

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Collection
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from lms_canvas.connect import client_for
@@ -82,16 +83,26 @@ def start_sync(
     if courses is not None:
         listed = listed.filter(course__canvas_id__in=list(courses))
     entries = [e for e in listed if e.is_current(today)]
-    for ended in (e for e in listed if not e.is_current(today)):
-        issues.record(
-            run.id,
-            "entry_ended",
-            object_type="course",
-            canvas_id=ended.course.canvas_id,
-            canvas_course_id=ended.course.canvas_id,
-            label=ended.label,
-            detail=f"It ended on {date_text(ended.end_date)}.",
+    ended = [e for e in listed if not e.is_current(today)]
+    if courses is None and not preview:
+        # A full sync reads the whole sync list: an ended entry is one open item across nights, and the
+        # problems of courses no longer listed are resolved.
+        issues.track_sync_list(
+            run,
+            [_scope(e) for e in entries],
+            [(_scope(e), e.label, f"It ended on {date_text(e.end_date)}.") for e in ended],
         )
+    else:
+        for e in ended:
+            issues.record(
+                run.id,
+                "entry_ended",
+                object_type="course",
+                canvas_id=e.course.canvas_id,
+                canvas_course_id=e.course.canvas_id,
+                label=e.label,
+                detail=f"It ended on {date_text(e.end_date)}.",
+            )
     if not entries:
         issues.record(run.id, "sync_list_empty")
         lifecycle.end(run, RunStatus.WITH_ISSUES, "Nothing to sync. " + reason("sync_list_empty").fix)
@@ -114,6 +125,10 @@ def start_sync(
     if enqueue:
         lifecycle.enqueue_on_commit(run, lambda: send_first(run.id))
     return run
+
+
+def _scope(entry: SyncListEntry) -> issues.Scope:
+    return (entry.course.canvas_id, entry.section.canvas_id if entry.section is not None else None)
 
 
 def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> None:
@@ -156,25 +171,44 @@ def record_failure(result: SyncCourseResult, run: SyncRun, exc: Exception) -> No
 
 def record_outcome(result: SyncCourseResult, run: SyncRun, plan: CoursePlan, outcome: ApplyOutcome) -> None:
     """Issues and the course's result for what apply did (applied, held or blocked)."""
-    scope = (result.canvas_course_id, result.canvas_section_id)
-    if outcome.status == "held":
-        changes = outcome.changes
-        detail = (
-            f"This sync would leave {changes.active_after} of {changes.active_before} exam-takers active "
-            f"({changes.active_before - changes.active_after} deactivated)."
-        )
-        held = issues.Found("roster_shrink_held", "course", plan.canvas_course_id, plan.label, detail)
-        issues.track_course(run, *scope, [held, *outcome.exclusions])
-        result.details = preview_details(plan, changes) | {"would_hold": True}
-        close(result, CourseResultStatus.HELD, detail + " Nothing was changed; Approve to apply it.", outcome.counts)
-        return
-    issues.track_course(run, *scope, outcome.exclusions)
-    if outcome.status == "blocked":
-        blocked = outcome.exclusions[0]
-        text = reason(blocked.code).sentence + (" " + blocked.detail if blocked.detail else "")
-        close(result, CourseResultStatus.SKIPPED, f"{text} What to do: {reason(blocked.code).fix}", outcome.counts)
-        return
-    close(result, CourseResultStatus.APPLIED, "", outcome.counts)
+    record_outcomes(run, [(result, plan, outcome)])
+
+
+def record_outcomes(run: SyncRun, applied: list[tuple[SyncCourseResult, CoursePlan, ApplyOutcome]]) -> None:
+    """`record_outcome` for a group of courses applied together: their problems reconciled in a few
+    statements (issues.track_courses) and their results written in one."""
+    found: dict[issues.Scope, list] = {}
+    for result, plan, outcome in applied:
+        scope = (result.canvas_course_id, result.canvas_section_id)
+        found[scope] = list(outcome.exclusions)
+        if outcome.status == "held":
+            held = issues.Found("roster_shrink_held", "course", plan.canvas_course_id, plan.label, _held(outcome))
+            found[scope].insert(0, held)
+    issues.track_courses(run, found)
+    now = timezone.now()
+    for result, plan, outcome in applied:
+        result.counts, result.finished_at = outcome.counts, now
+        if outcome.status == "held":
+            result.details = preview_details(plan, outcome.changes) | {"would_hold": True}
+            result.status = CourseResultStatus.HELD
+            result.message = _held(outcome) + " Nothing was changed; Approve to apply it."
+        elif outcome.status == "blocked":
+            blocked = outcome.exclusions[0]
+            text = reason(blocked.code).sentence + (" " + blocked.detail if blocked.detail else "")
+            result.status, result.message = CourseResultStatus.SKIPPED, f"{text} What to do: {reason(blocked.code).fix}"
+        else:
+            result.status, result.message = CourseResultStatus.APPLIED, ""
+    SyncCourseResult.objects.bulk_update(
+        [result for result, _, _ in applied], ["status", "message", "finished_at", "details", "counts"]
+    )
+
+
+def _held(outcome: ApplyOutcome) -> str:
+    changes = outcome.changes
+    return (
+        f"This sync would leave {changes.active_after} of {changes.active_before} exam-takers active "
+        f"({changes.active_before - changes.active_after} deactivated)."
+    )
 
 
 def preview(result: SyncCourseResult, run: SyncRun, plan: CoursePlan) -> None:
@@ -255,7 +289,35 @@ def finalize_run(run_id: int) -> bool:
     counts = {name: sum((c or {}).get(name, 0) for _, c in results) for name in COUNT_NAMES}
     statuses = [s for s, _ in results]
     status, message = _outcome(run, statuses, counts)
-    return lifecycle.end(run, status, message, counts)
+    if not lifecycle.end(run, status, message, counts):
+        return False
+    fold_quiet_results(run)
+    return True
+
+
+def fold_quiet_results(run: SyncRun) -> int:
+    """Once a sync has ended, fold the results of the courses it synced with nothing to change and no
+    problem (none found, none resolved, none still open) into `run.quiet_courses`: the run's page says
+    "2,950 synced, nothing to change" instead of 2,950 rows, and a night grows the history by what
+    changed. The run's counts were summed before, so they are unchanged. Until the run ends every
+    course keeps its row: the reaper, a redelivered batch and progress read them.
+
+    Not for previews (each course's preview is what the admin reads) nor instant syncs (a few courses,
+    each a change, named in View History)."""
+    if run.params.get("preview") or "courses" in run.params:
+        return 0
+    nothing = {f"counts__{name}": 0 for name in COUNT_NAMES if name != "unchanged"}
+    quiet = SyncCourseResult.objects.filter(run_id=run.id, status=CourseResultStatus.APPLIED, message="", **nothing)
+    with_problems = SyncIssue.objects.filter(
+        Q(run_id=run.id) | Q(resolved_run_id=run.id) | Q(tracked=True, resolved_at__isnull=True),
+        institution_id=run.institution_id,
+        canvas_course_id__isnull=False,  # NOT IN (..., NULL) would match nothing
+    ).values("canvas_course_id")
+    with transaction.atomic():
+        folded, _ = quiet.exclude(canvas_course_id__in=with_problems).delete()
+        SyncRun.objects.filter(id=run.id).update(quiet_courses=F("quiet_courses") + folded)
+    run.quiet_courses += folded
+    return folded
 
 
 def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus, str]:

@@ -9,15 +9,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from portal.dates import date_text
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
 from portal.sorting import Sort
-from sync.models import CatalogCourse, SyncCourseResult, SyncIssue, SyncRun
+from sync.models import CatalogCourse, SyncCourseResult, SyncIssue, SyncMonthTotal, SyncRun
 from sync.runs.readable import PEOPLE
 
 CHART_DAYS = 30
+CHART_MONTHS = 12
+CHART_SERIES = ("runs", "minutes", "created", "deactivated", "issues")
 DEFAULT_SORT = "-started"
 # What each sortable header orders by; the run's id breaks ties, so a page never repeats or skips a row.
 SORTS = {
@@ -155,3 +158,43 @@ def chart_data(institution: Institution, now: dt.datetime | None = None) -> dict
         "labels": [date_text(d) for d in days],
         **{k: [rows[d][k] for d in days] for k in next(iter(rows.values()))},
     }
+
+
+def month_chart_data(institution: Institution, now: dt.datetime | None = None) -> dict:
+    """Per month of the last 12 (UTC months, as retention sums them): the month's totals of the runs
+    retention removed (SyncMonthTotal) plus the runs still kept, so the chart survives retention."""
+    now = now or timezone.now()
+    first = now.astimezone(dt.UTC).date().replace(day=1)
+    months = [_months_before(first, n) for n in range(CHART_MONTHS - 1, -1, -1)]
+    rows = {m: dict.fromkeys(CHART_SERIES, 0.0) for m in months}
+    for total in SyncMonthTotal.objects.filter(institution=institution, month__gte=months[0]):
+        if total.month in rows:
+            for name in CHART_SERIES:
+                rows[total.month][name] += getattr(total, name)
+    kept = SyncRun.objects.filter(
+        institution=institution, created_at__gte=dt.datetime.combine(months[0], dt.time.min, tzinfo=dt.UTC)
+    )
+    monthly = kept.annotate(month=TruncMonth("created_at", tzinfo=dt.UTC)).values("month")
+    issues = {r["month"].date(): r["n"] for r in monthly.annotate(n=Count("issues")).order_by()}
+    for run in kept.annotate(month=TruncMonth("created_at", tzinfo=dt.UTC)).only(
+        "created_at", "started_at", "finished_at", "counts"
+    ):
+        row = rows.get(run.month.date())
+        if row is None:
+            continue
+        row["runs"] += 1
+        row["minutes"] += run.duration.total_seconds() / 60 if run.duration and run.finished_at else 0
+        row["created"] += (run.counts or {}).get("created", 0)
+        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
+    for month, n in issues.items():
+        if month in rows:
+            rows[month]["issues"] += n
+    return {
+        "labels": [f"{m:%b %Y}" for m in months],
+        **{k: [round(rows[m][k], 2) if k == "minutes" else int(rows[m][k]) for m in months] for k in CHART_SERIES},
+    }
+
+
+def _months_before(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)

@@ -9,17 +9,19 @@ is not written again, one no longer found is resolved, so a night where nothing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from sync.models import SyncIssue, SyncRun
+from sync.models import Resolution, SyncIssue, SyncRun
 from sync.runs.reasons import ReasonCode, reason
 
 BATCH = 1000
+ENTRY_ENDED: ReasonCode = "entry_ended"
 
 
 class Excluded(Protocol):
@@ -74,52 +76,107 @@ class Tracked:
     still_open: int
 
 
+Scope = tuple[int, int | None]  # a synced course's Canvas id, and its section's when a section is listed alone
+
+
 def track_course(
     run: SyncRun, canvas_course_id: int, section_id: int | None, found: Iterable[Excluded | Found]
 ) -> Tracked:
-    """Reconcile one synced course (or sync-list section) with its open problems: what `found` has and
-    no open item has is recorded, first seen in `run`; an open item `found` no longer has is resolved
-    by `run`; one still there is left as it is (a changed label or detail is updated in place).
+    """`track_courses` for one course (or sync-list section)."""
+    scope = (canvas_course_id, section_id)
+    return track_courses(run, {scope: found})[scope]
 
-    Only for a course this run synced: a course it could not read keeps its open items as they were."""
-    rows: dict[tuple, SyncIssue] = {}
-    for e in found:
-        issue = _issue(run.id, e.code, e.object_type, e.canvas_id, canvas_course_id, e.label, e.detail, "", "")
-        issue.institution_id, issue.tracked, issue.scope_section_id = run.institution_id, True, section_id
-        rows.setdefault(_key(issue), issue)  # one item per object and reason, however often the plan names it
-    open_items = SyncIssue.objects.filter(
-        institution_id=run.institution_id,
-        tracked=True,
-        resolved_at__isnull=True,
-        canvas_course_id=canvas_course_id,
-        scope_section_id=section_id,
-    ).only("id", "code", "object_type", "canvas_id", "label", "message")
+
+def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded | Found]]) -> dict[Scope, Tracked]:
+    """Reconcile synced courses (or sync-list sections) with their open problems, a few statements
+    for all of them: what `found[scope]` has and no open item has is recorded, first seen in `run`; an
+    open item it no longer has is resolved by `run`; one still there is left as it is (a changed label
+    or detail is updated in place).
+
+    Only for courses this run synced: a course it could not read keeps its open items as they were."""
+    rows: dict[Scope, dict[tuple, SyncIssue]] = {}
+    for scope, excluded in found.items():
+        mine = rows.setdefault(scope, {})
+        for e in excluded:
+            issue = _issue(run.id, e.code, e.object_type, e.canvas_id, scope[0], e.label, e.detail, "", "")
+            issue.institution_id, issue.tracked, issue.scope_section_id = run.institution_id, True, scope[1]
+            mine.setdefault(_key(issue), issue)  # one item per object and reason, however often the plan names it
+    open_items = _open(run.institution_id).filter(canvas_course_id__in={course for course, _ in found})
     gone, changed = [], []
-    for item in open_items:
-        now = rows.pop(_key(item), None)
+    counts = {scope: [0, 0, 0] for scope in found}  # new, resolved, still open
+    for item in open_items.only(
+        "id", "code", "object_type", "canvas_id", "canvas_course_id", "scope_section_id", "label", "message"
+    ):
+        key = cast(Scope, (item.canvas_course_id, item.scope_section_id))  # its course: one of `found`'s
+        if key not in rows:  # the course's other entry (the course or one of its sections), not synced here
+            continue
+        now = rows[key].pop(_key(item), None)
         if now is None:
             gone.append(item.id)
-        elif (now.label, now.message) != (item.label, item.message):
+            counts[key][1] += 1
+            continue
+        counts[key][2] += 1
+        if (now.label, now.message) != (item.label, item.message):
             item.label, item.message = now.label, now.message
             changed.append(item)
-    SyncIssue.objects.bulk_create(rows.values(), batch_size=BATCH)
+    for scope, new in rows.items():
+        counts[scope][0] = len(new)
+    SyncIssue.objects.bulk_create([i for new in rows.values() for i in new.values()], batch_size=BATCH)
     if gone:
-        SyncIssue.objects.filter(id__in=gone).update(resolved_run=run, resolved_at=timezone.now())
+        _resolve(SyncIssue.objects.filter(id__in=gone), run, Resolution.GONE)
     if changed:
         SyncIssue.objects.bulk_update(changed, ["label", "message"], batch_size=BATCH)
-    return Tracked(len(rows), len(gone), len(open_items) - len(gone))
+    return {scope: Tracked(*n) for scope, n in counts.items()}
+
+
+def track_sync_list(run: SyncRun, current: Iterable[Scope], ended: Iterable[tuple[Scope, str, str]]) -> None:
+    """Reconcile the institution's open problems with its sync list as a full sync reads it.
+
+    An entry past its end date (`ended`: scope, label, "It ended on ...") is one open item, recorded by
+    the first sync that finds it so and left as it is by later ones; its other problems are resolved,
+    since nothing syncs that course any more (Resolution.ENDED). An entry that is current again (its
+    end date extended) has that item resolved. A problem of a course or section no longer on the list
+    at all is resolved (Resolution.REMOVED): nothing would ever sync it again to find it gone."""
+    ending = {scope: (label, detail) for scope, label, detail in ended}
+    listed = set(current) | set(ending)
+    open_items = list(_open(run.institution_id).values_list("id", "code", "canvas_course_id", "scope_section_id"))
+    removed, stopped, extended, flagged = [], [], [], set()
+    for item_id, code, course, section in open_items:
+        where = (course, section)
+        if where not in listed:
+            removed.append(item_id)
+        elif where in ending:
+            if code == ENTRY_ENDED:
+                flagged.add(where)
+            else:
+                stopped.append(item_id)
+        elif code == ENTRY_ENDED:
+            extended.append(item_id)
+    for ids, resolution in ((removed, Resolution.REMOVED), (stopped, Resolution.ENDED), (extended, Resolution.GONE)):
+        for start in range(0, len(ids), BATCH):
+            _resolve(SyncIssue.objects.filter(id__in=ids[start : start + BATCH]), run, resolution)
+    new = []
+    for scope, (label, detail) in ending.items():
+        if scope in flagged:
+            continue
+        issue = _issue(run.id, ENTRY_ENDED, "course", scope[0], scope[0], label, detail, "", "")
+        issue.institution_id, issue.tracked, issue.scope_section_id = run.institution_id, True, scope[1]
+        new.append(issue)
+    SyncIssue.objects.bulk_create(new, batch_size=BATCH)
 
 
 def resolve(run: SyncRun, canvas_course_id: int, section_id: int | None, code: ReasonCode) -> int:
     """Resolve the course's open item of one reason (an approved held roster), by `run`."""
-    return SyncIssue.objects.filter(
-        institution_id=run.institution_id,
-        tracked=True,
-        resolved_at__isnull=True,
-        canvas_course_id=canvas_course_id,
-        scope_section_id=section_id,
-        code=code,
-    ).update(resolved_run=run, resolved_at=timezone.now())
+    items = _open(run.institution_id).filter(canvas_course_id=canvas_course_id, scope_section_id=section_id, code=code)
+    return _resolve(items, run, Resolution.APPROVED)
+
+
+def _open(institution_id: int) -> QuerySet[SyncIssue]:
+    return SyncIssue.objects.filter(institution_id=institution_id, tracked=True, resolved_at__isnull=True)
+
+
+def _resolve(items: QuerySet[SyncIssue], run: SyncRun, resolution: Resolution) -> int:
+    return items.update(resolved_run=run, resolved_at=timezone.now(), resolution=resolution)
 
 
 def _key(issue: SyncIssue) -> tuple:

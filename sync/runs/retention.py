@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from sync.models import ACTIVE_STATUSES, SyncIssue, SyncMonthTotal, SyncRun
@@ -48,7 +48,8 @@ def remove_old_history(now: dt.datetime | None = None, *, batch: int = BATCH) ->
 
 def _add_to_months(runs) -> None:
     totals: dict[tuple[int, dt.date], dict[str, float]] = {}
-    for run in runs.only("institution_id", "created_at", "started_at", "finished_at", "counts"):
+    fields = ("institution_id", "created_at", "started_at", "finished_at", "counts")
+    for run in runs.only(*fields).annotate(n_issues=Count("issues")):
         month = run.created_at.date().replace(day=1)
         row = totals.setdefault(
             (run.institution_id, month), {"runs": 0, "minutes": 0.0, "created": 0, "deactivated": 0, "issues": 0}
@@ -57,9 +58,7 @@ def _add_to_months(runs) -> None:
         row["minutes"] += run.duration.total_seconds() / 60 if run.duration and run.finished_at else 0
         row["created"] += (run.counts or {}).get("created", 0)
         row["deactivated"] += (run.counts or {}).get("deactivated", 0)
-    for run_id, institution_id, created_at in runs.values_list("id", "institution_id", "created_at"):
-        n = SyncIssue.objects.filter(run_id=run_id).count()
-        totals[(institution_id, created_at.date().replace(day=1))]["issues"] += n
+        row["issues"] += run.n_issues
     for (institution_id, month), row in totals.items():
         SyncMonthTotal.objects.get_or_create(institution_id=institution_id, month=month)
         SyncMonthTotal.objects.filter(institution_id=institution_id, month=month).update(

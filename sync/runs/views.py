@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import chain
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -20,7 +21,7 @@ from portal.access import get_institution_for
 from portal.sorting import query_without_page, read_sort
 from sync.models import RunKind, SyncCourseResult, SyncRun
 from sync.runs.forms import HistoryFilterForm
-from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, runs_for
+from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, month_chart_data, runs_for
 from sync.runs.problems import run_changes
 from sync.runs.readable import issue_groups, plain, reason_for
 from sync.runs.reasons import REASONS
@@ -51,6 +52,8 @@ def history(request: HttpRequest) -> HttpResponse:
         # A refused filter lists no runs (never every run instead): its message is beside its field.
         "page": Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page")) if runs is not None else None,
         "chart": chart_data(institution),
+        "month_chart": month_chart_data(institution),
+        "run_retention_days": settings.SYNC_RUN_RETENTION_DAYS,
         "active": SyncRun.objects.filter(
             institution=institution, kind=RunKind.SYNC, status__in=["queued", "running"]
         ).first(),
@@ -82,6 +85,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "run": run,
         # Each row with its Canvas page ("" when it has none).
         "results": [(result, result_canvas_url(server_url, result)) for result in results],
+        "course_count": len(results) + run.quiet_courses,
         "results_open": len(results) <= RESULTS_OPEN_UP_TO or any(r.status == "held" for r in results),
         "result_statuses": Counter(r.get_status_display() for r in results).most_common(),
         "groups": issue_groups(

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from portal.dates import date_text, datetime_text
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
@@ -97,9 +98,11 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
         if not entries:
             a.lines.append("It is not on the sync list. Add it with + in Edit Sync Settings, then Sync Now.")
         result = SyncCourseResult.objects.filter(run=run, canvas_course_id=cat.canvas_id).first() if run else None
-        a.lines += [line for entry in entries if (line := _entry_line(entry, run, result))]
-        if run and result:
-            a.lines.append(f"Latest sync (#{run.id}): {result.get_status_display()}. {plain(result.message)}".strip())
+        quiet = run is not None and result is None and any(_folded_into(run, entry) for entry in entries)
+        a.lines += [line for entry in entries if (line := _entry_line(entry, run, result, quiet))]
+        if run and (result or quiet):
+            said = f"{result.get_status_display()}. {plain(result.message)}" if result else "Synced, nothing to change."
+            a.lines.append(f"Latest sync (#{run.id}): {said}".strip())
             found = now_left_out(institution, run).filter(
                 canvas_course_id=cat.canvas_id, object_type__in=["course", "section"]
             )
@@ -111,15 +114,23 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
     return answers
 
 
-def _entry_line(entry: SyncListEntry, run: SyncRun | None, result: SyncCourseResult | None) -> str:
+def _folded_into(run: SyncRun, entry: SyncListEntry) -> bool:
+    """Whether `run` synced `entry` with nothing to change and no problem, its result folded into the
+    run's count (sync.engine.runner.fold_quiet_results): it was listed and current when the run began."""
+    if not run.quiet_courses or entry.added_at > run.created_at:
+        return False
+    return entry.is_current(timezone.localtime(run.created_at, entry.institution.tz).date())
+
+
+def _entry_line(entry: SyncListEntry, run: SyncRun | None, result: SyncCourseResult | None, quiet: bool) -> str:
     """What the sync list entry says about the latest sync, true to its dates: the run reads the sync
     list when it is created, so an entry added after that moment was not in it."""
     if not entry.is_current():
-        also = f", so the latest sync (#{run.id}) left it out" if run and not result else ""
+        also = f", so the latest sync (#{run.id}) left it out" if run and not (result or quiet) else ""
         return f"Its sync list entry ended on {date_text(entry.end_date)}{also}; extend the end date to sync it again."
     if run is None:
         return "It is on the sync list, but no sync has finished yet; Sync Now to sync it."
-    if result:
+    if result or quiet:
         return ""
     if entry.added_at > run.created_at:
         return (

@@ -29,3 +29,9 @@ def reason_title(code: str) -> str:
 @register.filter
 def plain(message: str) -> str:
     return readable.plain(message or "")
+
+
+@register.filter
+def thousands(number: int) -> str:
+    """2950 as "2,950", the way the run's message writes its counts."""
+    return f"{number:,}"

@@ -37,6 +37,8 @@ class Command(BaseCommand):
             elif result.message:
                 line += f" - {result.message}"
             self.stdout.write(line)
+        if run.quiet_courses:
+            self.stdout.write(f"  and {run.quiet_courses} course(s) synced with nothing to change")
         for issue in run.issues.filter(severity__in=["error", "warning"])[:50]:
             self.stdout.write(f"  [{issue.code}] {issue.label}: {issue.message}")
         return f"Sync #{run.id}: {run.get_status_display()}. {run.message}"
