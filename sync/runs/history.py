@@ -72,7 +72,9 @@ def _midnight(day: dt.date, tz) -> dt.datetime:
 
 def touching(institution: Institution, q: str) -> Q:
     """Runs whose course results or issues concern a course (name, course code, SIS ID, Course ID or Canvas
-    id) or a person (name, email, SIS/Student ID or Canvas id) matching `q`, of this institution only."""
+    id) or a person (name, email, SIS/Student ID or Canvas id) matching `q`, of this institution only.
+    A course a sync found nothing to change in and no problem has no result left in it (folded into
+    the run's count once it ended), so these are the runs that changed a course or found problems in it."""
     courses = _canvas_courses(institution, q)
     people = _canvas_people(institution, q)
     number = _canvas_id(q)  # also a Canvas course or user id the portal has no row for (an issue names it)
