@@ -174,12 +174,15 @@ class SyncRun(models.Model):
     # A sync's courses go to workers in batches (sync.engine.dispatch): how many, and how many sent so far.
     batch_count = models.PositiveIntegerField(default=0)
     batches_sent = models.PositiveIntegerField(default=0)
-    # Courses synced with nothing to change and no problem: their per-course results are folded into
+    # Courses synced with nothing to change and no new or resolved problem: their results are folded into
     # this count once the run ends (sync.engine.runner.fold_quiet_results), so a night grows the
     # history by what changed, not by the size of the sync list.
     quiet_courses = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="Courses synced with nothing to change and no problem (not listed)."
+        default=0, db_default=0, help_text="Courses synced with nothing to change and no new problem (not listed)."
     )
+    # Problems earlier syncs found that this one still found, counted once it ended: its folded courses
+    # have no row left to count them by (sync.runs.problems.run_changes).
+    problems_still_open = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -297,26 +297,31 @@ def finalize_run(run_id: int) -> bool:
 
 def fold_quiet_results(run: SyncRun) -> int:
     """Once a sync has ended, fold the results of the courses it synced with nothing to change and no
-    problem (none found, none resolved, none still open) into `run.quiet_courses`: the run's page says
-    "2,950 synced, nothing to change" instead of 2,950 rows, and a night grows the history by what
-    changed. The run's counts were summed before, so they are unchanged. Until the run ends every
-    course keeps its row: the reaper, a redelivered batch and progress read them.
+    new or resolved problem into `run.quiet_courses`: the run's page says "2,950 synced with nothing
+    to change" instead of 2,950 rows, and a night grows the history by what changed. What stays true:
+    the run's counts were summed before; the problems it still found are counted first
+    (`problems_still_open`) and stay on Open problems; every course that changed or whose problems
+    changed keeps its row. Until the run ends every course keeps its row: the reaper, a redelivered
+    batch and progress read them.
 
     Not for previews (each course's preview is what the admin reads) nor instant syncs (a few courses,
     each a change, named in View History)."""
     if run.params.get("preview") or "courses" in run.params:
         return 0
-    nothing = {f"counts__{name}": 0 for name in COUNT_NAMES if name != "unchanged"}
+    nothing = {f"counts__{name}": 0 for name in ("created", "updated", "deactivated", "held")}
     quiet = SyncCourseResult.objects.filter(run_id=run.id, status=CourseResultStatus.APPLIED, message="", **nothing)
-    with_problems = SyncIssue.objects.filter(
-        Q(run_id=run.id) | Q(resolved_run_id=run.id) | Q(tracked=True, resolved_at__isnull=True),
-        institution_id=run.institution_id,
+    changed_problems = SyncIssue.objects.filter(
+        Q(run_id=run.id) | Q(resolved_run_id=run.id),
         canvas_course_id__isnull=False,  # NOT IN (..., NULL) would match nothing
     ).values("canvas_course_id")
     with transaction.atomic():
-        folded, _ = quiet.exclude(canvas_course_id__in=with_problems).delete()
-        SyncRun.objects.filter(id=run.id).update(quiet_courses=F("quiet_courses") + folded)
+        still_open = open_after(run).exclude(run_id=run.id).count()
+        folded, _ = quiet.exclude(canvas_course_id__in=changed_problems).delete()
+        SyncRun.objects.filter(id=run.id).update(
+            quiet_courses=F("quiet_courses") + folded, problems_still_open=still_open
+        )
     run.quiet_courses += folded
+    run.problems_still_open = still_open
     return folded
 
 

@@ -54,7 +54,11 @@ def run_changes(run: SyncRun) -> RunChanges:
     return RunChanges(
         new=run.issues.filter(tracked=True).count(),
         resolved=run.resolved_issues.count(),
-        still_open=open_after(run).exclude(run_id=run.id).count(),
+        still_open=(
+            run.problems_still_open
+            if run.problems_still_open is not None
+            else open_after(run).exclude(run_id=run.id).count()
+        ),
     )
 
 

@@ -115,8 +115,8 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
 
 
 def _folded_into(run: SyncRun, entry: SyncListEntry) -> bool:
-    """Whether `run` synced `entry` with nothing to change and no problem, its result folded into the
-    run's count (sync.engine.runner.fold_quiet_results): it was listed and current when the run began."""
+    """Whether `run` synced `entry` with nothing to change and no new problem, its result folded into
+    the run's count (sync.engine.runner.fold_quiet_results): it was listed and current when the run began."""
     if not run.quiet_courses or entry.added_at > run.created_at:
         return False
     return entry.is_current(timezone.localtime(run.created_at, entry.institution.tz).date())

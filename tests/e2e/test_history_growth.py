@@ -1,6 +1,6 @@
 """A night that grew the history by what changed, in a browser at a laptop's and a phone's width: its
-run page names the courses that changed or have problems and counts the 2,950 it found nothing to
-change in; the problems of a course removed from the sync list are listed as resolved, saying why;
+run page names the course that changed and counts the 2,952 it found nothing to change in (their
+problems still open, counted); the problems of a course removed from the sync list are listed as resolved, saying why;
 View History's 12-month chart reads the month totals retention keeps. Nothing scrolls sideways.
 SHOTS_DIR=/tmp/shots saves full-page screenshots."""
 
@@ -11,7 +11,15 @@ from playwright.sync_api import expect
 
 from sync.engine.plan import Exclusion
 from sync.engine.runner import fold_quiet_results
-from sync.models import CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncMonthTotal, SyncRun
+from sync.models import (
+    CourseResultStatus,
+    RunKind,
+    RunStatus,
+    SyncCourseResult,
+    SyncMonthTotal,
+    SyncRun,
+    empty_counts,
+)
 from sync.runs import issues
 from sync.runs.lifecycle import create_run
 from tests.conftest import login
@@ -25,14 +33,20 @@ COURSES, PEOPLE, QUIET = 4, 10, 2950
 
 
 def a_night_later(institution) -> SyncRun:
-    """The same people left out of the first three courses; the fourth was removed from the sync list;
-    2,950 more courses synced with nothing to change."""
+    """The same people left out of the first three courses, one person added to the first; the fourth
+    was removed from the sync list; 2,950 more courses synced with nothing to change."""
     run = create_run(institution, RunKind.SYNC, params={"preview": False})
     kept = [FIRST_COURSE + n for n in range(COURSES - 1)]
     issues.track_sync_list(run, [(c, None) for c in kept], [])
     SyncCourseResult.objects.bulk_create(
         [
-            SyncCourseResult(run=run, canvas_course_id=c, label=course_name(c - FIRST_COURSE), status="applied")
+            SyncCourseResult(
+                run=run,
+                canvas_course_id=c,
+                label=course_name(c - FIRST_COURSE),
+                status=CourseResultStatus.APPLIED,
+                counts=empty_counts() | {"created": int(c == FIRST_COURSE), "unchanged": 20, "skipped": PEOPLE},
+            )
             for c in kept
         ]
         + [
@@ -60,10 +74,12 @@ def test_a_night_names_what_changed_and_counts_the_rest(page, width, admin_a, in
 
     page.goto(f"/admin-settings/lms/history/{night.id}/")
     expect(page.get_by_test_id("course-summary")).to_have_text(
-        "2,953 courses: 2,950 synced with nothing to change (not listed) · 3 synced."
+        "2,953 courses: 2,952 synced with nothing to change (not listed) · 1 synced."
     )
-    expect(page.get_by_role("table").first.get_by_role("row")).to_have_count(4)  # a header and 3 courses
+    expect(page.get_by_role("table").first.get_by_role("row")).to_have_count(2)  # a header and the one changed
+    expect(page.get_by_role("table").first).to_contain_text(course_name(0))
     expect(page.get_by_test_id("problem-changes")).to_contain_text("10 resolved")
+    expect(page.get_by_test_id("problem-changes")).to_contain_text("30 still open from earlier syncs")
     resolved = page.locator("details.issue-group").filter(has=page.locator("summary", has_text="Pending invitation"))
     resolved.last.locator("summary").click()
     table = resolved.last.get_by_role("table", name="Resolved: Pending invitation")

@@ -1,5 +1,5 @@
 """The history grows with change, not with nights (issue 18): a course a sync found nothing to change
-in and no problem is folded into the run's count once the run ends; problems are tracked a batch at a
+in and no new or resolved problem is folded into the run's count once the run ends; problems are tracked a batch at a
 time; a course removed from the sync list, or whose entry ended, does not leave its problems open for
 ever; an ended entry is one open item; View History's months survive retention."""
 
@@ -46,25 +46,31 @@ def test_a_course_with_nothing_to_change_is_folded_into_the_run_once_it_ends(two
     preview = sync(institution_a, preview=True)  # what the next sync finds, course by course, never folded
     second = sync(institution_a)
 
-    assert first.quiet_courses == 0  # History of Science's people were created the first night
-    assert second.quiet_courses == 1
-    assert list(SyncCourseResult.objects.filter(run=second).values_list("canvas_course_id", flat=True)) == [501]
+    assert first.quiet_courses == 0  # every course's people were created the first night
+    # Nothing changed in either; Contracts I still leaves the same people out (still open, not new).
+    assert (second.quiet_courses, SyncCourseResult.objects.filter(run=second).count()) == (2, 0)
     # The run's counts are the sum over both courses, as before the fold.
     assert second.counts["unchanged"] == preview.counts["unchanged"] > 0
     assert second.counts["skipped"] == first.counts["skipped"] > 0
     assert second.total == 2
     body = client_a.get(reverse("sync-run", args=[second.id])).content.decode()
-    assert "2 courses: 1 synced with nothing to change (not listed) · 1 synced." in body
-    assert "History of Science" not in body.split('id="courses"')[1].split('id="issues"')[0]
+    assert "2 courses: 2 synced with nothing to change." in body
+    assert "0 new" in body and "0 resolved" in body and "6 still open from earlier syncs" in body
+    assert SyncIssue.objects.filter(canvas_course_id=501, tracked=True, resolved_at=None).count() == 6
 
 
-def test_a_course_with_an_open_problem_keeps_its_row(two_courses, institution_a):
+def test_a_course_whose_problems_changed_keeps_its_row(two_courses, institution_a, sim, client_a):
     sync(institution_a)
+    enrollment = next(e for e in sim.store.tables["enrollments"].values() if e["user_id"] == 104)
+    sim.control("mutate", {"upsert": {"enrollments": [{"id": enrollment["id"], "enrollment_state": "active"}]}})
     second = sync(institution_a)
 
     [contracts] = SyncCourseResult.objects.filter(run=second)
-    assert contracts.label == "Contracts I"  # nothing changed in it, but it still leaves people out
-    assert SyncIssue.objects.filter(canvas_course_id=501, tracked=True, resolved_at=None).exists()
+    assert contracts.label == "Contracts I" and second.quiet_courses == 1
+    body = client_a.get(reverse("sync-run", args=[second.id])).content.decode()
+    assert "2 courses: 1 synced with nothing to change (not listed) · 1 synced." in body
+    assert "History of Science" not in body.split('id="courses"')[1].split('id="issues"')[0]
+    assert "1 resolved" in body and "5 still open from earlier syncs" in body
 
 
 def test_a_course_whose_problem_went_away_keeps_its_row_in_the_run_that_resolved_it(two_courses, institution_a, sim):
@@ -78,8 +84,8 @@ def test_a_course_whose_problem_went_away_keeps_its_row_in_the_run_that_resolved
     assert SyncCourseResult.objects.filter(run=blocked, canvas_course_id=502, status="skipped").exists()
     [item] = SyncIssue.objects.filter(canvas_course_id=502, code="no_course_id")
     assert (item.run_id, item.resolved_run_id, item.resolution) == (blocked.id, fixed.id, Resolution.GONE)
-    assert SyncCourseResult.objects.filter(run=fixed, canvas_course_id=502).exists()
-    assert fixed.quiet_courses == 0
+    assert list(SyncCourseResult.objects.filter(run=fixed).values_list("canvas_course_id", flat=True)) == [502]
+    assert fixed.quiet_courses == 1  # Contracts I: nothing changed in it, its problems still open
 
 
 def test_a_preview_keeps_every_course(two_courses, institution_a):
