@@ -13,8 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from sync.engine.apply import ApplyOutcome
 from sync.engine.plan import Exclusion
-from sync.models import Resolution, RunKind, SyncCourseResult, SyncIssue, SyncMonthTotal, SyncRun
+from sync.engine.runner import record_outcomes
+from sync.models import Resolution, RunKind, SyncCourseResult, SyncIssue, SyncMonthTotal, SyncRun, empty_counts
 from sync.runs import issues
 from sync.runs.history import month_chart_data
 from sync.runs.lifecycle import create_run
@@ -128,6 +130,29 @@ def test_problems_of_a_batch_are_tracked_in_a_few_statements(institution_a):
     assert set(tracked.values()) == {issues.Tracked(new=1, resolved=1, still_open=4)}
     assert SyncIssue.objects.filter(run=later).count() == 50
     assert SyncIssue.objects.filter(resolved_run=later, resolution=Resolution.GONE).count() == 50
+
+
+def test_a_group_of_applied_courses_is_recorded_in_a_few_statements(institution_a):
+    run = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    results = SyncCourseResult.objects.bulk_create(
+        SyncCourseResult(run=run, canvas_course_id=8000 + n, label=f"Course {n}", status="running") for n in range(30)
+    )
+    pending = [Exclusion("pending_invitation", "enrollment", 100, "Person 0")]
+    blocked = Exclusion("no_course_id", "course", 8000, "Course 0")
+    outcomes = [
+        ApplyOutcome("blocked", empty_counts(), None, [blocked])  # type: ignore[arg-type]
+        if n == 0
+        else ApplyOutcome("applied", empty_counts() | {"unchanged": 3, "skipped": 1}, None, pending)  # type: ignore[arg-type]
+        for n in range(30)
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        record_outcomes(run, [(r, None, o) for r, o in zip(results, outcomes, strict=True)])  # type: ignore[misc]
+
+    assert len(queries) <= 6  # the open problems read, their insert, the results' one update (savepoints)
+    statuses = dict(SyncCourseResult.objects.filter(run=run).values_list("canvas_course_id", "status"))
+    assert statuses[8000] == "skipped" and set(statuses.values()) == {"skipped", "applied"}
+    assert SyncIssue.objects.filter(run=run, tracked=True).count() == 30  # 29 invitations, 1 missing course id
 
 
 def test_problems_of_a_course_removed_from_the_sync_list_are_resolved_by_the_next_sync(
