@@ -1,5 +1,6 @@
 """One batch of a sync run, as one Celery task: claim its courses, read them from Canvas many at a
-time, write them in bulk, then send the run's next batch and end the run if this was the last.
+time, write them in bulk, and end the run if this was the last. The run's next batch is sent when
+only the last quarter of this one's courses is still being read (dispatch.py says why and how many).
 
 Reading a course is waiting on Canvas (three or more round trips), writing it is a few statements,
 so the two are split: threads plan the batch's courses concurrently under the token's throttle gate
@@ -14,6 +15,7 @@ A course claimed by a task is not claimed again unless its claim is older than t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -35,6 +37,7 @@ from sync.engine.runner import (
     preview,
     record_failure,
     record_outcome,
+    record_outcomes,
 )
 from sync.models import ACTIVE_STATUSES, CourseResultStatus, SyncCourseResult, SyncRun
 from sync.runs import canvas_view, lifecycle
@@ -60,8 +63,8 @@ def sync_batch(run_id: int, number: int, *, queue: str | None = None) -> None:
             text = f"Not synced: Canvas access was lost earlier in this run. {lost.message} What to do: {lost.fix}"
             _close_all(run, results, CourseResultStatus.SKIPPED, text)
         else:
-            _sync(run, results)
-    send_next_safely(run_id, queue)
+            _sync(run, results, lambda: send_next_safely(run_id, queue, done=number))
+    send_next_safely(run_id, queue, done=number, tail=False)
     finalize_run(run_id)
 
 
@@ -84,7 +87,9 @@ def _close_all(run: SyncRun, results: list[SyncCourseResult], status: str, messa
     lifecycle.add_progress(run.id, len(results))
 
 
-def _sync(run: SyncRun, results: list[SyncCourseResult]) -> None:
+def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[], None]) -> None:
+    """Read and write the batch's courses; `nearly_done` is called once, when only the last quarter
+    of them is still being read from Canvas (the run's next batch goes then: dispatch's docstring)."""
     removed = [r for r in results if r.entry is None]
     _close_all(run, removed, CourseResultStatus.SKIPPED, "Removed from the sync list before it was synced.")
     live = [r for r in results if r.entry is not None]
@@ -123,7 +128,10 @@ def _sync(run: SyncRun, results: list[SyncCourseResult]) -> None:
     pending: list[tuple[SyncCourseResult, CoursePlan]] = []
     seen = {"hidden": False, "shown": False, "logins": False}
     flushed = time.monotonic()
-    for result, planned in fetch_concurrently(plan, live, max_workers=threads):
+    tail = len(live) // 4
+    for done, (result, planned) in enumerate(fetch_concurrently(plan, live, max_workers=threads), 1):
+        if done == len(live) - tail:
+            nearly_done()
         result.run = run
         if isinstance(planned, BaseException):
             record_failure(result, run, planned)
@@ -168,7 +176,7 @@ def _write(run: SyncRun, batch: list[tuple[SyncCourseResult, CoursePlan]]) -> No
                 except Exception as exc:  # noqa: BLE001 - recorded against the course
                     record_failure(result, run, exc)
         else:
-            with transaction.atomic():  # one commit for the batch's issues and results
-                for (result, plan), outcome in zip(batch, outcomes, strict=True):
-                    record_outcome(result, run, plan, outcome)
+            # One commit, and a few statements, for the group's problems and results (not a few per course).
+            with transaction.atomic():
+                record_outcomes(run, [(r, plan, o) for (r, plan), o in zip(batch, outcomes, strict=True)])
     lifecycle.add_progress(run.id, len(batch))

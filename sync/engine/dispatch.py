@@ -5,15 +5,26 @@ and its sections) in the same batch, so one task writes that portal course and t
 to create it. Each batch is one Celery task (`sync.engine.batch.sync_batch`), which reads its courses
 from Canvas concurrently under the token's throttle gate and writes them in bulk.
 
-Fair to every institution, by two rules:
-- A run never has more than SYNC_BATCHES_IN_FLIGHT batches queued or running (2, below a worker's 4
-  processes). The first ones are sent when the run starts; each batch that finishes sends the run's
-  next one, to the back of the queue, so a large run never holds every worker process.
+Fair to every institution, by three rules:
 - Shortest remaining first: a batch's queue priority comes from how many batches its run has left
   (`priority`). At 2 a.m., when every institution's nightly sync starts together, a small
   institution's batches go ahead of a large one's, which rises as it nears its end. On Redis, kombu
-  keeps one list per priority step (0, 3, 6, 9) and workers take the lowest step first; the embedded
-  filesystem broker ignores priorities (it has one worker).
+  keeps one list per priority step (0, 3, 6, 9: the transport's default `priority_steps`) and a
+  worker's BRPOP names them lowest step first, so a freed worker process takes the lowest step
+  waiting, in order of arrival within it; the embedded filesystem broker ignores priorities (it has
+  one worker).
+- A run alone keeps SYNC_BATCHES_IN_FLIGHT batches queued or reading Canvas (2, below a worker's 8
+  processes): two processes keep a token's Canvas budget full. While other runs are active it keeps
+  one (`in_flight_cap`). Worker processes are what every institution waits for: at 2 a.m. a large run
+  and ten small ones, two batches each, wanted 22 of compose's 8, and the seventh to tenth small
+  institution waited for the first ones to finish (bench.sync (c): 7 to 15 s before their first
+  course, 8.7x their time alone). One at a time, a small run's batch has its token's whole budget,
+  so it takes about half as long and the processes turn over twice as often.
+- Each batch sends its run's next one itself, to the back of the queue, when only its last quarter
+  of courses is still being read (`batch.sync_batch`): the next one starts reading while this one
+  writes its last courses and ends, instead of the token's budget idling between them. A batch in
+  that tail no longer counts in flight. At its end it sends again if its run is below its cap
+  (another run ended meanwhile, or the early send found the run full).
 """
 
 from __future__ import annotations
@@ -21,12 +32,12 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import transaction
 
-from sync.models import SyncRun
+from sync.models import ACTIVE_STATUSES, OPEN_RESULT_STATUSES, SyncCourseResult, SyncRun
 from sync.runs import lifecycle
 from sync.runs.lifecycle import QUEUE_ERRORS
 
@@ -69,10 +80,15 @@ def assign_batches(canvas_course_ids: Sequence[int]) -> list[int]:
 
 
 def send_first(run_id: int, queue: str | None = None) -> None:
-    """The run's first batches (at most SYNC_BATCHES_IN_FLIGHT); called once the run is committed."""
-    for _ in range(settings.SYNC_BATCHES_IN_FLIGHT):
-        if not send_next(run_id, queue):
-            break
+    """The run's first batches (its `in_flight_cap`); called once the run is committed."""
+    _send_more(run_id, queue, lambda cap, others: cap - others)
+
+
+def in_flight_cap(run_id: int) -> int:
+    """How many of the run's batches may be queued or reading Canvas at once: SYNC_BATCHES_IN_FLIGHT
+    while it is the only active run, one while other runs wait for worker processes or hold them."""
+    others = SyncRun.objects.filter(status__in=ACTIVE_STATUSES).exclude(id=run_id)
+    return 1 if others.exists() else max(1, settings.SYNC_BATCHES_IN_FLIGHT)
 
 
 def run_here(run: SyncRun) -> SyncRun:
@@ -90,26 +106,48 @@ def run_here(run: SyncRun) -> SyncRun:
     return run
 
 
-def send_next(run_id: int, queue: str | None = None) -> bool:
-    """Send the run's next unsent batch, if any; False when every batch has been sent."""
-    with transaction.atomic():
-        run = SyncRun.objects.select_for_update().only("batches_sent", "batch_count").get(id=run_id)
-        if run.batches_sent >= run.batch_count:
-            return False
-        run.batches_sent += 1
-        run.save(update_fields=["batches_sent"])
-        number, left = run.batches_sent, run.batch_count - run.batches_sent + 1
-    _send(run_id, number, queue, priority(left))
-    return True
+def send_next(run_id: int, queue: str | None = None, *, done: int | None = None, tail: bool = True) -> int:
+    """The batches batch `done` sends for its run (how many it sent): in its `tail` (its last quarter
+    of courses being read), its successor and, while the run is alone, more up to the cap; the
+    successor not while other runs are active and another batch of this run is under way (the run
+    drops to one batch in flight). At its end (not `tail`), one if no other batch of the run is under
+    way: nothing else would send the run's next (the early send found the run full, or failed)."""
+    if tail:
+        return _send_more(run_id, queue, lambda cap, others: max(int(cap > 1), cap - others), done=done)
+    return _send_more(run_id, queue, lambda cap, others: int(others == 0), done=done)
 
 
-def send_next_safely(run_id: int, queue: str | None = None) -> None:
-    """`send_next` from a finishing batch: if the queue refuses, this run's other batches still go on,
-    and a batch that could not be sent is ended by the reaper with what happened."""
+def send_next_safely(run_id: int, queue: str | None = None, *, done: int | None = None, tail: bool = True) -> None:
+    """`send_next`, from a batch: if the queue refuses, this run's other batches still go on, and a
+    batch that could not be sent is ended by the reaper with what happened."""
     try:
-        send_next(run_id, queue)
+        send_next(run_id, queue, done=done, tail=tail)
     except QUEUE_ERRORS as exc:
         logger.error("Run %s: the task queue refused its next batch (%s)", run_id, type(exc).__name__)
+
+
+def _send_more(run_id: int, queue: str | None, how_many: Callable[[int, int], int], done: int | None = None) -> int:
+    """Send `how_many(cap, others)` more of the run's unsent batches, `others` being how many of its sent
+    batches besides `done` are not finished (queued, reading, or writing their last courses)."""
+    cap = in_flight_cap(run_id)
+    with transaction.atomic():
+        # The row lock: two batches of one run sending at once each see what the other sent.
+        run = SyncRun.objects.select_for_update().only("batches_sent", "batch_count").get(id=run_id)
+        unfinished = SyncCourseResult.objects.filter(
+            run_id=run_id, batch__lte=run.batches_sent, status__in=OPEN_RESULT_STATUSES
+        )
+        if done is not None:
+            unfinished = unfinished.exclude(batch=done)
+        others = unfinished.values("batch").distinct().count() if run.batches_sent else 0
+        count = max(0, min(how_many(cap, others), run.batch_count - run.batches_sent))
+        if not count:
+            return 0
+        first = run.batches_sent + 1
+        run.batches_sent += count
+        run.save(update_fields=["batches_sent"])
+    for number in range(first, first + count):
+        _send(run_id, number, queue, priority(run.batch_count - number + 1))
+    return count
 
 
 def _send(run_id: int, number: int, queue: str | None, priority: int = 0) -> None:

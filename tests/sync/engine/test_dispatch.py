@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from portal.models import Institution
 from sync.engine import dispatch
-from sync.models import RunKind, RunTrigger, SyncRun
+from sync.models import (
+    OPEN_RESULT_STATUSES,
+    CourseResultStatus,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncCourseResult,
+    SyncRun,
+)
 from sync.runs import lifecycle
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 
@@ -38,38 +46,115 @@ def test_a_run_with_few_batches_left_goes_first(settings):
     assert [dispatch.priority(left) for left in (1, 2, 3, 8, 9, 32, 33, 60)] == [0, 0, 3, 3, 6, 6, 9, 9]
 
 
-@pytest.mark.django_db
-def test_a_large_run_does_not_queue_small_ones_behind_it(settings, monkeypatch):
-    """Nightly: a 60-batch institution and ten 2-batch ones start together, the large one first, on a
-    Redis queue (lowest priority step first, in order within a step) served by one worker process.
-    Every small run is done within the first few batches; the large one still gets all of its own."""
-    settings.SYNC_BATCHES_IN_FLIGHT = 2
-    queue: list[tuple[int, int, int]] = []  # (priority, arrival, run)
-    arrivals = iter(range(10_000))
-    monkeypatch.setattr(
-        dispatch, "_send", lambda run_id, number, q, priority: queue.append((priority, next(arrivals), run_id))
-    )
+class Nightly:
+    """Batches on worker processes, step by step: `slots` processes take the queue's lowest priority
+    first, in order of arrival within it (Redis); a batch's courses are read at the pace of its token,
+    whose budget the run's batches reading at the same time share (a run's one batch reads as fast as
+    its two would together); each batch sends through `dispatch` as `batch.sync_batch` does, in its
+    last quarter and at its end. Times are in units of one 50-course batch read with a whole budget."""
 
-    def started(slug: str, batches: int) -> int:
+    STEP = 0.02
+
+    def __init__(self, monkeypatch, slots: int = 8) -> None:
+        self.slots, self.now = slots, 0.0
+        self.queue: list[tuple[int, int, int, int]] = []  # (priority, arrival, run, batch)
+        self.reading: dict[tuple[int, int], list[float]] = {}  # (run, batch) -> [work left, work]
+        self.tailed: set[tuple[int, int]] = set()
+        self.ended: dict[int, float] = {}
+        self.most_in_flight: dict[int, int] = {}
+        arrivals = iter(range(100_000))
+        monkeypatch.setattr(
+            dispatch,
+            "_send",
+            lambda run_id, number, q, priority: self.queue.append((priority, next(arrivals), run_id, number)),
+        )
+
+    def start(self, slug: str, courses: int) -> int:
         institution = Institution.objects.create(name=slug, slug=slug)
         run = lifecycle.create_run(institution, RunKind.SYNC, trigger=RunTrigger.NIGHTLY)
-        SyncRun.objects.filter(id=run.id).update(batch_count=batches)
+        numbers = dispatch.assign_batches(list(range(courses)))
+        SyncCourseResult.objects.bulk_create(
+            SyncCourseResult(run=run, canvas_course_id=n, label=f"{slug} {n}", batch=b) for n, b in enumerate(numbers)
+        )
+        SyncRun.objects.filter(id=run.id).update(batch_count=max(numbers))
         dispatch.send_first(run.id)
         return run.id
 
-    large = started("large", 60)
-    small = [started(f"small-{n}", 2) for n in range(10)]
-    served: list[int] = []
-    while queue:
-        queue.sort()
-        _, _, run_id = queue.pop(0)  # the worker runs this batch; when it ends it sends its run's next one
-        served.append(run_id)
-        dispatch.send_next(run_id)
+    def run(self) -> dict[int, float]:
+        while self.queue or self.reading:
+            self._take()
+            self._read()
+        return self.ended
 
-    assert served.count(large) == 60 and all(served.count(run) == 2 for run in small)
-    last_small = max(i for i, run_id in enumerate(served) if run_id in small)
-    assert last_small < 22  # the twenty small batches come first; FIFO alone would interleave 60 large ones
-    assert SyncRun.objects.get(id=large).batches_sent == 60
+    def _take(self) -> None:
+        while self.queue and len(self.reading) < self.slots:
+            self.queue.sort()
+            _, _, run_id, number = self.queue.pop(0)
+            results = SyncCourseResult.objects.filter(run_id=run_id, batch=number)
+            results.update(status=CourseResultStatus.RUNNING)
+            work = results.count() / 50
+            self.reading[(run_id, number)] = [work, work]
+            # In flight: queued or reading, not writing its last courses (dispatch's count).
+            mine = sum(1 for k in self.reading if k[0] == run_id and k not in self.tailed)
+            mine += sum(1 for q in self.queue if q[2] == run_id)
+            self.most_in_flight[run_id] = max(self.most_in_flight.get(run_id, 0), mine)
+
+    def _read(self) -> None:
+        self.now += self.STEP
+        sharing: dict[int, int] = {}
+        for run_id, _ in self.reading:
+            sharing[run_id] = sharing.get(run_id, 0) + 1
+        for key, left in list(self.reading.items()):
+            run_id, number = key
+            left[0] -= self.STEP / sharing[run_id]
+            if key not in self.tailed and left[0] <= left[1] / 4:
+                self.tailed.add(key)
+                dispatch.send_next(run_id, done=number)
+            if left[0] <= 0:
+                del self.reading[key]
+                SyncCourseResult.objects.filter(run_id=run_id, batch=number).update(status=CourseResultStatus.APPLIED)
+                dispatch.send_next(run_id, done=number, tail=False)
+                if not SyncCourseResult.objects.filter(run_id=run_id, status__in=OPEN_RESULT_STATUSES).exists():
+                    SyncRun.objects.filter(id=run_id).update(status=RunStatus.SUCCEEDED)
+                    self.ended[run_id] = self.now
+
+
+@pytest.mark.django_db
+def test_a_run_alone_keeps_two_batches_reading_and_sends_the_next_before_a_batch_ends(settings, monkeypatch):
+    settings.SYNC_BATCH_COURSES, settings.SYNC_BATCHES_IN_FLIGHT = 50, 2
+    night = Nightly(monkeypatch)
+    large = night.start("large", 2000)
+    ended = night.run()
+
+    assert SyncRun.objects.get(id=large).batches_sent == 40
+    assert night.most_in_flight[large] == 2
+    assert ended[large] == pytest.approx(40, rel=0.01)  # the token busy throughout: 40 batches' worth
+
+
+@pytest.mark.django_db
+def test_at_2am_every_small_institution_is_done_within_twice_its_time_alone(settings, monkeypatch):
+    """A 2,000-course institution and ten of 50 start together, the large one first, on compose's 8
+    worker processes. Each small one is done within twice its time alone, and the whole within 1.3x
+    the large one's time alone; the large one reads one batch at a time while the others are active."""
+    settings.SYNC_BATCH_COURSES, settings.SYNC_BATCHES_IN_FLIGHT = 50, 2
+    times_alone = []
+    for slug, courses in (("small-alone", 50), ("large-alone", 2000)):
+        alone = Nightly(monkeypatch)
+        run_id = alone.start(slug, courses)
+        times_alone.append(alone.run()[run_id])
+    small_alone, large_alone = times_alone
+
+    night = Nightly(monkeypatch)
+    large = night.start("large", 2000)
+    small = [night.start(f"small-{n}", 50) for n in range(10)]
+    ended = night.run()
+
+    assert small_alone == pytest.approx(1.0, abs=0.05)  # two batches of 25, side by side
+    worst = max(ended[run] for run in small) / small_alone
+    assert worst <= 2, worst
+    assert ended[large] / large_alone <= 1.3
+    assert all(night.most_in_flight[run] == 1 for run in small)  # their second batch after the first
+    assert SyncRun.objects.get(id=large).batches_sent == 40
 
 
 @pytest.mark.django_db
