@@ -6,6 +6,7 @@ once no course is open, whichever batch finishes last. A failing course never st
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Collection
 
@@ -198,9 +199,19 @@ def record_outcomes(run: SyncRun, applied: list[tuple[SyncCourseResult, CoursePl
             result.status, result.message = CourseResultStatus.SKIPPED, f"{text} What to do: {reason(blocked.code).fix}"
         else:
             result.status, result.message = CourseResultStatus.APPLIED, ""
-    SyncCourseResult.objects.bulk_update(
-        [result for result, _, _ in applied], ["status", "message", "finished_at", "details", "counts"]
-    )
+    # Most courses of a group end alike (applied, no message): one UPDATE per distinct outcome, and
+    # bulk_update only for the counts. bulk_update of all five fields built a CASE with a WHEN per
+    # course per field: 13% of a worker's Python time in a no-change re-sync (py-spy --gil), a third
+    # of its writing side.
+    alike: dict[tuple, tuple[dict, list[int]]] = {}
+    for result, _, _ in applied:
+        key = (result.status, result.message, json.dumps(result.details, sort_keys=True))
+        alike.setdefault(key, (result.details, []))[1].append(result.id)
+    for (status, message, _), (details, ids) in alike.items():
+        SyncCourseResult.objects.filter(id__in=ids).update(
+            status=status, message=message, details=details, finished_at=now
+        )
+    SyncCourseResult.objects.bulk_update([result for result, _, _ in applied], ["counts"])
 
 
 def _held(outcome: ApplyOutcome) -> str:
@@ -289,20 +300,19 @@ def finalize_run(run_id: int) -> bool:
     counts = {name: sum((c or {}).get(name, 0) for _, c in results) for name in COUNT_NAMES}
     statuses = [s for s, _ in results]
     status, message = _outcome(run, statuses, counts)
-    if not lifecycle.end(run, status, message, counts):
-        return False
+    # Before it ends, from the results read above: whoever sees the run ended sees it folded.
     fold_quiet_results(run)
-    return True
+    return lifecycle.end(run, status, message, counts)
 
 
 def fold_quiet_results(run: SyncRun) -> int:
-    """Once a sync has ended, fold the results of the courses it synced with nothing to change and no
+    """Once every course of a sync is done, fold the results of the courses it synced with nothing to change and no
     new or resolved problem into `run.quiet_courses`: the run's page says "2,950 synced with nothing
     to change" instead of 2,950 rows, and a night grows the history by what changed. What stays true:
     the run's counts were summed before; the problems it still found are counted first
     (`problems_still_open`) and stay on Open problems; every course that changed or whose problems
-    changed keeps its row. Until the run ends every course keeps its row: the reaper, a redelivered
-    batch and progress read them.
+    changed keeps its row. Until then every course keeps its row: the reaper, a redelivered batch and
+    progress read them. Two batches finishing together may both fold: the second finds nothing left.
 
     Not for previews (each course's preview is what the admin reads) nor instant syncs (a few courses,
     each a change, named in View History)."""
