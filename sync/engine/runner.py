@@ -306,9 +306,9 @@ def finalize_run(run_id: int) -> bool:
 
 
 def fold_quiet_results(run: SyncRun) -> int:
-    """Once every course of a sync is done, fold the results of the courses it synced with nothing to change and no
-    new or resolved problem into `run.quiet_courses`: the run's page says "2,950 synced with nothing
-    to change" instead of 2,950 rows, and a night grows the history by what changed. What stays true:
+    """Once every course of a sync is done, fold the results of the courses it synced with nothing to
+    change and no new or resolved problem into `run.quiet_courses`: the run's page says "2,950 synced
+    with nothing to change" instead of 2,950 rows, and a night grows the history by what changed. What stays true:
     the run's counts were summed before; the problems it still found are counted first
     (`problems_still_open`) and stay on Open problems; every course that changed or whose problems
     changed keeps its row. Until then every course keeps its row: the reaper, a redelivered batch and
