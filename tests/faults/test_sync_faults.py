@@ -87,7 +87,7 @@ def test_5xx_on_a_tenth_of_requests_is_absorbed_by_retries(half_synced, big_sim,
 
     errors = sum(codes.get("503", 0) for codes in big_sim.control("stats")["requests"].values())
     assert errors >= 5  # the fault really happened
-    assert case.run.status == case.truth.run.status, case.run.message
+    assert case.run.status == case.truth.status, case.run.message
     assert CourseResultStatus.FAILED not in statuses(case.run)
     assert records(institution_a) == case.truth.courses
     assert_converged(institution_a, case.truth)
@@ -112,7 +112,7 @@ def test_read_timeouts_are_retried(half_synced, big_sim, institution_a, institut
     big_sim.control("faults", {"timeout_rate": 0.08, "timeout_s": 0.6, "paths": "/enrollments", "seed": 5})
     case = run_with_fault(institution_a, institution_b, big_sim, half_synced)
 
-    assert case.run.status == case.truth.run.status, case.run.message
+    assert case.run.status == case.truth.status, case.run.message
     assert CourseResultStatus.FAILED not in statuses(case.run)
     assert_converged(institution_a, case.truth)
 
@@ -176,7 +176,7 @@ def test_a_throttling_storm_slows_the_sync_but_loses_nothing(
 
     retried = [r for r in caplog.records if "throttled; retrying" in r.getMessage()]
     assert retried, "the storm never reached the sync: the case tests nothing"
-    assert case.run.status == case.truth.run.status, case.run.message
+    assert case.run.status == case.truth.status, case.run.message
     assert CourseResultStatus.FAILED not in statuses(case.run)
     assert_converged(institution_a, case.truth)
 
@@ -190,7 +190,7 @@ def test_the_access_token_expiring_mid_run_is_renewed(
 
     assert after_requests.fired == [40]
     assert big_sim.control("stats")["tokens_refreshed"] >= 1
-    assert case.run.status == case.truth.run.status, case.run.message
+    assert case.run.status == case.truth.status, case.run.message
     assert CourseResultStatus.FAILED not in statuses(case.run)
     assert CanvasConnection.objects.get(institution=institution_a).status == ConnectionStatus.VERIFIED
     assert_converged(institution_a, case.truth)
@@ -296,7 +296,7 @@ def test_malformed_json_is_retried_or_reported_never_half_applied(half_synced, b
     big_sim.control("faults", {"malformed_json_rate": 0.1, "paths": "^/api/", "seed": 3})
     case = run_with_fault(institution_a, institution_b, big_sim, half_synced)
 
-    assert case.run.status == case.truth.run.status, case.run.message
+    assert case.run.status == case.truth.status, case.run.message
     assert CourseResultStatus.FAILED not in statuses(case.run), failed_messages(case.run)
     assert_converged(institution_a, case.truth)
 
