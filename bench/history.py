@@ -15,6 +15,16 @@ enrollments go inactive, half of the share each).
     python -m bench.history --courses 3000 --nights 30 --admins 20            # the issue's size
     python -m bench.history --courses 40 --nights 3 --admins 4 --requests 40   # a quick look
 
+Full size (3,000 courses, 30 nights, 20 admins; 2026-12-01, 41 min on 2 cores shared with other
+sessions, loadavg 7-25 during the nights, 5-6.5 during the pages), after issue 18's fold:
+    (a) night 1 +40,897 rows (3,000 results, 37,896 problems); nights 2-30 +751 rows a night (about
+        250 course results, 500 problems, the run) for 1,062 enrollment changes, +2.99 MB a night with
+        this server's autovacuum off (each night's 3,000 results written, updated and ~2,750 deleted
+        stay as dead tuples); live rows about 0.3 MB a night (478 B a problem, 272 B a result)
+    (b) MISSED: Open problems p50 1,953 / p95 2,538 ms, run page p50 1,391 / p95 1,576 ms (one
+        request alone: 128 ms and 212 ms, mostly template rendering of 38 and 115 kB)
+    (c) retention on 425 runs: 0.71 s (31 runs and 7,042 problems removed)
+
 It needs PostgreSQL (DATABASE_URL; created if missing) and Redis; it flushes its two Redis databases
 (--broker-url, --cache-url) first and stops its workers and gunicorn whatever happens. Logs:
 var/bench-history/.
