@@ -287,6 +287,12 @@ class SyncIssue(models.Model):
                 name="issue_open_by_code",
             ),
             models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="issue_resolved"),
+            # Open problems lists them in this order, a page at a time: read from the index, not sorted.
+            models.Index(
+                fields=["institution", "canvas_course_id", "code", "label", "id"],
+                condition=Q(tracked=True, resolved_at__isnull=True),
+                name="issue_open_listing",
+            ),
         ]
 
     def __str__(self) -> str:
