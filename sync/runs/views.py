@@ -19,7 +19,7 @@ from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
 from portal.sorting import query_without_page, read_sort
-from sync.models import RunKind, SyncCourseResult, SyncRun
+from sync.models import Resolution, RunKind, SyncCourseResult, SyncRun
 from sync.runs.forms import HistoryFilterForm
 from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, month_chart_data, runs_for
 from sync.runs.problems import run_changes
@@ -31,6 +31,7 @@ PAGE_SIZE = 50
 ISSUES_PAGE_SIZE = 50
 # A run of up to this many courses shows its course table open; a larger one folds it (held ones open it).
 RESULTS_OPEN_UP_TO = 25
+GONE = Resolution.GONE.label  # what a problem resolved before resolutions were recorded was
 
 
 def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
@@ -134,12 +135,14 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
             "message",
             "fix",
             "in this run",
+            "why resolved",
         ]
     )
     # The issues it recorded (what it found first, and its own), then the problems it resolved.
     resolved = run.resolved_issues.filter(code=code) if code else run.resolved_issues.all()
     for issue in chain(issues.iterator(), resolved.iterator()):
         why = reason_for(issue.code)
+        resolved_here = issue.resolved_run_id == run.id
         row = [
             run.id,
             issue.severity,
@@ -151,7 +154,8 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
             issue.label,
             plain(issue.message) if issue.code != "internal_error" else why.sentence,
             plain(issue.fix),
-            "resolved" if issue.resolved_run_id == run.id else "first seen" if issue.tracked else "",
+            "resolved" if resolved_here else "first seen" if issue.tracked else "",
+            (issue.get_resolution_display() or GONE) if resolved_here else "",
         ]
         writer.writerow(row)
     return response

@@ -5,7 +5,9 @@ ever; an ended entry is one open item; View History's months survive retention."
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.db import connection
@@ -171,6 +173,10 @@ def test_problems_of_a_course_removed_from_the_sync_list_are_resolved_by_the_nex
     assert first.id != second.id
     body = client_a.get(reverse("sync-run", args=[second.id])).content.decode()
     assert f"{open_before} resolved" in body and "removed from the sync list" in body
+    rows = list(csv.reader(io.StringIO(client_a.get(reverse("sync-run-csv", args=[second.id])).content.decode())))
+    resolved_rows = [row for row in rows[1:] if row[-2] == "resolved"]
+    assert len(resolved_rows) == open_before
+    assert {row[-1] for row in resolved_rows} == {"Its course or section was removed from the sync list"}
 
 
 def test_an_ended_entry_is_one_open_item_across_nights(two_courses, institution_a):

@@ -64,7 +64,10 @@ def test_a_problem_that_goes_away_is_resolved_by_the_run_that_no_longer_finds_it
     first_page = client_a.get(reverse("sync-run", args=[first.id])).content.decode()
     assert "6 new" in first_page  # the first night still says what it found
     rows = list(csv.reader(io.StringIO(client_a.get(reverse("sync-run-csv", args=[second.id])).content.decode())))
-    assert [(row[2], row[-1]) for row in rows[1:]] == [("pending_invitation", "resolved")]
+    assert rows[0][-2:] == ["in this run", "why resolved"]
+    assert [(row[2], row[-2], row[-1]) for row in rows[1:]] == [
+        ("pending_invitation", "resolved", "No longer found by the sync")
+    ]
 
 
 def test_a_problem_that_comes_back_is_a_new_item(contracts, institution_a, sim):
