@@ -23,7 +23,7 @@ from sync.audit import trail
 from sync.engine.apply import ApplyOutcome, apply_plan, compute_changes, preview_details
 from sync.engine.dispatch import assign_batches, send_first
 from sync.engine.guard import would_hold
-from sync.engine.plan import CoursePlan, IncludesOff, SisHidden, plan_entry
+from sync.engine.plan import CoursePlan, Exclusion, IncludesOff, SisHidden, plan_entry
 from sync.models import (
     ACTIVE_STATUSES,
     COUNT_NAMES,
@@ -183,7 +183,7 @@ def record_outcomes(run: SyncRun, applied: list[tuple[SyncCourseResult, CoursePl
         scope = (result.canvas_course_id, result.canvas_section_id)
         found[scope] = list(outcome.exclusions)
         if outcome.status == "held":
-            held = issues.Found("roster_shrink_held", "course", plan.canvas_course_id, plan.label, _held(outcome))
+            held = Exclusion("roster_shrink_held", "course", plan.canvas_course_id, plan.label, _held(outcome))
             found[scope].insert(0, held)
     issues.track_courses(run, found)
     now = timezone.now()

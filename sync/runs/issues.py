@@ -25,7 +25,8 @@ ENTRY_ENDED: ReasonCode = "entry_ended"
 
 
 class Excluded(Protocol):
-    """What a sync left out (sync.engine.plan.Exclusion): a reason code and the object it concerns."""
+    """What a sync left out or found (sync.engine.plan.Exclusion, also a held roster): a reason code and
+    the object it concerns."""
 
     # Read-only properties, so a frozen dataclass satisfies it.
     @property
@@ -59,17 +60,6 @@ def record(
 
 
 @dataclass(frozen=True)
-class Found:
-    """A course-level problem a sync found that is not an exclusion of its plan (a held roster)."""
-
-    code: ReasonCode
-    object_type: str
-    canvas_id: int | None
-    label: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
 class Tracked:
     new: int
     resolved: int
@@ -79,15 +69,13 @@ class Tracked:
 Scope = tuple[int, int | None]  # a synced course's Canvas id, and its section's when a section is listed alone
 
 
-def track_course(
-    run: SyncRun, canvas_course_id: int, section_id: int | None, found: Iterable[Excluded | Found]
-) -> Tracked:
+def track_course(run: SyncRun, canvas_course_id: int, section_id: int | None, found: Iterable[Excluded]) -> Tracked:
     """`track_courses` for one course (or sync-list section)."""
     scope = (canvas_course_id, section_id)
     return track_courses(run, {scope: found})[scope]
 
 
-def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded | Found]]) -> dict[Scope, Tracked]:
+def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> dict[Scope, Tracked]:
     """Reconcile synced courses (or sync-list sections) with their open problems, a few statements
     for all of them: what `found[scope]` has and no open item has is recorded, first seen in `run`; an
     open item it no longer has is resolved by `run`; one still there is left as it is (a changed label
