@@ -80,6 +80,30 @@ def _flush_by_delete() -> Iterator[None]:
         yield
 
 
+_AFTER_MIGRATE: dict[str, dict[str, tuple[bool, int, str]]] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The test database as migrate left it, read once when it is made: a transactional test's flush
+    (a live server, real workers) empties every table, the rows data migrations made with them, so a test
+    of "migrate makes beat's schedule" that ran after one in the same process found nothing."""
+    from django_celery_beat.models import PeriodicTask
+
+    with django_db_blocker.unblock():
+        _AFTER_MIGRATE["periodic_tasks"] = {
+            t.task: (t.enabled, t.interval.every, t.interval.period)
+            for t in PeriodicTask.objects.select_related("interval")
+        }
+    yield
+
+
+@pytest.fixture
+def beat_tasks_after_migrate(django_db_setup) -> dict[str, tuple[bool, int, str]]:
+    """Beat's tasks in the database right after migrate: task -> (enabled, interval every, its period)."""
+    return _AFTER_MIGRATE["periodic_tasks"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -130,9 +130,8 @@ def test_an_admin_sync_never_emails(listed, sim):
     assert mail.outbox == []
 
 
-def test_the_nightly_dispatcher_exists_after_migrate_with_no_setup_command():
-    task = PeriodicTask.objects.get(task=PERIODIC_TASK)
-    assert task.enabled and (task.interval.every, task.interval.period) == (60, "seconds")
+def test_the_nightly_dispatcher_exists_after_migrate_with_no_setup_command(beat_tasks_after_migrate):
+    assert beat_tasks_after_migrate[PERIODIC_TASK] == (True, 60, "seconds")
 
 
 def test_beat_restores_its_tasks_when_it_starts(celery_beat_scheduler):

@@ -10,7 +10,6 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from portal.celery import app
 from sync.engine import start_sync, sync_batch
@@ -38,9 +37,9 @@ def three_courses(connected, sim, institution_a, admin_a, monkeypatch):
     return institution_a
 
 
-def test_the_reaper_is_a_beat_task_that_beat_can_call():
-    entry = PeriodicTask.objects.get(task=REAPER_TASK)  # made by a migration: no setup command needed
-    assert entry.enabled and entry.interval.every == 30 and entry.interval.period == "seconds"
+def test_the_reaper_is_a_beat_task_that_beat_can_call(beat_tasks_after_migrate):
+    # made by a migration: no setup command needed
+    assert beat_tasks_after_migrate[REAPER_TASK] == (True, 30, "seconds")
     app.loader.import_default_modules()  # what a worker does at start: autodiscover every app's tasks
     assert REAPER_TASK in app.tasks
 

@@ -104,11 +104,9 @@ def test_a_running_run_is_never_removed(institution_a):
     assert remove_old_history(NOW).runs == 0
 
 
-def test_beat_runs_it_from_a_migrated_database():
-    from django_celery_beat.models import PeriodicTask
-
+def test_beat_runs_it_from_a_migrated_database(beat_tasks_after_migrate):
     assert RETENTION_TASK in {task for task, _ in PERIODIC_TASKS.values()}
-    assert PeriodicTask.objects.filter(task=RETENTION_TASK, enabled=True).exists()
+    assert beat_tasks_after_migrate[RETENTION_TASK][0]  # enabled
 
 
 def test_support_reads_the_retention_settings_in_django_admin(client, support_user):
