@@ -7,8 +7,10 @@ patiently; permanent errors raise at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -78,8 +80,11 @@ class RetryPolicy:
         return max(retry_after or 0.0, step / 2 + random.uniform(0, step / 2))
 
 
+@functools.cache
 def user_agent() -> str:
-    """Names the installed release (pyproject.toml's version; `make` and the image install the project)."""
+    """Names the installed release (pyproject.toml's version; `make` and the image install the project).
+
+    Read once per process: importlib.metadata scans the installed distributions on every call."""
     return f"LMS-Sync-Portal/{version('lms-sync-portal')} (+python-requests)"
 
 
@@ -128,6 +133,24 @@ def build_session() -> requests.Session:
     return guard(session, pool_maxsize=32)
 
 
+_sessions: dict[tuple[str, int], requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(server_url: str, connection_id: int) -> requests.Session:
+    """One session per Canvas connection per process, kept across tasks: its pooled keep-alive
+    connections serve the next batch too, instead of each batch opening (and Canvas accepting) a new
+    TCP connection per thread. Per connection, never shared between institutions, so nothing one
+    token's answers leave in a session (cookies) reaches another's requests. requests' sessions are
+    used from many threads here already (fetch_concurrently's); the pool hands each a connection."""
+    key = (server_url, connection_id)
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is None:
+            session = _sessions[key] = build_session()
+        return session
+
+
 class Transport:
     def __init__(
         self,
@@ -148,7 +171,6 @@ class Transport:
 
     def request(self, method: str, url: str, *, params: Any = None, data: Any = None) -> requests.Response:
         """Send until Canvas answers 2xx, retrying what can be retried; raise a CanvasError otherwise."""
-        path = redact(urlsplit(url).path)
         token = self.tokens.access_token()
         refreshed = False
         failures = throttled = 0
@@ -159,8 +181,8 @@ class Transport:
                 raise AddressRefused(str(exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self._may_retry_failure(method, failures):
-                    raise CanvasUnavailable(_network_message(method, path, exc)) from exc
-                self.back_off(f"{method} {path}: {type(exc).__name__}", self.policy.delay(failures))
+                    raise CanvasUnavailable(_network_message(method, _path(url), exc)) from exc
+                self.back_off(f"{method} {_path(url)}: {type(exc).__name__}", self.policy.delay(failures))
                 failures += 1
                 continue
             if 200 <= response.status_code < 300:
@@ -168,21 +190,21 @@ class Transport:
             if _is_throttled(response):
                 if throttled + 1 >= self.policy.throttled_attempts:
                     raise Throttled(
-                        f"Canvas kept throttling {method} {path} (Rate Limit Exceeded) after {throttled + 1} attempts.",
+                        f"Canvas kept throttling {method} {_path(url)} (Rate Limit Exceeded) after {throttled + 1} attempts.",
                         status=response.status_code,
                     )
                 delay = self.policy.throttled_delay(throttled, _retry_after(response))
-                self.back_off(f"{method} {path}: throttled", delay)
+                self.back_off(f"{method} {_path(url)}: throttled", delay)
                 throttled += 1
                 continue
             if response.status_code == 401 and "WWW-Authenticate" in response.headers and not refreshed:
                 token = self.tokens.refreshed_after_rejection(token)
                 refreshed = True
                 continue
-            error = error_for(method, path, response, after_refresh=refreshed)
+            error = error_for(method, _path(url), response, after_refresh=refreshed)
             if error.permanent or not self._may_retry_failure(method, failures):
                 raise error
-            self.back_off(f"{method} {path}: HTTP {response.status_code}", self.policy.delay(failures))
+            self.back_off(f"{method} {_path(url)}: HTTP {response.status_code}", self.policy.delay(failures))
             failures += 1
 
     def back_off(self, what: str, delay: float) -> None:
@@ -207,13 +229,10 @@ class Transport:
             throttled = _is_throttled(response)
         finally:
             self.gate.release(remaining, throttled)
-        logger.debug(
-            "Canvas %s %s -> %s (rate limit remaining %s)",
-            method,
-            redact(urlsplit(url).path),
-            response.status_code,
-            remaining,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # not formatted for every request when nobody reads it
+            logger.debug(
+                "Canvas %s %s -> %s (rate limit remaining %s)", method, _path(url), response.status_code, remaining
+            )
         return response
 
     def _may_retry_failure(self, method: str, failures: int) -> bool:
@@ -276,6 +295,11 @@ def decode_json(method: str, path: str, response: requests.Response) -> Any:
             f"({content_type}, {len(response.content)} bytes); is the server URL Canvas's?",
             status=response.status_code,
         ) from None
+
+
+def _path(url: str) -> str:
+    """The URL's path as messages and logs show it (redacted); only worked out when one is written."""
+    return redact(urlsplit(url).path)
 
 
 def _is_throttled(response: requests.Response) -> bool:

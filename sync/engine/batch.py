@@ -24,6 +24,7 @@ from django.utils import timezone
 from lms_canvas.client import CanvasClient
 from lms_canvas.errors import CanvasError
 from lms_canvas.gates import gate_for
+from lms_canvas.http import session_for
 from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.oauth import ConnectionTokens
 from lms_canvas.throttle import fetch_concurrently
@@ -107,7 +108,8 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
             record_failure(result, run, exc)
         lifecycle.add_progress(run.id, len(live))
         return
-    client = CanvasClient(conn.server_url, tokens, throttle=gate)
+    # The process's session of this connection: the previous batch's keep-alive connections to Canvas.
+    client = CanvasClient(conn.server_url, tokens, throttle=gate, session=session_for(conn.server_url, conn.id))
 
     def plan(result: SyncCourseResult) -> Planned:
         entry = result.entry
