@@ -14,6 +14,7 @@ enrollments go inactive, half of the share each).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench history
     python -m bench.history --courses 3000 --nights 30 --admins 20            # the issue's size
     python -m bench.history --courses 40 --nights 3 --admins 4 --requests 40   # a quick look
+    python -m bench.history --pages-only --admins 20   # (b) again on the database an earlier run left
 
 Full size (3,000 courses, 30 nights, 20 admins; 2026-12-01, 41 min on 2 cores shared with other
 sessions, loadavg 7-25 during the nights, 5-6.5 during the pages), after issue 18's fold:
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import requests
 
@@ -49,6 +51,7 @@ from bench.workers import Workers, compose_worker_command, loadavg, prepare_back
 LOGS = ROOT / "var" / "bench-history"
 TABLES = ("sync_syncrun", "sync_synccourseresult", "sync_syncissue", "sync_syncmonthtotal")
 RUN_TIMEOUT_S = 1800
+TICKS = os.sysconf("SC_CLK_TCK")
 _summary: list[str] = []
 
 
@@ -65,6 +68,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     add("--admins", type=int, default=int(_env("ADMINS", 20)), help="(b) concurrent admins")
     add("--requests", type=int, default=int(_env("REQUESTS", 400)), help="(b) requests in all, per page")
     add("--year-days", type=int, default=int(_env("YEAR_DAYS", 395)), help="(c) days of runs made for retention")
+    add("--pages-only", action="store_true", help="only (b), on the institution an earlier run left in DATABASE_URL")
     add("--latency-ms", type=int, default=int(_env("LATENCY_MS", 50)))
     add("--broker-url", default=_env("BROKER_URL", "redis://127.0.0.1:6379/12"), help="flushed first")
     add("--cache-url", default=_env("CACHE_URL", "redis://127.0.0.1:6379/13"), help="cache + throttle; flushed")
@@ -178,11 +182,46 @@ def _load(portal: str, path: str, cookies: list[str], total: int) -> tuple[list[
     return times, failed[0], list(answers)
 
 
+def _cpu_ticks() -> dict[int, int]:
+    """Each process's user + system CPU so far, in clock ticks."""
+    ticks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _server_pids(web_pid: int) -> set[int]:
+    """gunicorn's processes (its session) and the PostgreSQL backends of this database but ours."""
+    from django.db import connection
+
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == web_pid:  # process group
+                pids.add(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids |= {pid for (pid,) in cur.fetchall()}
+    return pids
+
+
 def _pages(args: argparse.Namespace, env: dict, institution, run) -> None:
+    from django.db import connection
     from django.urls import reverse
 
     from bench.live import _start_web, _stop
 
+    # Production's autovacuum analyses the tables the nights grew; this server's is off, and without
+    # statistics the planner sorts every open problem for a page of them.
+    with connection.cursor() as cur:
+        for table in (*TABLES, "sync_catalogcourse"):
+            cur.execute(f"ANALYZE {table}")
     cookies = _sessions(institution, args.admins)
     # As the image does (Dockerfile): DEBUG off serves the collected files through their manifest.
     env = {**env, "STATIC_ROOT": str(LOGS / "static")}
@@ -193,11 +232,15 @@ def _pages(args: argparse.Namespace, env: dict, institution, run) -> None:
             ("Open problems", reverse("sync-problems")),
             (f"run page (Sync #{run.id})", reverse("sync-run", args=[run.id])),
         ):
-            _load(portal, path, cookies[:1], 2)  # warm each gunicorn worker's imports and caches
+            _load(portal, path, cookies[:3], 6)  # warm each gunicorn worker's imports and caches
+            before = _cpu_ticks()
             times, failed, answers = _load(portal, path, cookies, args.requests)
+            after, server = _cpu_ticks(), _server_pids(web.pid)
+            cpu_ms = sum(after[p] - before.get(p, 0) for p in server if p in after) * 1000 / TICKS / len(times)
             p50, p95 = _percentile(times, 0.5), _percentile(times, 0.95)
             print(f"(b) {label}: {len(times)} requests from {len(cookies)} admins, {failed} not 200; "
-                  f"p50 {p50:.0f} ms, p95 {p95:.0f} ms{'; answered ' + ', '.join(answers) if answers else ''}; "
+                  f"p50 {p50:.0f} ms, p95 {p95:.0f} ms; server CPU {cpu_ms:.1f} ms a request (gunicorn and its "
+                  f"PostgreSQL backends){'; answered ' + ', '.join(answers) if answers else ''}; "
                   f"loadavg {loadavg()}")  # fmt: skip
             _target(f"(b) {label} p95, {len(cookies)} admins", f"{p95:.0f} ms", p95 < 300 and not failed, "< 300 ms")
     finally:
@@ -306,6 +349,20 @@ def _nights(args: argparse.Namespace, sim: str, bench) -> object:
     return run
 
 
+def _pages_only(args: argparse.Namespace, env: dict) -> None:
+    """(b) alone, on the institution and the last night an earlier run of this bench left in the database."""
+    setup_django("bench-history", deployed=True)
+    from portal.models import Institution
+    from sync.models import RunKind, SyncRun
+
+    institution = Institution.objects.get(slug="bench-history")
+    # (c) copies the last night to earlier days with higher ids: the last night is the newest by date.
+    run = SyncRun.objects.filter(institution=institution, kind=RunKind.SYNC).latest("created_at")
+    print(f"history --pages-only: {institution.name}, last night Sync #{run.id}; loadavg {loadavg()}")
+    _pages(args, env, institution, run)
+    print("history: targets\n" + "\n".join(_summary))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -313,6 +370,9 @@ def main(argv: list[str] | None = None) -> None:
     why_not = prepare_backends(args.broker_url, args.cache_url)
     if why_not:
         print(f"history: skipped, {why_not}")
+        return
+    if args.pages_only:
+        _pages_only(args, env)
         return
     from bench.sync import _generated_size, _institution
 

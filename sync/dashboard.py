@@ -12,7 +12,7 @@ from django.urls import reverse
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus, LmsType
 from portal.models import Institution
 from sync.models import CatalogCourse, CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncListEntry, SyncRun
-from sync.runs.problems import open_problems
+from sync.runs.open_counts import open_total
 from sync.schedule import NextSync, next_nightly_sync
 
 FINISHED_SYNC = (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES)
@@ -120,6 +120,6 @@ def status(institution: Institution) -> Status:
         last_ended=last_ended,
         next_sync=next_nightly_sync(institution),
         issue_count=last_ended.issues.count() if last_ended else 0,
-        open_count=open_problems(institution).count(),
+        open_count=open_total(institution.id),
         held_count=held.count() if held is not None else 0,
     )

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from sync.models import Resolution, SyncIssue, SyncRun
+from sync.runs import open_counts
 from sync.runs.reasons import ReasonCode, reason
 
 BATCH = 1000
@@ -109,7 +110,9 @@ def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> di
             changed.append(item)
     for scope, new in rows.items():
         counts[scope][0] = len(new)
-    SyncIssue.objects.bulk_create([i for new in rows.values() for i in new.values()], batch_size=BATCH)
+    created = SyncIssue.objects.bulk_create([i for new in rows.values() for i in new.values()], batch_size=BATCH)
+    if created:
+        open_counts.changed(run.institution_id)
     if gone:
         _resolve(SyncIssue.objects.filter(id__in=gone), run, Resolution.GONE)
     if changed:
@@ -150,7 +153,8 @@ def track_sync_list(run: SyncRun, current: Iterable[Scope], ended: Iterable[tupl
         issue = _issue(run.id, ENTRY_ENDED, "course", scope[0], scope[0], label, detail, "", "")
         issue.institution_id, issue.tracked, issue.scope_section_id = run.institution_id, True, scope[1]
         new.append(issue)
-    SyncIssue.objects.bulk_create(new, batch_size=BATCH)
+    if SyncIssue.objects.bulk_create(new, batch_size=BATCH):
+        open_counts.changed(run.institution_id)
 
 
 def resolve(run: SyncRun, canvas_course_id: int, section_id: int | None, code: ReasonCode) -> int:
@@ -164,7 +168,10 @@ def _open(institution_id: int) -> QuerySet[SyncIssue]:
 
 
 def _resolve(items: QuerySet[SyncIssue], run: SyncRun, resolution: Resolution) -> int:
-    return items.update(resolved_run=run, resolved_at=timezone.now(), resolution=resolution)
+    resolved = items.update(resolved_run=run, resolved_at=timezone.now(), resolution=resolution)
+    if resolved:
+        open_counts.changed(run.institution_id)
+    return resolved
 
 
 def _key(issue: SyncIssue) -> tuple:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,7 +14,8 @@ from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
 from portal.sorting import query_without_page
-from sync.runs.problems import ProblemFilters, filtered, open_problems
+from sync.runs.open_counts import open_counts
+from sync.runs.problems import ProblemFilters, filtered
 from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for, row_detail, row_fix
 from sync.runs.reasons import Reason
 
@@ -48,9 +48,17 @@ class ProblemFilterForm(forms.Form):
 
 
 def _counts(institution) -> list[tuple[Reason, int]]:
-    """Each reason with open problems, and how many: the largest first."""
-    counts = open_problems(institution).values("code").annotate(n=Count("id")).order_by("-n", "code")
-    return [(reason_for(c["code"]), c["n"]) for c in counts]
+    """Each reason with open problems, and how many: the largest first (cached: sync.runs.open_counts)."""
+    return [(reason_for(code), n) for code, n in open_counts(institution.id)]
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its count when the caller knows it already."""
+
+    def __init__(self, object_list, per_page: int, count: int | None) -> None:
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.__dict__["count"] = count  # Paginator.count is a cached_property
 
 
 def _form(request: HttpRequest, counts: list[tuple[Reason, int]]) -> ProblemFilterForm:
@@ -64,7 +72,10 @@ def problems(request: HttpRequest) -> HttpResponse:
     counts = _counts(institution)
     form = _form(request, counts)
     found = filtered(institution, form.filters()) if form.is_valid() else None
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")) if found is not None else None
+    total = sum(n for _, n in counts)
+    # Unfiltered, the list is every open problem: its count is the cached total, not a second scan.
+    known = total if form.is_valid() and form.filters() == ProblemFilters() else None
+    page = KnownCountPaginator(found, PAGE_SIZE, known).get_page(request.GET.get("page")) if found is not None else None
     conn = CanvasConnection.objects.filter(institution=institution).first()
     server_url = conn.server_url if conn else ""
     names = course_names(institution, (p.canvas_course_id for p in page)) if page else {}
@@ -77,7 +88,7 @@ def problems(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": rows,
-        "total": sum(n for _, n in counts),
+        "total": total,
         "counts": counts,
         "query": query_without_page(dict(request.GET.lists())),
         "csv_query": query_without_page(dict(request.GET.lists())),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import chain
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
 from portal.sorting import query_without_page, read_sort
-from sync.models import Resolution, RunKind, SyncCourseResult, SyncRun
+from sync.models import CourseResultStatus, Resolution, RunKind, SyncCourseResult, SyncRun
 from sync.runs.forms import HistoryFilterForm
 from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, month_chart_data, runs_for
 from sync.runs.problems import run_changes
@@ -31,6 +32,7 @@ PAGE_SIZE = 50
 ISSUES_PAGE_SIZE = 50
 # A run of up to this many courses shows its course table open; a larger one folds it (held ones open it).
 RESULTS_OPEN_UP_TO = 25
+RESULTS_PAGE_SIZE = 50
 GONE = Resolution.GONE.label  # what a problem resolved before resolutions were recorded was
 
 
@@ -81,14 +83,27 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     conn = CanvasConnection.objects.filter(institution=run.institution).first()
     server_url = conn.server_url if conn else ""
     codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
-    results = list(run.course_results.all())
+    statuses = Counter(dict(run.course_results.values_list("status").annotate(n=Count("id")).order_by()))
+    listed = sum(statuses.values())
+    # The course table a page at a time (?courses=2): a night's few hundred changed courses, each with
+    # its people, were most of the page's rendering.
+    results = Paginator(run.course_results.order_by("label", "id"), RESULTS_PAGE_SIZE).get_page(
+        request.GET.get("courses")
+    )
     ctx = {
         "run": run,
         # Each row with its Canvas page ("" when it has none).
         "results": [(result, result_canvas_url(server_url, result)) for result in results],
-        "course_count": len(results) + run.quiet_courses,
-        "results_open": len(results) <= RESULTS_OPEN_UP_TO or any(r.status == "held" for r in results),
-        "result_statuses": Counter(r.get_status_display() for r in results).most_common(),
+        "results_page": results,
+        "results_query": urlencode([(k, v) for k, values in request.GET.lists() if k != "courses" for v in values]),
+        "listed_count": listed,
+        "course_count": listed + run.quiet_courses,
+        "results_open": listed <= RESULTS_OPEN_UP_TO
+        or statuses[CourseResultStatus.HELD] > 0
+        or "courses" in request.GET,
+        "result_statuses": [
+            (CourseResultStatus(status).label, n) for status, n in sorted(statuses.items(), key=lambda s: (-s[1], s[0]))
+        ],
         "groups": issue_groups(
             run, server_url, code=code, page_number=request.GET.get("page"), page_size=ISSUES_PAGE_SIZE
         ),

@@ -1,0 +1,84 @@
+"""What keeps Open problems and a run page cheap under many admins (issue 18's benchmark (b)) without
+hiding anything: the open-problem counts are cached per institution until the issue writer changes
+them, and a run's course table comes a page at a time with a link to the rest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sync.engine.plan import Exclusion
+from sync.models import CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncRun
+from sync.runs import issues
+from sync.runs.lifecycle import create_run
+from sync.runs.open_counts import open_total
+from sync.runs.views import RESULTS_PAGE_SIZE
+from tests.sync.runs.run_helpers import FIRST_COURSE, PERSON_REASONS, run_with_many_issues
+
+pytestmark = pytest.mark.django_db
+
+
+def summary(client) -> str:
+    body = client.get(reverse("sync-problems")).content.decode()
+    return re.search(r'data-testid="problems-summary">([^<]*)', body).group(1)
+
+
+def test_the_cached_counts_change_when_a_sync_resolves_problems(client_a, institution_a):
+    first = run_with_many_issues(institution_a, courses=2, people=10)
+    before = open_total(institution_a.id)
+    assert summary(client_a).startswith(f"{before} things")  # counted, and now cached
+
+    night = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    issues.track_course(night, FIRST_COURSE, None, [])  # the first course's problems all went away
+
+    after = open_total(institution_a.id)
+    assert after == before - 10 and first.issues.filter(resolved_run=night).count() == 10
+    assert summary(client_a).startswith(f"{after} things")
+
+
+def test_the_cached_counts_change_when_a_sync_finds_new_problems(client_a, institution_a):
+    run_with_many_issues(institution_a, courses=1, people=4)
+    before = open_total(institution_a.id)
+    night = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    still = [
+        Exclusion(PERSON_REASONS[p % len(PERSON_REASONS)], "enrollment", 100 + p, f"Person {p} (p{p}@example.edu)")
+        for p in range(4)
+    ]
+    issues.track_course(night, FIRST_COURSE, None, [*still, Exclusion("pending_invitation", "enrollment", 999, "New")])
+    assert open_total(institution_a.id) == before + 1
+    assert summary(client_a).startswith(f"{before + 1} things")
+
+
+def test_another_institutions_cached_counts_are_never_shown(admin_a, admin_b, institution_a):
+    run_with_many_issues(institution_a, courses=2, people=10)
+    alice, bob = Client(), Client()
+    alice.force_login(admin_a)
+    bob.force_login(admin_b)
+    assert "things the syncs left out" in summary(alice)  # institution A's counts, now cached
+    assert summary(bob).startswith("Nothing is left out")
+    assert "Person 1" not in bob.get(reverse("sync-problems")).content.decode()
+
+
+def test_a_runs_course_table_is_paginated_and_shows_the_rest(client_a, institution_a):
+    run = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    count = RESULTS_PAGE_SIZE + 7
+    SyncCourseResult.objects.bulk_create(
+        SyncCourseResult(
+            run=run, canvas_course_id=FIRST_COURSE + n, label=f"Course {n:03}", status=CourseResultStatus.APPLIED
+        )
+        for n in range(count)
+    )
+    SyncRun.objects.filter(id=run.id).update(status=RunStatus.SUCCEEDED)
+    url = reverse("sync-run", args=[run.id])
+
+    first = client_a.get(url).content.decode()
+    assert f"{count} courses: {count} synced" in first
+    assert first.count('<tr class="result-applied">') == RESULTS_PAGE_SIZE
+    assert f"Courses 1-{RESULTS_PAGE_SIZE} of {count}" in first and "courses=2#courses" in first
+    second = client_a.get(url, {"courses": 2}).content.decode()
+    assert second.count('<tr class="result-applied">') == 7
+    assert "Course 056" in second and "Course 000" not in second
+    assert "Previous courses" in second
