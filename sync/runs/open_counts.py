@@ -26,7 +26,8 @@ def _version_key(institution_id: int) -> str:
     return f"open-problems:version:{institution_id}"
 
 
-def _version(institution_id: int) -> int:
+def version(institution_id: int) -> int:
+    """Replaced whenever the institution's open problems change (cache keys of what shows them carry it)."""
     key = _version_key(institution_id)
     version = cache.get(key)
     if version is None:
@@ -37,7 +38,7 @@ def _version(institution_id: int) -> int:
 
 def open_counts(institution_id: int) -> list[tuple[str, int]]:
     """Each reason code with open problems and how many: the largest first."""
-    key = f"open-problems:counts:{institution_id}:{_version(institution_id)}"
+    key = f"open-problems:counts:{institution_id}:{version(institution_id)}"
     counts = cache.get(key)
     if counts is None:
         counts = [

@@ -3,18 +3,25 @@ filtered by reason, course and person, one page at a time or as CSV."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
 from portal.sorting import query_without_page
-from sync.runs.open_counts import open_counts
+from sync.runs import open_counts
 from sync.runs.problems import ProblemFilters, filtered
 from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for, row_detail, row_fix
 from sync.runs.reasons import Reason
@@ -49,7 +56,7 @@ class ProblemFilterForm(forms.Form):
 
 def _counts(institution) -> list[tuple[Reason, int]]:
     """Each reason with open problems, and how many: the largest first (cached: sync.runs.open_counts)."""
-    return [(reason_for(code), n) for code, n in open_counts(institution.id)]
+    return [(reason_for(code), n) for code, n in open_counts.open_counts(institution.id)]
 
 
 class KnownCountPaginator(Paginator):
@@ -69,6 +76,20 @@ def _form(request: HttpRequest, counts: list[tuple[Reason, int]]) -> ProblemFilt
 @require_GET
 def problems(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
+    return render(request, "sync/problems.html", {"body": _body(request, institution)})
+
+
+def _body(request: HttpRequest, institution) -> SafeString:
+    """The page's content, cached per institution and query until its open problems change (their
+    version is in the key) or the timeout passes (a course renamed by a refresh, a run retention
+    removed): nothing in it is the session's own (its one form is a GET)."""
+    conn = CanvasConnection.objects.filter(institution=institution).first()
+    server_url = conn.server_url if conn else ""
+    parts = [institution.id, open_counts.version(institution.id), server_url, timezone.get_current_timezone_name()]
+    parts += [get_language(), sorted(request.GET.lists())]
+    key = "problems-body:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    if (body := cache.get(key)) is not None:
+        return mark_safe(body)  # noqa: S308 - our own template's output, as render_to_string made it
     counts = _counts(institution)
     form = _form(request, counts)
     found = filtered(institution, form.filters()) if form.is_valid() else None
@@ -76,8 +97,6 @@ def problems(request: HttpRequest) -> HttpResponse:
     # Unfiltered, the list is every open problem: its count is the cached total, not a second scan.
     known = total if form.is_valid() and form.filters() == ProblemFilters() else None
     page = KnownCountPaginator(found, PAGE_SIZE, known).get_page(request.GET.get("page")) if found is not None else None
-    conn = CanvasConnection.objects.filter(institution=institution).first()
-    server_url = conn.server_url if conn else ""
     names = course_names(institution, (p.canvas_course_id for p in page)) if page else {}
     rows = []
     for problem in page or []:
@@ -93,7 +112,9 @@ def problems(request: HttpRequest) -> HttpResponse:
         "query": query_without_page(dict(request.GET.lists())),
         "csv_query": query_without_page(dict(request.GET.lists())),
     }
-    return render(request, "sync/problems.html", ctx)
+    body = render_to_string("sync/_problems_body.html", ctx, request)
+    cache.set(key, body, timeout=open_counts.TIMEOUT_S)
+    return body
 
 
 @login_required

@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from itertools import chain
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from lms_canvas import links
@@ -21,6 +27,7 @@ from portal import csvfile
 from portal.access import get_institution_for
 from portal.sorting import query_without_page, read_sort
 from sync.models import CourseResultStatus, Resolution, RunKind, SyncCourseResult, SyncRun
+from sync.runs import open_counts
 from sync.runs.forms import HistoryFilterForm
 from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, month_chart_data, runs_for
 from sync.runs.problems import run_changes
@@ -33,6 +40,7 @@ ISSUES_PAGE_SIZE = 50
 # A run of up to this many courses shows its course table open; a larger one folds it (held ones open it).
 RESULTS_OPEN_UP_TO = 25
 RESULTS_PAGE_SIZE = 50
+BODY_CACHE_S = 600
 GONE = Resolution.GONE.label  # what a problem resolved before resolutions were recorded was
 
 
@@ -79,9 +87,35 @@ def _issues(request: HttpRequest, run: SyncRun):
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for(request, run_id)
-    _, code = _issues(request, run)
     conn = CanvasConnection.objects.filter(institution=run.institution).first()
     server_url = conn.server_url if conn else ""
+    ctx = {"run": run, "preview": bool(run.params.get("preview")), "body": run_body(request, run, server_url)}
+    return render(request, "sync/run.html", ctx)
+
+
+def run_body(request: HttpRequest, run: SyncRun, server_url: str) -> SafeString:
+    """The page's courses, issues and resolved problems. An ended run's never change but by what the
+    key carries (its status and counts, which an approval changes; the institution's open problems,
+    whose version every resolve bumps; the Canvas address; the viewer's time zone and language; the
+    query), so they are cached; retention removing its old resolved problems waits for the timeout.
+    A body with a held course (an Approve form, with this session's CSRF token) is never cached."""
+    key = None
+    if not run.is_active:
+        parts = [run.institution_id, run.id, open_counts.version(run.institution_id), run.status, run.counts]
+        parts += [run.finished_at, server_url, timezone.get_current_timezone_name(), get_language()]
+        parts += [sorted(request.GET.lists())]
+        key = "run-body:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+        if (body := cache.get(key)) is not None:
+            return mark_safe(body)  # noqa: S308 - our own template's output, as render_to_string made it
+    ctx = _body_context(request, run, server_url)
+    body = render_to_string("sync/_run_body.html", ctx, request)
+    if key is not None and not ctx["held"]:
+        cache.set(key, body, timeout=BODY_CACHE_S)
+    return body
+
+
+def _body_context(request: HttpRequest, run: SyncRun, server_url: str) -> dict:
+    _, code = _issues(request, run)
     codes = run.issues.values("code").annotate(n=Count("id")).order_by("code")
     statuses = Counter(dict(run.course_results.values_list("status").annotate(n=Count("id")).order_by()))
     listed = sum(statuses.values())
@@ -90,7 +124,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     results = Paginator(run.course_results.order_by("label", "id"), RESULTS_PAGE_SIZE).get_page(
         request.GET.get("courses")
     )
-    ctx = {
+    held = statuses[CourseResultStatus.HELD]
+    return {
         "run": run,
         # Each row with its Canvas page ("" when it has none).
         "results": [(result, result_canvas_url(server_url, result)) for result in results],
@@ -98,9 +133,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "results_query": urlencode([(k, v) for k, values in request.GET.lists() if k != "courses" for v in values]),
         "listed_count": listed,
         "course_count": listed + run.quiet_courses,
-        "results_open": listed <= RESULTS_OPEN_UP_TO
-        or statuses[CourseResultStatus.HELD] > 0
-        or "courses" in request.GET,
+        "held": held,
+        "results_open": listed <= RESULTS_OPEN_UP_TO or held > 0 or "courses" in request.GET,
         "result_statuses": [
             (CourseResultStatus(status).label, n) for status, n in sorted(statuses.items(), key=lambda s: (-s[1], s[0]))
         ],
@@ -116,7 +150,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "changes": run_changes(run) if run.kind == RunKind.SYNC else None,
         "resolved": issue_groups(run, server_url, issues=run.resolved_issues.all()) if run.kind == RunKind.SYNC else [],
     }
-    return render(request, "sync/run.html", ctx)
 
 
 @login_required

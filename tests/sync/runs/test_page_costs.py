@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from sync.engine.plan import Exclusion
 from sync.models import CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncRun
-from sync.runs import issues
+from sync.runs import issues, views
 from sync.runs.lifecycle import create_run
 from sync.runs.open_counts import open_total
 from sync.runs.views import RESULTS_PAGE_SIZE
@@ -82,3 +82,43 @@ def test_a_runs_course_table_is_paginated_and_shows_the_rest(client_a, instituti
     assert second.count('<tr class="result-applied">') == 7
     assert "Course 056" in second and "Course 000" not in second
     assert "Previous courses" in second
+
+
+def test_an_ended_runs_cached_page_is_never_another_institutions(admin_a, admin_b, institution_a, institution_b):
+    mine = run_with_many_issues(institution_a, courses=2, people=10)
+    theirs = run_with_many_issues(institution_b, courses=1, people=3)
+    alice, bob = Client(), Client()
+    alice.force_login(admin_a)
+    bob.force_login(admin_b)
+    assert "Person 9" in alice.get(reverse("sync-run", args=[mine.id])).content.decode()  # now cached
+    assert bob.get(reverse("sync-run", args=[mine.id])).status_code == 404
+    theirs_page = bob.get(reverse("sync-run", args=[theirs.id])).content.decode()
+    assert "Person 9" not in theirs_page and "Person 2" in theirs_page
+
+
+def test_an_ended_runs_cached_page_changes_when_its_problems_do(client_a, institution_a):
+    run = run_with_many_issues(institution_a, courses=2, people=10)
+    url = reverse("sync-run", args=[run.id])
+    assert "0 resolved" in client_a.get(url).content.decode()  # cached
+    SyncRun.objects.filter(id=run.id).update(status=RunStatus.WITH_ISSUES)
+    night = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    issues.track_course(night, FIRST_COURSE, None, [])
+    issues.track_course(run, FIRST_COURSE + 1, None, [])  # resolved by the run itself, as an approval would
+    assert "10 resolved" in client_a.get(url).content.decode()
+
+
+def test_a_held_courses_approve_form_is_never_cached(client_a, institution_a, monkeypatch):
+    run = run_with_many_issues(institution_a, courses=1, people=2)
+    SyncCourseResult.objects.filter(run=run).update(status=CourseResultStatus.HELD)
+    url = reverse("sync-run", args=[run.id])
+    rendered = []
+    real = views.render_to_string
+    monkeypatch.setattr(views, "render_to_string", lambda *a, **k: rendered.append(a[0]) or real(*a, **k))
+
+    assert "Approve" in client_a.get(url).content.decode()
+    assert "Approve" in client_a.get(url).content.decode()
+    assert len(rendered) == 2  # its body carries this session's CSRF token: rendered each time
+    SyncCourseResult.objects.filter(run=run).update(status=CourseResultStatus.APPLIED)
+    client_a.get(url)
+    client_a.get(url)
+    assert len(rendered) == 3  # ended, nothing held: rendered once, then read from the cache
