@@ -117,6 +117,7 @@ def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> di
         _resolve(SyncIssue.objects.filter(id__in=gone), run, Resolution.GONE)
     if changed:
         SyncIssue.objects.bulk_update(changed, ["label", "message"], batch_size=BATCH)
+        open_counts.changed(run.institution_id)  # the cached Open problems page shows labels and details
     return {scope: Tracked(*n) for scope, n in counts.items()}
 
 
