@@ -94,12 +94,15 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
-# Redis, where given, shares the cache (and so the Canvas throttle budget) across processes.
+# Redis, where given, shares the cache (and so the Canvas throttle budget) across processes. Without it,
+# files under var/: the cache is still one for the web app and the workers, since pages are cached until
+# the version a worker's sync bumps changes (sync.runs.open_counts); a per-process cache would have shown
+# the web app's copy of Open problems for ten minutes after every sync.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -122,3 +122,26 @@ def test_a_held_courses_approve_form_is_never_cached(client_a, institution_a, mo
     client_a.get(url)
     client_a.get(url)
     assert len(rendered) == 3  # ended, nothing held: rendered once, then read from the cache
+
+
+def test_a_change_a_worker_process_makes_reaches_the_web_apps_cached_pages(settings, institution_a, tmp_path):
+    """The cached pages are keyed by a version the issue writer bumps, in a worker: the cache must be one
+    for every process, as it is in the embedded default (files under var/) and with Redis."""
+    import os
+    import subprocess
+    import sys
+
+    from sync.runs.open_counts import version
+
+    before = version(institution_a.id)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]  # this test's own keys (tests/conftest.py)
+    code = (
+        "import django; from django.conf import settings; django.setup()\n"
+        f"settings.CACHES['default']['KEY_PREFIX'] = {prefix!r}\n"
+        f"from sync.runs.open_counts import changed; changed({institution_a.id})\n"
+    )
+    # The same cache settings as this process; a database of its own (the bump writes none).
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DATABASE_URL": f"sqlite:///{tmp_path}/db"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert version(institution_a.id) != before
