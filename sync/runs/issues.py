@@ -83,34 +83,37 @@ def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> di
     or detail is updated in place).
 
     Only for courses this run synced: a course it could not read keeps its open items as they were."""
-    rows: dict[Scope, dict[tuple, SyncIssue]] = {}
+    # Plain tuples until a problem turns out to be new: most of a night's are already open, and a model
+    # instance for each (built, then thrown away) was most of a re-sync's time here.
+    rows: dict[Scope, dict[tuple, tuple[Excluded, str, str]]] = {}
     for scope, excluded in found.items():
         mine = rows.setdefault(scope, {})
         for e in excluded:
-            issue = _issue(run.id, e.code, e.object_type, e.canvas_id, scope[0], e.label, e.detail, "", "")
-            issue.institution_id, issue.tracked, issue.scope_section_id = run.institution_id, True, scope[1]
-            mine.setdefault(_key(issue), issue)  # one item per object and reason, however often the plan names it
+            label, message = _words(e.code, e.object_type, e.label, e.detail)
+            which = (e.code, e.object_type, e.canvas_id, "" if e.canvas_id is not None else label)
+            mine.setdefault(which, (e, label, message))  # one item per object and reason, however often named
     open_items = _open(run.institution_id).filter(canvas_course_id__in={course for course, _ in found})
     gone, changed = [], []
     counts = {scope: [0, 0, 0] for scope in found}  # new, resolved, still open
-    for item in open_items.only(
+    for item_id, code, object_type, canvas_id, course, section, label, message in open_items.values_list(
         "id", "code", "object_type", "canvas_id", "canvas_course_id", "scope_section_id", "label", "message"
     ):
-        key = cast(Scope, (item.canvas_course_id, item.scope_section_id))  # its course: one of `found`'s
+        key = cast(Scope, (course, section))  # its course: one of `found`'s
         if key not in rows:  # the course's other entry (the course or one of its sections), not synced here
             continue
-        now = rows[key].pop(_key(item), None)
+        now = rows[key].pop((code, object_type, canvas_id, "" if canvas_id is not None else label), None)
         if now is None:
-            gone.append(item.id)
+            gone.append(item_id)
             counts[key][1] += 1
             continue
         counts[key][2] += 1
-        if (now.label, now.message) != (item.label, item.message):
-            item.label, item.message = now.label, now.message
-            changed.append(item)
+        if (now[1], now[2]) != (label, message):
+            changed.append(SyncIssue(id=item_id, label=now[1], message=now[2]))
     for scope, new in rows.items():
         counts[scope][0] = len(new)
-    created = SyncIssue.objects.bulk_create([i for new in rows.values() for i in new.values()], batch_size=BATCH)
+    created = SyncIssue.objects.bulk_create(
+        [_tracked(run, scope, *row) for scope, new in rows.items() for row in new.values()], batch_size=BATCH
+    )
     if created:
         open_counts.changed(run.institution_id)
     if gone:
@@ -175,13 +178,35 @@ def _resolve(items: QuerySet[SyncIssue], run: SyncRun, resolution: Resolution) -
     return resolved
 
 
-def _key(issue: SyncIssue) -> tuple:
-    # A person or section without a Canvas id (rare) is told apart by its label.
-    return (issue.code, issue.object_type, issue.canvas_id, "" if issue.canvas_id is not None else issue.label)
+def _words(code: str, object_type: str, label: str, detail: str, message: str = "") -> tuple[str, str]:
+    """The label and message an issue is stored with (a run-level issue is labelled with the reason's title).
+    A tracked problem is matched by its label where it has no Canvas id (a person or section without one)."""
+    why = reason(code)
+    return (label or (why.title if object_type == "run" else ""))[:255], message or why.sentence + (
+        f" {detail}" if detail else ""
+    )
+
+
+def _tracked(run: SyncRun, scope: Scope, e: Excluded, label: str, message: str) -> SyncIssue:
+    return SyncIssue(
+        run_id=run.id,
+        institution_id=run.institution_id,
+        tracked=True,
+        scope_section_id=scope[1],
+        code=e.code,
+        severity=reason(e.code).severity,
+        object_type=e.object_type,
+        canvas_id=e.canvas_id,
+        canvas_course_id=scope[0],
+        label=label,
+        message=message,
+        fix=reason(e.code).fix,
+    )
 
 
 def _issue(run_id, code, object_type, canvas_id, canvas_course_id, label, detail, message, fix) -> SyncIssue:
     why = reason(code)
+    label, message = _words(code, object_type, label, detail, message)
     return SyncIssue(
         run_id=run_id,
         code=code,
@@ -189,8 +214,8 @@ def _issue(run_id, code, object_type, canvas_id, canvas_course_id, label, detail
         object_type=object_type,
         canvas_id=canvas_id,
         canvas_course_id=canvas_course_id,
-        label=(label or (why.title if object_type == "run" else ""))[:255],
-        message=message or why.sentence + (f" {detail}" if detail else ""),
+        label=label,
+        message=message,
         fix=fix or why.fix,
     )
 
