@@ -234,6 +234,16 @@ class Resolution(models.TextChoices):
     ENDED = "ended", "Its sync list entry ended, so it is no longer synced"
 
 
+# An open problem: tracked across runs and not resolved yet (the partial indexes below are on it).
+OPEN_PROBLEM = Q(tracked=True, resolved_at__isnull=True)
+
+
+class SyncIssueQuerySet(models.QuerySet):
+    def open_for(self, institution_id: int) -> SyncIssueQuerySet:
+        """The institution's open problems."""
+        return self.filter(OPEN_PROBLEM, institution_id=institution_id)
+
+
 class SyncIssue(models.Model):
     """One thing a run could not do, or chose not to: what, why, and how to fix it.
 
@@ -272,25 +282,27 @@ class SyncIssue(models.Model):
         max_length=10, choices=Resolution.choices, blank=True, help_text="Why it was resolved."
     )
 
+    objects = SyncIssueQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(fields=["run", "code"], name="issue_by_code"),
             models.Index(
                 fields=["institution", "canvas_course_id"],
-                condition=Q(tracked=True, resolved_at__isnull=True),
+                condition=OPEN_PROBLEM,
                 name="issue_open_by_course",
             ),
             models.Index(
                 fields=["institution", "code"],
-                condition=Q(tracked=True, resolved_at__isnull=True),
+                condition=OPEN_PROBLEM,
                 name="issue_open_by_code",
             ),
             models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="issue_resolved"),
             # Open problems lists them in this order, a page at a time: read from the index, not sorted.
             models.Index(
                 fields=["institution", "canvas_course_id", "code", "label", "id"],
-                condition=Q(tracked=True, resolved_at__isnull=True),
+                condition=OPEN_PROBLEM,
                 name="issue_open_listing",
             ),
         ]

@@ -168,7 +168,7 @@ def resolve(run: SyncRun, canvas_course_id: int, section_id: int | None, code: R
 
 
 def _open(institution_id: int) -> QuerySet[SyncIssue]:
-    return SyncIssue.objects.filter(institution_id=institution_id, tracked=True, resolved_at__isnull=True)
+    return SyncIssue.objects.open_for(institution_id)
 
 
 def _resolve(items: QuerySet[SyncIssue], run: SyncRun, resolution: Resolution) -> int:

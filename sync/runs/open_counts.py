@@ -43,7 +43,7 @@ def open_counts(institution_id: int) -> list[tuple[str, int]]:
     if counts is None:
         counts = [
             (c["code"], c["n"])
-            for c in SyncIssue.objects.filter(institution_id=institution_id, tracked=True, resolved_at__isnull=True)
+            for c in SyncIssue.objects.open_for(institution_id)
             .values("code")
             .annotate(n=Count("id"))
             .order_by("-n", "code")

@@ -25,7 +25,7 @@ SYNCED = (
 
 
 def open_problems(institution: Institution) -> QuerySet[SyncIssue]:
-    return SyncIssue.objects.filter(institution=institution, tracked=True, resolved_at__isnull=True)
+    return SyncIssue.objects.open_for(institution.id)
 
 
 def open_after(run: SyncRun) -> QuerySet[SyncIssue]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portal.dates import date_text, datetime_text
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
-from sync.models import CatalogCourse, RunKind, SyncCourseResult, SyncIssue, SyncListEntry, SyncRun
+from sync.models import OPEN_PROBLEM, CatalogCourse, RunKind, SyncCourseResult, SyncIssue, SyncListEntry, SyncRun
 from sync.runs.readable import PEOPLE, course_names, plain, reason_for, row_detail, row_fix
 from sync.runs.reasons import Reason
 
@@ -64,9 +64,7 @@ def latest_sync(institution: Institution) -> SyncRun | None:
 
 def now_left_out(institution: Institution, run: SyncRun) -> QuerySet[SyncIssue]:
     """The open problems (whichever sync found them first) and the latest sync's own issues."""
-    return SyncIssue.objects.filter(
-        Q(tracked=True, resolved_at__isnull=True) | Q(run=run, tracked=False), institution=institution
-    )
+    return SyncIssue.objects.filter(OPEN_PROBLEM | Q(run=run, tracked=False), institution=institution)
 
 
 def explain(institution: Institution, q: str) -> list[Answer]:
