@@ -54,12 +54,11 @@ from pathlib import Path
 import requests
 
 from bench.common import ROOT, setup_django, start_simulator
-from bench.workers import Workers, compose_worker_command, loadavg, prepare_backends, worker_environment
+from bench.workers import Workers, compose_worker_command, cpu_seconds, loadavg, prepare_backends, worker_environment
 
 LOGS = ROOT / "var" / "bench-history"
 TABLES = ("sync_syncrun", "sync_synccourseresult", "sync_syncissue", "sync_syncmonthtotal")
 RUN_TIMEOUT_S = 1800
-TICKS = os.sysconf("SC_CLK_TCK")
 _summary: list[str] = []
 
 
@@ -190,16 +189,9 @@ def _load(portal: str, path: str, cookies: list[str], total: int) -> tuple[list[
     return times, failed[0], list(answers)
 
 
-def _cpu_ticks() -> dict[int, int]:
-    """Each process's user + system CPU so far, in clock ticks."""
-    ticks = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
-    return ticks
+def _cpu_all() -> dict[int, float]:
+    """Each process's CPU seconds so far (the server's processes are known only after the load)."""
+    return {int(proc.name): cpu_seconds(int(proc.name)) for proc in Path("/proc").glob("[0-9]*")}
 
 
 def _server_pids(web_pid: int) -> set[int]:
@@ -241,10 +233,10 @@ def _pages(args: argparse.Namespace, env: dict, institution, run) -> None:
             (f"run page (Sync #{run.id})", reverse("sync-run", args=[run.id])),
         ):
             _load(portal, path, cookies[:3], 6)  # warm each gunicorn worker's imports and caches
-            before = _cpu_ticks()
+            before = _cpu_all()
             times, failed, answers = _load(portal, path, cookies, args.requests)
-            after, server = _cpu_ticks(), _server_pids(web.pid)
-            cpu_ms = sum(after[p] - before.get(p, 0) for p in server if p in after) * 1000 / TICKS / len(times)
+            after, server = _cpu_all(), _server_pids(web.pid)
+            cpu_ms = sum(after[p] - before.get(p, 0) for p in server if p in after) * 1000 / len(times)
             p50, p95 = _percentile(times, 0.5), _percentile(times, 0.95)
             print(f"(b) {label}: {len(times)} requests from {len(cookies)} admins, {failed} not 200; "
                   f"p50 {p50:.0f} ms, p95 {p95:.0f} ms; server CPU {cpu_ms:.1f} ms a request (gunicorn and its "
