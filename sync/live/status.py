@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from lms_canvas.models import CanvasConnection
 from portal.models import Institution
 from sync.live.models import LiveEvent, LiveSync
 
@@ -32,6 +33,9 @@ class LiveStatus:
     last_event_at: dt.datetime | None
     events_today: int
     silent: bool  # on for a day or more with nothing received in the last day
+    # On, but no root account uuid recorded (a connection verified before instant sync existed, or
+    # moved to another server since): receive.py drops every event as another Canvas's until Verify.
+    unbound: bool = False
 
 
 def live_sync_of(institution: Institution) -> LiveSync:
@@ -44,5 +48,11 @@ def status_of(live: LiveSync, now: dt.datetime | None = None) -> LiveStatus:
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     today = LiveEvent.objects.filter(institution_id=live.institution_id, received_at__gte=midnight).count()
     since = max(t for t in (live.last_event_at, live.enabled_at, now - SILENT_AFTER * 2) if t is not None)
-    silent = live.enabled and now - since >= SILENT_AFTER
-    return LiveStatus(live.enabled, live.last_event_at, today, silent)
+    unbound = live.enabled and not (
+        CanvasConnection.objects.filter(institution_id=live.institution_id)
+        .values_list("root_account_uuid", flat=True)
+        .first()
+    )
+    # Unbound, the silence has that one cause: one warning, the one that says what to do.
+    silent = live.enabled and not unbound and now - since >= SILENT_AFTER
+    return LiveStatus(live.enabled, live.last_event_at, today, silent, unbound)

@@ -11,10 +11,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from lms_canvas.models import CanvasConnection
 from portal.celery import app as celery_app
 from portal.models import Department
 from sync.live import coalesce
 from sync.live.handle import handle_pending
+from sync.live.models import LiveSync
 from tests.conftest import login, open_global_settings
 from tests.e2e.axe import assert_accessible
 from tests.e2e.widths import looks_right
@@ -51,6 +53,27 @@ def test_an_admin_turns_instant_sync_on_and_reads_the_canvas_steps(page, width, 
     if shots := os.environ.get("SHOTS_DIR"):  # the section alone, readable at a phone's width
         section.screenshot(path=os.path.join(shots, f"instant-sync-section-{width}.png"))
     assert_accessible(page, "lms-settings-instant-sync at " + width)
+
+
+def test_it_tells_the_admin_to_check_the_connection_while_events_cannot_be_bound(
+    page, width, live_server, admin_a, institution_a
+):
+    """On, with a connection verified before instant sync existed (no root account uuid): the section
+    says why events are refused and what to do, not to look in Data Services."""
+    CanvasConnection.objects.update_or_create(institution=institution_a, defaults={"root_account_uuid": ""})
+    LiveSync.objects.create(institution=institution_a, enabled=True, enabled_at=timezone.now() - dt.timedelta(days=2))
+    log_in(page)
+    page.goto(f"{live_server.url}/admin-settings/lms/")
+    section = page.get_by_test_id("instant-sync")
+    warning = section.get_by_test_id("instant-sync-unbound")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("Check connection")
+    expect(section.get_by_test_id("instant-sync-silent")).to_have_count(0)
+    warning.scroll_into_view_if_needed()
+    looks_right(page, "lms-settings-instant-sync-unbound", width)
+    if shots := os.environ.get("SHOTS_DIR"):
+        section.screenshot(path=os.path.join(shots, f"instant-sync-unbound-section-{width}.png"))
+    assert_accessible(page, "lms-settings-instant-sync-unbound at " + width)
 
 
 @pytest.fixture

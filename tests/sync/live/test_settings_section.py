@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from lms_canvas.models import CanvasConnection
 from sync.live.models import LiveEvent, LiveSync
 
 SETTINGS = reverse("lms-settings")
+UNBOUND = "Events from Canvas are not accepted yet"
+
+
+@pytest.fixture
+def bound(institution_a) -> CanvasConnection:
+    """A's connection as Verify leaves it: the root account's uuid recorded."""
+    conn, _ = CanvasConnection.objects.get_or_create(institution=institution_a)
+    conn.root_account_uuid = "a" * 40
+    conn.save()
+    return conn
 
 
 def _page(client) -> str:
@@ -56,7 +68,7 @@ def test_a_new_address_replaces_the_old_one(client_a, institution_a):
     assert client_a.post(f"/live-events/canvas/{old}/", data="x", content_type="application/jwt").status_code == 404
 
 
-def test_the_status_counts_todays_events_and_names_the_last(client_a, institution_a):
+def test_the_status_counts_todays_events_and_names_the_last(client_a, institution_a, bound):
     now = timezone.now()
     LiveSync.objects.create(institution=institution_a, enabled=True, enabled_at=now, last_event_at=now)
     for i in range(3):
@@ -67,10 +79,10 @@ def test_the_status_counts_todays_events_and_names_the_last(client_a, institutio
     page = _page(client_a)
     assert '<dd data-testid="events-today">3</dd>' in page
     assert "0\xa0minutes ago" in page
-    assert "No event has arrived" not in page
+    assert "No event has arrived" not in page and UNBOUND not in page
 
 
-def test_it_warns_when_nothing_arrived_for_a_day_while_on(client_a, institution_a):
+def test_it_warns_when_nothing_arrived_for_a_day_while_on(client_a, institution_a, bound):
     two_days_ago = timezone.now() - dt.timedelta(days=2)
     LiveSync.objects.create(institution=institution_a, enabled=True, enabled_at=two_days_ago)
     page = _page(client_a)
@@ -78,12 +90,28 @@ def test_it_warns_when_nothing_arrived_for_a_day_while_on(client_a, institution_
     assert "Data Services" in page
 
 
-def test_no_warning_in_the_first_day_or_while_off(client_a, institution_a):
+def test_no_warning_in_the_first_day_or_while_off(client_a, institution_a, bound):
     live = LiveSync.objects.create(institution=institution_a, enabled=True, enabled_at=timezone.now())
     assert "No event has arrived" not in _page(client_a)
     live.enabled, live.enabled_at = False, timezone.now() - dt.timedelta(days=3)
     live.save()
     assert "No event has arrived" not in _page(client_a)
+
+
+def test_it_says_to_check_the_connection_while_it_cannot_tell_our_canvas(client_a, institution_a, bound):
+    """A connection verified before instant sync existed, or moved to another server, has no root
+    account uuid: every event is dropped as another Canvas's, and Data Services is not where to look."""
+    CanvasConnection.objects.filter(id=bound.id).update(root_account_uuid="")
+    LiveSync.objects.create(institution=institution_a, enabled=True, enabled_at=timezone.now() - dt.timedelta(days=2))
+    page = _page(client_a)
+    assert UNBOUND in page and "Check connection" in page
+    assert "No event has arrived" not in page  # one warning, the one with the cause
+    CanvasConnection.objects.filter(id=bound.id).update(root_account_uuid="a" * 40)
+    page = _page(client_a)
+    assert UNBOUND not in page and "No event has arrived" in page
+    LiveSync.objects.filter(institution=institution_a).update(enabled=False)
+    CanvasConnection.objects.filter(id=bound.id).update(root_account_uuid="")
+    assert UNBOUND not in _page(client_a)  # off: nothing to warn about
 
 
 def test_each_admin_sees_and_switches_only_their_own(client, admin_a, admin_b, institution_a, institution_b):
