@@ -56,9 +56,9 @@ ALL_COURSE_STATES = ("created", "claimed", "available", "completed", "deleted")
 # sync must see the same roster whoever clicked Generate Key; pending ones are reported, not synced.
 ENROLLMENT_STATES = ("active", "invited", "creation_pending", "inactive", "completed")
 COURSE_USER_ENROLLMENT_STATES = ("active", "invited", "inactive", "completed")
-# The permissions of the authorizing user the portal reads (CANVAS_API.md §5.1): "SIS Data - read" and
-# "Users - view login IDs" on the account; without them Canvas leaves SIS ids and logins out.
-VISIBILITY_PERMISSIONS = ("read_sis", "view_user_logins")
+# The permissions of the authorizing user the portal reads (CANVAS_API.md §5.1-5.5): Canvas shows SIS ids
+# with "SIS Data - read" or "SIS Data - manage", logins with "Users - view login IDs", else leaves them out.
+VISIBILITY_PERMISSIONS = ("read_sis", "manage_sis", "view_user_logins")
 
 # Items checked together for dropped includes: a page of Canvas's.
 PER_CHECK = 100

@@ -58,7 +58,7 @@ def check_sis(client: CanvasClient, account_id: int | str, first_course: frozens
     except CanvasError:
         rights = None
     if rights is not None:
-        ok = rights["read_sis"] and rights["view_user_logins"]
+        ok = (rights["read_sis"] or rights["manage_sis"]) and rights["view_user_logins"]
         return sis_capability(ok, logins=not rights["view_user_logins"])
     if first_course is None:
         return None

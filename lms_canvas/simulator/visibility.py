@@ -1,7 +1,7 @@
 """What the authorizing user's Canvas role lets the API show: SIS data and logins (CANVAS_API.md §5.1,
-§5.2, §5.3, §5.5: without "SIS Data - read" Canvas leaves `sis_*` and `integration_id` out of the JSON,
-and `login_id` without "Users - view login IDs"; the keys are absent, not null), and the account
-permissions endpoint that reports both.
+§5.2, §5.3, §5.5: without "SIS Data - read" or "SIS Data - manage" Canvas leaves `sis_*` and `integration_id` out
+of the JSON, and `login_id` without "Users - view login IDs"; the keys are absent, not null), and the
+account permissions endpoint that reports them.
 
 Who may not read them is set through `POST /_sim/permissions`, for the tokens of one developer key or
 of one user; it lives in the store's settings, so a reset forgets it.
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from .app import SimApp
     from .store import Store
 
-# The permissions this simulator varies, and what Canvas calls them on a role's page.
-PERMISSIONS = ("read_sis", "view_user_logins")
+# The permissions this simulator varies: "SIS Data - read", "SIS Data - manage", "Users - view login IDs".
+PERMISSIONS = ("read_sis", "manage_sis", "view_user_logins")
 # Every field "SIS Data - read" guards, wherever it appears (courses, sections, users, enrollments,
 # accounts, terms). An assignment's `integration_id` is the tool's own and stays (not filtered here).
 SIS_FIELDS = frozenset(
@@ -47,13 +47,16 @@ def allowed(store: Store, key_id: int | None, user_id: int | None) -> dict[str, 
     """Each permission of PERMISSIONS for a token of `key_id` issued to `user_id` (denied by either)."""
     table = _table(store)
     rules = (table["keys"].get(str(key_id), {}), table["users"].get(str(user_id), {}))
+    # A rule that denies read_sis and says nothing of manage_sis denies both (a role with neither,
+    # what "may not read SIS data" means); manage_sis alone is a role with "SIS Data - manage" only.
+    rules = tuple({"manage_sis": rule.get("read_sis", True), **rule} for rule in rules)
     return {name: all(rule.get(name, True) for rule in rules) for name in PERMISSIONS}
 
 
 def hidden_fields(store: Store, key_id: int | None, user_id: int | None) -> frozenset[str]:
     rights = allowed(store, key_id, user_id)
     hidden: set[str] = set()
-    if not rights["read_sis"]:
+    if not (rights["read_sis"] or rights["manage_sis"]):  # either shows them (CANVAS_API.md §5.1-5.5)
         hidden |= SIS_FIELDS
     if not rights["view_user_logins"]:
         hidden |= LOGIN_FIELDS
@@ -78,12 +81,12 @@ def account_permissions(ctx: Ctx, account_id: str) -> Reply:
 
     find(ctx, "accounts", account_id)
     rights = allowed(ctx.store, ctx.key_id, ctx.user_id)
-    rights["manage_sis"] = rights["read_sis"] and rights.get("manage_sis", True)
     return Reply({name: rights.get(name, True) for name in ctx.arg_list("permissions")})
 
 
 def control(app: SimApp, request: Request) -> Response:
-    """POST /_sim/permissions {"key_id": K | "user_id": U, "read_sis": false, "view_user_logins": false}."""
+    """POST /_sim/permissions {"key_id": K | "user_id": U, "read_sis": false, "manage_sis": false,
+    "view_user_logins": false}."""
     body = request.get_json(force=True, silent=True)
     body = body if isinstance(body, dict) else {}
     unknown = set(body) - {"key_id", "user_id", *PERMISSIONS}

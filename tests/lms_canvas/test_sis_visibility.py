@@ -31,6 +31,14 @@ def test_a_role_without_sis_data_read_is_named_with_the_fix(connected, sim):
     assert "SIS Data - read" in check["message"] and "Generate Key" in check["fix"]
 
 
+def test_a_role_that_may_manage_sis_data_but_not_read_it_passes(connected, sim):
+    # Canvas shows SIS ids with "SIS Data - read" or "SIS Data - manage" (CANVAS_API.md §5.1-5.5).
+    sim.control(f"keys/{DEMO_KEY_ID}", {"require_scopes": False})  # so the permissions endpoint is asked
+    sim.control("permissions", {"user_id": 1, "read_sis": False, "manage_sis": True})
+
+    assert sis_check(connected)["ok"]
+
+
 def test_an_unscoped_key_reads_the_permissions_and_names_hidden_logins(connected, sim):
     sim.control(f"keys/{DEMO_KEY_ID}", {"require_scopes": False})
     sim.control("permissions", {"user_id": 1, "view_user_logins": False})

@@ -44,6 +44,16 @@ def test_logins_are_left_out_for_a_user_whose_role_may_not_view_them(sim, sim_to
     assert "login_id" not in user and user["sis_user_id"] == "S0001"
 
 
+def test_a_role_that_may_manage_but_not_read_sis_data_sees_the_sis_fields(sim, sim_token):
+    # CANVAS_API.md §5.1, §5.2, §5.5: the SIS fields appear with read_sis OR manage_sis.
+    sim.control("permissions", {"key_id": DEMO_KEY_ID, "read_sis": False, "manage_sis": True})
+
+    course = get(sim, sim_token, "/accounts/1/courses/501").json()
+    user = next(u for u in get(sim, sim_token, "/courses/501/users").json() if u["id"] == 101)
+
+    assert course["sis_course_id"] == "LAW-101-F26" and user["sis_user_id"] == "S0001"
+
+
 def test_the_permissions_endpoint_answers_for_the_token(sim):
     sim.control(f"keys/{DEMO_KEY_ID}", {"scopes": list(ALL_SCOPES)})
     token = sim.issue_token(list(ALL_SCOPES))["access_token"]
