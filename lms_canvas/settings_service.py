@@ -15,7 +15,7 @@ from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
 
 @dataclass(frozen=True)
 class Notice:
-    level: Literal["success", "warning", "error"]
+    level: Literal["success", "info", "warning", "error"]
     text: str
 
 
@@ -61,23 +61,39 @@ def verify_notices(conn: CanvasConnection, findings: list[oauth.Finding]) -> lis
     return notices
 
 
+KEPT_CONNECTION = (
+    "Your existing connection is unchanged: it is still Verified, and Refresh, Sync Now and the nightly sync "
+    "go on with it."
+)
+
+
 def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> list[Notice]:
     """Save LMS Settings' cleaned form data (lms_type, server_url, client_id, client_secret,
     access_token). New key details reset the connection; a pasted token is verified at once, a
-    developer key is preflighted so a wrong secret or scope shows before Generate Key."""
+    developer key is preflighted so a wrong secret or scope shows before Generate Key.
+
+    A working connection (Verified, with a token) is only replaced by developer key details Canvas
+    accepts: details it refuses are not saved, since saving them would throw away the tokens that work
+    (issue 15's blocker, the Save half). The secret typed again unchanged is no change."""
+    working = conn.is_verified and conn.has_token
+    secret = data["client_secret"].strip()
+    new_secret = bool(secret) and secret != conn.client_secret
     # First, so a secret typed now is kept and the one saved for another server is not.
     moved = conn.change_server_url(data["server_url"])
     changed = (
         moved
         or data["lms_type"] != conn.lms_type
         or data["client_id"] != conn.client_id
-        or bool(data["client_secret"])
+        or new_secret
         or bool(data["access_token"])
     )
     conn.lms_type = data["lms_type"]
     conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
-    if data["client_secret"]:
-        conn.client_secret = data["client_secret"].strip()
+    if secret:
+        conn.client_secret = secret
+    if working and changed and conn.lms_type == LmsType.DEV_KEY and (findings := oauth.preflight(conn)):
+        conn.refresh_from_db()  # nothing of the refused details is kept
+        return _not_saved_notices(findings)
     if changed:
         # New key details mean the old tokens no longer speak for this configuration.
         conn.reset("")
@@ -96,3 +112,15 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
     if conn.is_verified:
         return [Notice("success", "Saved.")]
     return [Notice("success", "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal.")]
+
+
+def _not_saved_notices(findings: list[oauth.Finding]) -> list[Notice]:
+    return [
+        Notice(
+            "error",
+            "Not saved: Canvas refuses these key details, so the connection keeps the ones it works with. "
+            "Fix what is listed and Save again; to switch to another key anyway, choose Disconnect first.",
+        ),
+        *finding_notices(findings),
+        Notice("info", KEPT_CONNECTION),
+    ]

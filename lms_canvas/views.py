@@ -127,10 +127,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("lms-settings")
 
 
-KEPT_CONNECTION = (
-    "Your existing connection is unchanged: it is still Verified, and Refresh, Sync Now and the nightly sync "
-    "go on with it."
-)
+KEPT_CONNECTION = settings_service.KEPT_CONNECTION
 
 
 def _fail(request: HttpRequest, conn: CanvasConnection, finding: oauth.Finding) -> None:

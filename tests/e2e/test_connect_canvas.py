@@ -128,3 +128,30 @@ def test_configure_starts_with_canvas_built_in_roles_chosen_under_canvas_own_lab
 
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Configuration saved")).to_be_visible()
+
+
+def test_neither_a_refused_save_nor_a_cancel_at_canvas_breaks_a_verified_connection(
+    page, width, portal, sim, connected, admin_a
+):
+    """Issue 15 item 1 at a laptop's and a phone's width: on a Verified connection a mistyped secret is
+    not saved, and Generate Key then Cancel on Canvas's page keeps the connection."""
+    sim.control(f"keys/{DEMO_KEY_ID}", {"redirect_uris": [portal + "/lms/canvas/callback/"]})
+    login(page, "alice@alpha.test")
+    fill_lms_settings(page, sim.url, str(DEMO_KEY_ID), "not-" + DEMO_SECRET)
+    expect(page.get_by_role("alert").filter(has_text="Not saved")).to_contain_text("Canvas refuses these key details")
+    expect(page.get_by_role("alert").filter(has_text="Canvas refused the Client Secret")).to_be_visible()
+    expect(page.get_by_text("Your existing connection is unchanged: it is still Verified")).to_be_visible()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+    looks_right(page, "lms-settings-not-saved", width)
+    assert_accessible(page, f"lms-settings-not-saved at {WIDTHS[width]}px")
+
+    page.get_by_role("button", name="Generate Key").click()
+    page.get_by_label("Email").fill("canvas-admin")  # Canvas's login page, then its Authorize page
+    page.get_by_label("Password").fill("canvas-admin")
+    page.get_by_role("button", name="Log In").click()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("authorization was cancelled")).to_be_visible()
+    expect(page.get_by_text("Your existing connection is unchanged: it is still Verified")).to_be_visible()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+    expect(page.get_by_role("button", name="Configure")).to_be_enabled()
+    looks_right(page, "lms-settings-cancelled", width)

@@ -1,0 +1,77 @@
+"""Issue 15 item 1, LMS Settings' Save: a Save that Canvas would refuse, or that changes nothing, never
+touches a Verified connection; key details Canvas accepts still replace it (test_settings_service.py::
+test_new_key_details_forget_the_old_tokens). Over real HTTP to the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from lms_canvas.models import ConnectionStatus
+from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
+from tests.lms_canvas.test_connect_flow import conn_of, generate_key_and_authorize, page_text, save_settings
+
+
+@pytest.fixture
+def verified(client_a, sim, institution_a):
+    save_settings(client_a, sim)
+    generate_key_and_authorize(client_a, sim)
+    conn = conn_of(institution_a)
+    assert conn.status == ConnectionStatus.VERIFIED, conn.status_reason
+    return conn
+
+
+def assert_unchanged(before, after) -> None:
+    assert after.status == ConnectionStatus.VERIFIED and after.status_reason == ""
+    assert (after.access_token, after.refresh_token, after.verified_at) == (
+        before.access_token,
+        before.refresh_token,
+        before.verified_at,
+    )
+    assert (after.client_id, after.client_secret, after.server_url) == (
+        before.client_id,
+        before.client_secret,
+        before.server_url,
+    )
+
+
+def test_the_same_secret_typed_again_keeps_the_connection(client_a, sim, verified, institution_a):
+    r = save_settings(client_a, sim, client_secret=DEMO_SECRET)
+
+    assert "Saved." in page_text(r)
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_a_wrong_secret_is_not_saved_and_the_connection_keeps_working(client_a, sim, verified, institution_a):
+    r = save_settings(client_a, sim, client_secret="not-" + DEMO_SECRET)
+
+    body = page_text(r)
+    assert "Not saved" in body
+    assert "Canvas refused the Client Secret" in body
+    assert "Your existing connection is unchanged: it is still Verified" in body
+    assert "not-" + DEMO_SECRET not in body
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_an_unknown_client_id_is_not_saved_and_the_connection_keeps_working(client_a, sim, verified, institution_a):
+    r = save_settings(client_a, sim, client_id=str(DEMO_KEY_ID + 999), client_secret="")
+
+    body = page_text(r)
+    assert "Not saved" in body and f"Client ID {DEMO_KEY_ID + 999}" in body
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_an_unreachable_server_is_not_saved_and_the_connection_keeps_working(client_a, sim, verified, institution_a):
+    r = save_settings(client_a, sim, server_url="http://127.0.0.1:9", client_secret=DEMO_SECRET)
+
+    body = page_text(r)
+    assert "Not saved" in body and "could not reach the Canvas Server" in body
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_a_connection_not_verified_saves_refused_details_with_the_reason(client_a, sim, institution_a):
+    save_settings(client_a, sim)
+    r = save_settings(client_a, sim, client_secret="not-" + DEMO_SECRET)
+
+    assert "Canvas refused the Client Secret" in page_text(r)
+    conn = conn_of(institution_a)
+    assert conn.client_secret == "not-" + DEMO_SECRET and "Client Secret" in conn.status_reason
