@@ -7,10 +7,12 @@ import datetime as dt
 
 import pytest
 from django.test import TestCase
+from django.urls import reverse
 from django.utils import timezone
 
+from lms_canvas.models import CanvasConfig
 from portal.models import Department, Enrollment
-from sync.live import coalesce
+from sync.live import catalog, coalesce
 from sync.live.handle import handle_pending
 from sync.live.models import LiveEvent, PendingCourse
 from sync.live.receive import receive
@@ -155,6 +157,62 @@ def test_a_course_created_in_canvas_appears_in_the_catalogue(live, sim):
     section = {"course_section_id": "8888", "course_id": "777", "name": "Section 1", "workflow_state": "active"}
     deliver(live, sim, claims("course_section_created", course_id=777, body=section))
     assert CatalogSection.objects.get(institution=live.institution, canvas_id=8888).course == course
+
+
+NEW_COURSE = {
+    "id": 777,
+    "account_id": 2,
+    "name": "New Seminar",
+    "course_code": "SEM-777",
+    "sis_course_id": "SEM-777-F26",
+    "integration_id": None,
+    "workflow_state": "available",
+    "enrollment_term_id": 2,
+    "start_at": None,
+    "end_at": None,
+}
+
+
+def _published(course_id: int, name: str) -> dict:
+    """Canvas's course_updated for a course just published: no SIS ID, course code or term in it."""
+    body = {"course_id": str(course_id), "name": name, "workflow_state": "available", "account_id": "2"}
+    return claims("course_updated", course_id=course_id, body=body)
+
+
+def test_a_course_published_in_canvas_appears_in_select_courses_with_its_ids(live, sim, client, admin_a):
+    CanvasConfig.objects.get_or_create(institution=live.institution)
+    section = {"id": 8888, "course_id": 777, "name": "Seminar A", "sis_section_id": "SEM-777-A"}
+    sim.control("mutate", {"upsert": {"courses": [NEW_COURSE], "sections": [section]}})
+    deliver(live, sim, _published(777, "New Seminar"))
+    course = CatalogCourse.objects.get(institution=live.institution, canvas_id=777)
+    assert (course.sis_course_id, course.course_code, course.term_name) == ("SEM-777-F26", "SEM-777", "Fall 2026")
+    assert CatalogSection.objects.get(canvas_id=8888).sis_section_id == "SEM-777-A"
+    client.force_login(admin_a)
+    found = client.get(reverse("sync-course-search"), {"q": "New Seminar", "hide": "1"})  # syncable ones only
+    assert "New Seminar" in found.content.decode() and "SEM-777-F26" in found.content.decode()
+
+
+def test_new_courses_cost_a_few_canvas_requests_a_drain_at_most(live, sim, monkeypatch):
+    monkeypatch.setattr(catalog, "LOOKUPS_PER_DRAIN", 2)
+    for course_id in (771, 772, 773):
+        sim.control(
+            "mutate", {"upsert": {"courses": [{**NEW_COURSE, "id": course_id, "sis_course_id": f"S-{course_id}"}]}}
+        )
+        receive(live, signed(sim, _published(course_id, f"Seminar {course_id}")).encode())
+    before = sim.control("stats")["total_requests"]
+    handle_pending(live.institution_id)
+    # the course and its sections, twice; and this stats call itself
+    assert sim.control("stats")["total_requests"] - before == 2 * 2 + 1
+    read = CatalogCourse.objects.filter(institution=live.institution, canvas_id__in=[771, 772, 773])
+    assert sorted(read.values_list("sis_course_id", flat=True)) == ["", "S-771", "S-772"]  # 773: the next refresh
+
+
+def test_an_event_brings_back_a_course_a_refresh_had_marked_gone(live, sim):
+    CatalogCourse.objects.filter(institution=live.institution, canvas_id=503).update(gone_at=timezone.now())
+    deliver(live, sim, _published(503, "Philosophy II"))
+    course = CatalogCourse.objects.get(institution=live.institution, canvas_id=503)
+    assert course.gone_at is None and course.workflow_state == "available"
+    assert course.sis_course_id == "PHIL-202-F26"  # known from the refresh: kept, not read again
 
 
 def test_a_user_event_marks_the_synced_courses_the_person_is_in(live, sim):
