@@ -8,8 +8,8 @@ from typing import Any, TypedDict
 from django.utils import timezone
 
 from lms_canvas import visibility
-from lms_canvas.client import CanvasClient
-from lms_canvas.errors import CanvasError
+from lms_canvas.client import CanvasClient, StaticToken
+from lms_canvas.errors import CanvasError, TokenInvalid
 from lms_canvas.models import CanvasConfig, CanvasConnection, ConnectionStatus
 from lms_canvas.oauth import ConnectionTokens, Finding, revoke
 from lms_canvas.objects import ProbeResult, Role
@@ -58,6 +58,33 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     conn.save()
     store_roles(conn, roles)
     return [Finding(c["message"], c["fix"]) for c in conn.capabilities.values() if not c["ok"]]
+
+
+class _NewToken(StaticToken):
+    """A token Canvas has just issued, tried before it replaces a working one: never refreshed."""
+
+    def refreshed_after_rejection(self, rejected_token: str) -> str:
+        raise TokenInvalid(
+            "Canvas refused the token it had just issued.",
+            refresh_may_help=False,
+            fix="Choose Generate Key again and authorize as a Canvas admin of the account.",
+        )
+
+
+def new_token_problem(conn: CanvasConnection, access_token: str) -> Finding | None:
+    """Why a token Canvas has just issued could not replace `conn`'s (None: it reads what Verify
+    reads, the account and its roles). A re-authorization by someone without access to the account,
+    such as a teacher, would otherwise throw away the admin's working tokens."""
+    client = CanvasClient(conn.server_url, _NewToken(access_token))
+    try:
+        account = client.get_account("self")
+        client.list_roles(account.id)
+    except CanvasError as exc:
+        return Finding(
+            f"Canvas authorized the portal, but the new token could not read the Canvas account: {exc.message}",
+            exc.fix or "Choose Generate Key again and authorize as a Canvas admin of the account.",
+        )
+    return None
 
 
 def check_capabilities(client: CanvasClient, account_id: int | str = "self") -> dict[str, Capability]:

@@ -121,6 +121,10 @@ def callback(request: HttpRequest) -> HttpResponse:
     except CanvasError as exc:
         _fail(request, conn, oauth.Finding(exc.message, exc.fix))
         return redirect("lms-settings")
+    if conn.is_verified and conn.has_token and (problem := connect.new_token_problem(conn, token["access_token"])):
+        _report(request, [problem])
+        messages.info(request, KEPT_CONNECTION)
+        return redirect("lms-settings")
     oauth.store_tokens(conn, token)
     conn.save()
     _after_verify(request, conn, connect.verify(conn, request.user))

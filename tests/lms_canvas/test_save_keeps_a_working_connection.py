@@ -4,10 +4,15 @@ test_new_key_details_forget_the_old_tokens). Over real HTTP to the simulator."""
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import urlencode
 
+import pytest
+from django.urls import reverse
+
+from lms_canvas import connect
 from lms_canvas.models import ConnectionStatus
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
+from lms_canvas.simulator.testing import browser_authorize
 from tests.lms_canvas.test_connect_flow import conn_of, generate_key_and_authorize, page_text, save_settings
 
 
@@ -75,3 +80,24 @@ def test_a_connection_not_verified_saves_refused_details_with_the_reason(client_
     assert "Canvas refused the Client Secret" in page_text(r)
     conn = conn_of(institution_a)
     assert conn.client_secret == "not-" + DEMO_SECRET and "Client Secret" in conn.status_reason
+
+
+def test_a_new_token_that_cannot_read_the_account_does_not_replace_the_working_one(
+    client_a, sim, verified, institution_a
+):
+    """Canvas authorized someone whose token cannot read the account (a teacher's, not an admin's):
+    the working tokens stay and the page says why the new one was not taken."""
+    r = client_a.post(reverse("canvas-generate-key"))
+    answer = browser_authorize(sim.url, r["Location"])
+    sim.control("faults", {"error_rate": 1.0, "error_status": 401, "paths": "^/api/v1/accounts/self$"})
+    try:
+        r = client_a.get(reverse("canvas-callback") + "?" + urlencode(answer), follow=True)
+    finally:
+        sim.control("faults", {})
+
+    body = page_text(r)
+    assert "Canvas authorized the portal, but the new token could not read the Canvas account" in body
+    assert "Your existing connection is unchanged: it is still Verified" in body
+    assert "Traceback" not in body and "TokenInvalid" not in body and "ScopeMissing" not in body
+    assert_unchanged(verified, conn_of(institution_a))
+    assert connect.verify(conn_of(institution_a)) == []  # and the kept token still works
