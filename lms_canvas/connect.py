@@ -75,13 +75,22 @@ def new_token_problem(conn: CanvasConnection, access_token: str) -> Finding | No
     """Why a token Canvas has just issued could not replace `conn`'s (None: it reads what Verify
     reads, the account and its roles). A re-authorization by someone without access to the account,
     such as a teacher, would otherwise throw away the admin's working tokens."""
-    client = CanvasClient(conn.server_url, _NewToken(access_token))
+    return _token_problem(conn, _NewToken(access_token), "Canvas authorized the portal, but the new token")
+
+
+def pasted_token_problem(conn: CanvasConnection, access_token: str) -> Finding | None:
+    """The same for a pasted access token that would replace a working connection's."""
+    return _token_problem(conn, StaticToken(access_token), "The pasted access token")
+
+
+def _token_problem(conn: CanvasConnection, token: StaticToken, said: str) -> Finding | None:
+    client = CanvasClient(conn.server_url, token)
     try:
         account = client.get_account("self")
         client.list_roles(account.id)
     except CanvasError as exc:
         return Finding(
-            f"Canvas authorized the portal, but the new token could not read the Canvas account: {exc.message}",
+            f"{said} could not read the Canvas account: {exc.message}",
             exc.fix or "Choose Generate Key again and authorize as a Canvas admin of the account.",
         )
     return None

@@ -72,9 +72,10 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
     access_token). New key details reset the connection; a pasted token is verified at once, a
     developer key is preflighted so a wrong secret or scope shows before Generate Key.
 
-    A working connection (Verified, with a token) is only replaced by developer key details Canvas
-    accepts: details it refuses are not saved, since saving them would throw away the tokens that work
-    (issue 15's blocker, the Save half). The secret typed again unchanged is no change."""
+    A working connection (Verified, with a token) is only replaced by key details Canvas accepts (a
+    developer key's preflight passes, a pasted token reads the account): details it refuses are not
+    saved, since saving them would throw away the tokens that work (issue 15's blocker, the Save half).
+    The secret typed again unchanged is no change."""
     working = conn.is_verified and conn.has_token
     secret = data["client_secret"].strip()
     new_secret = bool(secret) and secret != conn.client_secret
@@ -91,7 +92,7 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
     conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
     if secret:
         conn.client_secret = secret
-    if working and changed and conn.lms_type == LmsType.DEV_KEY and (findings := oauth.preflight(conn)):
+    if working and changed and (findings := _refused(conn, data["access_token"].strip())):
         conn.refresh_from_db()  # nothing of the refused details is kept
         return _not_saved_notices(findings)
     if changed:
@@ -112,6 +113,15 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
     if conn.is_verified:
         return [Notice("success", "Saved.")]
     return [Notice("success", "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal.")]
+
+
+def _refused(conn: CanvasConnection, access_token: str) -> list[oauth.Finding]:
+    """What Canvas says against the new details in `conn` (not saved yet), asked before they replace
+    a working connection: the developer key's preflight, or a read with the pasted token."""
+    if conn.lms_type == LmsType.DEV_KEY:
+        return oauth.preflight(conn)
+    problem = connect.pasted_token_problem(conn, access_token) if access_token else None
+    return [problem] if problem else []
 
 
 def _not_saved_notices(findings: list[oauth.Finding]) -> list[Notice]:

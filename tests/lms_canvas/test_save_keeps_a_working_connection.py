@@ -101,3 +101,31 @@ def test_a_new_token_that_cannot_read_the_account_does_not_replace_the_working_o
     assert "Traceback" not in body and "TokenInvalid" not in body and "ScopeMissing" not in body
     assert_unchanged(verified, conn_of(institution_a))
     assert connect.verify(conn_of(institution_a)) == []  # and the kept token still works
+
+
+def test_a_pasted_token_canvas_refuses_does_not_replace_a_working_connection(client_a, sim, verified, institution_a):
+    r = client_a.post(
+        reverse("lms-settings"),
+        {"lms_type": "access_token", "server_url": sim.url, "access_token": "x" * 64},
+        follow=True,
+    )
+
+    body = page_text(r)
+    assert "Not saved" in body and "The pasted access token could not read the Canvas account" in body
+    assert "x" * 64 not in body
+    after = conn_of(institution_a)
+    assert after.lms_type == "dev_key"
+    assert_unchanged(verified, after)
+
+
+def test_a_pasted_token_that_works_replaces_the_connection(client_a, sim, verified, institution_a):
+    pasted = sim.issue_token()["access_token"]
+    r = client_a.post(
+        reverse("lms-settings"),
+        {"lms_type": "access_token", "server_url": sim.url, "access_token": pasted},
+        follow=True,
+    )
+
+    assert "Verified: the portal can read Canvas." in page_text(r)
+    after = conn_of(institution_a)
+    assert (after.lms_type, after.access_token, after.status) == ("access_token", pasted, ConnectionStatus.VERIFIED)
