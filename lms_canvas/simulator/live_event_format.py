@@ -54,7 +54,11 @@ def events_for(
             "restricted_access": False,
             "state_valid_until": None,
         }
-        course_context = {"context_type": "Course", "context_id": global_id(row["course_id"])}
+        # A person's change in a course page has the course as its context; a background job's (an SIS
+        # import, Canvas's date-driven recalculation) has none, so its enrollment_state events name no course.
+        course_context = (
+            {} if "job_id" in metadata else {"context_type": "Course", "context_id": global_id(row["course_id"])}
+        )
         return [
             _event(f"enrollment_{verb}", stamp, metadata | course_context, body),
             _event(f"enrollment_state_{verb}", stamp, metadata | course_context, state_body),

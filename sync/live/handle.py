@@ -15,6 +15,7 @@ from sync.live.models import LiveEvent
 from sync.live.receive import local_id
 from sync.models import SyncListEntry
 
+ENROLLMENT_EVENTS = ("enrollment_created", "enrollment_updated")
 BATCH = 2000  # events one drain takes; more waiting are drained by the next one, sent at once
 
 
@@ -28,6 +29,7 @@ def handle_pending(institution_id: int) -> int:
             .filter(institution_id=institution_id, handled_at__isnull=True)
             .order_by("id")[:BATCH]
         )
+        _place_state_events(institution_id, events)
         courses: dict[int, int] = {}  # course -> its events here
         to_read: set[int] = set()  # published courses new to the catalogue, read from Canvas below
         for event in events:
@@ -55,6 +57,31 @@ def _courses_of(event: LiveEvent, to_read: set[int]) -> set[int]:
     if name.startswith("user_"):
         return _courses_of_user(event.institution_id, local_id(body.get("user_id")))
     return {event.canvas_course_id} if event.canvas_course_id else set()
+
+
+def _place_state_events(institution_id: int, events: list[LiveEvent]) -> None:
+    """Give an enrollment_state event without a course the course of its enrollment. Its body names only
+    the enrollment, and a background job's metadata (an SIS import, Canvas's date-driven recalculation)
+    no course; an enrollment event for the same enrollment, in this drain or kept from the last two
+    days, says which. Not found (a date-driven change of an older enrollment): the nightly sync."""
+    unplaced = [e for e in events if e.event_name.startswith("enrollment_state_") and e.canvas_course_id is None]
+    if not unplaced:
+        return
+    known: dict[str, int] = {}
+    for event in events:
+        if event.event_name in ENROLLMENT_EVENTS and event.canvas_course_id:
+            known[str(event.payload.get("body", {}).get("enrollment_id"))] = event.canvas_course_id
+    wanted = {str(e.payload.get("body", {}).get("enrollment_id")) for e in unplaced} - known.keys()
+    if wanted:
+        earlier = LiveEvent.objects.filter(
+            institution_id=institution_id,
+            event_name__in=ENROLLMENT_EVENTS,
+            canvas_course_id__isnull=False,
+            payload__body__enrollment_id__in=sorted(wanted),
+        ).values_list("payload__body__enrollment_id", "canvas_course_id")
+        known.update({str(enrollment): course for enrollment, course in earlier if course is not None})
+    for event in unplaced:
+        event.canvas_course_id = known.get(str(event.payload.get("body", {}).get("enrollment_id")))
 
 
 def _courses_of_user(institution_id: int, user_id: int | None) -> set[int]:

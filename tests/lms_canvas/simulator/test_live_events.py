@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import jwt
 import pytest
@@ -71,6 +72,23 @@ def test_a_bulk_change_carries_a_job_tag_instead_of_a_request(sim, hook):
     assert len({e["metadata"]["job_id"] for e in events}) == 1
     assert not any("request_id" in e["metadata"] for e in events)
     assert _by_name(events)["enrollment_created"]["metadata"]["event_name"] == "enrollment_created"
+    # A background job has no context: an enrollment event names its course in its body, a state event not at all.
+    assert not any("context_id" in e["metadata"] for e in events)
+    state = _by_name(events)["enrollment_state_created"]
+    assert "course_id" not in state["body"] and state["body"]["enrollment_id"].startswith("2107")
+
+
+def test_slow_delivery_delays_every_event(sim, hook):
+    sim.control("faults", {"live_events": {"delay_ms": 800}})
+    started = time.monotonic()
+    sim.control("mutate", {"upsert": {"courses": [{"id": 501, "name": "Slow"}]}})
+    assert len(hook.wait_for(1)) == 1
+    assert time.monotonic() - started >= 0.8
+    sim.control("faults", {"live_events": {}})
+    started = time.monotonic()
+    sim.control("mutate", {"upsert": {"courses": [{"id": 501, "name": "Fast again"}]}})
+    assert len(hook.wait_for(2)) == 2
+    assert time.monotonic() - started < 0.8
 
 
 def test_only_the_subscribed_event_types_are_sent(sim):

@@ -227,6 +227,31 @@ def test_a_user_event_marks_the_synced_courses_the_person_is_in(live, sim):
     assert set(PendingCourse.objects.values_list("canvas_course_id", flat=True)) == in_portal
 
 
+def _of_a_job(event: dict) -> dict:
+    """As a background job (an SIS import, a date-driven recalculation) sends it: no course context."""
+    for key in ("context_type", "context_id"):
+        event["metadata"].pop(key)
+    event["metadata"] |= {"job_id": "1042", "job_tag": "EnrollmentState.process_states_for_ids"}
+    return event
+
+
+def test_a_state_event_naming_only_its_enrollment_refetches_that_enrollments_course(live, sim):
+    enrollment = "21070000000009002"
+    body = {"enrollment_id": enrollment, "course_id": "21070000000000501", "workflow_state": "active"}
+    deliver(live, sim, claims("enrollment_created", body=body))  # yesterday's: Canvas said which course
+    PendingCourse.objects.all().delete()
+    state = {"enrollment_id": enrollment, "state": "inactive", "state_is_current": True}
+    deliver(live, sim, _of_a_job(claims("enrollment_state_updated", body=state)))
+    assert list(PendingCourse.objects.values_list("canvas_course_id", flat=True)) == [501]
+
+
+def test_a_state_event_of_an_enrollment_never_seen_is_left_to_the_nightly(live, sim):
+    state = {"enrollment_id": "21070000000009003", "state": "active", "state_is_current": True}
+    deliver(live, sim, _of_a_job(claims("enrollment_state_updated", body=state)))
+    assert not PendingCourse.objects.exists()
+    assert LiveEvent.objects.get().handled_at is not None
+
+
 def test_events_of_one_institution_never_mark_another(live, sim, institution_b):
     deliver(live, sim, claims(course_id=501))
     assert set(PendingCourse.objects.values_list("institution_id", flat=True)) == {live.institution_id}
