@@ -88,28 +88,44 @@ def _courses(institution: Institution, q: str, run: SyncRun | None) -> list[Answ
         a.course = (
             Course.objects.filter(institution=institution, lms_id=cat.canvas_id).select_related("department").first()
         )
-        if cat.gone_at:
-            a.lines.append("The last Refresh Courses no longer found it in Canvas (deleted or moved).")
-        if cat.workflow_state in ("unpublished", "deleted"):
-            a.lines.append(f"In Canvas it is {cat.workflow_state}; only published courses are synced.")
         entries = list(SyncListEntry.objects.filter(institution=institution, course=cat))
-        if not entries:
-            a.lines.append("It is not on the sync list. Add it with + in Edit Sync Settings, then Sync Now.")
         result = SyncCourseResult.objects.filter(run=run, canvas_course_id=cat.canvas_id).first() if run else None
         quiet = run is not None and result is None and any(_folded_into(run, entry) for entry in entries)
-        a.lines += [line for entry in entries if (line := _entry_line(entry, run, result, quiet))]
         if run and (result or quiet):
-            said = f"{result.get_status_display()}. {plain(result.message)}" if result else "Synced, nothing to change."
-            a.lines.append(f"Latest sync (#{run.id}): {said}".strip())
             found = now_left_out(institution, run).filter(
                 canvas_course_id=cat.canvas_id, object_type__in=["course", "section"]
             )
             a.left_out = _left_out(institution, found, by_course=False)
             a.left_out_intro = f"What the syncs could not sync, still so after the latest sync (#{run.id}):"
+        said_by_reasons = {r.code for r in a.reasons}
+        if cat.gone_at and not said_by_reasons & GONE_REASONS:
+            a.lines.append("The last Refresh Courses no longer found it in Canvas (deleted or moved).")
+        if cat.workflow_state in ("unpublished", "deleted") and not said_by_reasons & UNPUBLISHED_REASONS:
+            a.lines.append(f"In Canvas it is {cat.workflow_state}; only published courses are synced.")
+        if not entries:
+            a.lines.append("It is not on the sync list. Add it with + in Edit Sync Settings, then Sync Now.")
+        a.lines += [line for entry in entries if (line := _entry_line(entry, run, result, quiet))]
+        if run and (result or quiet):
+            a.lines.append(f"Latest sync (#{run.id}): {_result_said(result, bool(a.left_out))}")
         if a.course:
             a.lines.append(f"In the portal: {a.course.course_id} in {a.course.department.name}.")
         answers.append(a)
     return answers
+
+
+# The reasons that already say what the catalogue's state line would (a course's answer says it once).
+GONE_REASONS = {"course_gone", "course_deleted"}
+UNPUBLISHED_REASONS = {"course_unpublished", "course_deleted"}
+
+
+def _result_said(result: SyncCourseResult | None, explained_below: bool) -> str:
+    """What the latest sync did with the course. Its message is the left-out reasons' sentence and fix,
+    so when those are listed below the line only says the outcome."""
+    if result is None:
+        return "Synced, nothing to change."
+    if explained_below:
+        return f"{result.get_status_display()}; why and what to do are below."
+    return f"{result.get_status_display()}. {plain(result.message)}".strip()
 
 
 def _folded_into(run: SyncRun, entry: SyncListEntry) -> bool:

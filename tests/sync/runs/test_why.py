@@ -12,9 +12,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sync.models import CatalogCourse, SyncListEntry
+from sync.models import CatalogCourse, SyncCourseResult, SyncListEntry
 from sync.runs import issues
 from sync.runs.reasons import REASONS
+from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 from tests.sync.runs.run_helpers import FIRST_COURSE, run_with_many_issues
 
 pytestmark = pytest.mark.django_db
@@ -116,10 +117,12 @@ def test_a_synced_course_says_what_the_latest_sync_did_without_an_order_claim(cl
     assert f"Latest sync (#{run.id}): Synced." in body and "after the latest sync" not in body
 
 
-def test_a_failed_course_is_explained_without_the_exception(client_a, run):
+def test_a_failed_course_is_explained_once_without_the_exception(client_a, run):
     body = why(client_a, "Broken Course")
     assert "<strong>The course</strong>: " in body and "IntegrityError" not in body
-    assert "Unexpected error; nothing in this course was changed." in body
+    reason = REASONS["internal_error"]
+    assert body.count(reason.sentence) == 1 and body.count(reason.fix) == 1
+    assert f"Latest sync (#{run.id}): Failed; why and what to do are below." in body
 
 
 def test_nothing_found_only_when_nothing_matches(client_a, run):
@@ -131,3 +134,20 @@ def test_another_institutions_courses_and_people_are_never_answered(client_b, ru
     for q in ("Catalogue course 1", "p3@example.edu", "103", "Broken Course"):
         answers = why(client_b, q).split('class="why-answers"')[1]
         assert "<h2>Nothing found" in answers and "<h2>Course:" not in answers and "<h2>Person:" not in answers
+
+
+def test_a_course_the_sync_left_out_is_explained_once(client_a, connected, sim, institution_a):
+    """The unpublished course of a real sync: its reason's sentence and fix once, not three times (the
+    catalogue's state, the latest sync's result and the open problem each said it)."""
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 503)  # unpublished in the simulator's small dataset
+    run = sync(institution_a)
+    assert SyncCourseResult.objects.get(run=run, canvas_course_id=503).message  # the sync said why
+
+    body = why(client_a, "503")
+
+    reason = REASONS["course_unpublished"]
+    assert body.count(reason.sentence) == 1 and body.count(reason.fix) == 1
+    assert "only published courses are synced" not in body  # the catalogue's line, said by the reason
+    assert f"Latest sync (#{run.id}): Not synced; why and what to do are below." in body
+    assert "<strong>The course</strong>: " in body
