@@ -13,7 +13,7 @@ from portal.models import Enrollment
 from sync.live import catalog, coalesce
 from sync.live.models import LiveEvent
 from sync.live.receive import local_id
-from sync.models import SyncListEntry
+from sync.models import SyncIssue, SyncListEntry
 
 ENROLLMENT_EVENTS = ("enrollment_created", "enrollment_updated")
 BATCH = 2000  # events one drain takes; more waiting are drained by the next one, sent at once
@@ -85,9 +85,17 @@ def _place_state_events(institution_id: int, events: list[LiveEvent]) -> None:
 
 
 def _courses_of_user(institution_id: int, user_id: int | None) -> set[int]:
+    """The courses a user event concerns: those the portal holds the person in, and those a sync left
+    the person out of (an open problem, e.g. no SIS ID: adding it in Canvas is a user_updated event)."""
     if user_id is None:
         return set()
     rows = Enrollment.objects.filter(
         course__institution_id=institution_id, exam_taker__lms_id=user_id, course__lms_id__isnull=False
     )
-    return {lms_id for lms_id in rows.values_list("course__lms_id", flat=True) if lms_id is not None}
+    left_out = SyncIssue.objects.open_for(institution_id).filter(
+        object_type__in=("person", "enrollment"), canvas_id=user_id, canvas_course_id__isnull=False
+    )
+    found = set(rows.values_list("course__lms_id", flat=True)) | set(
+        left_out.values_list("canvas_course_id", flat=True)
+    )
+    return {course_id for course_id in found if course_id is not None}

@@ -227,6 +227,28 @@ def test_a_user_event_marks_the_synced_courses_the_person_is_in(live, sim):
     assert set(PendingCourse.objects.values_list("canvas_course_id", flat=True)) == in_portal
 
 
+def test_a_person_given_an_sis_id_in_canvas_reaches_the_portal(live, sim):
+    """Seán has no SIS ID, so the sync leaves him out of Contracts I (an open problem); the admin adds
+    one in Canvas, a user_updated event: his course is refetched, and he is in it."""
+    sim.control("mutate", {"upsert": {"users": [{"id": 102, "sis_user_id": None}]}})
+    sync(live.institution)
+    assert 102 not in active_students(501)
+    sim.control("mutate", {"upsert": {"users": [{"id": 102, "sis_user_id": "S0002"}]}})
+    body = {
+        "user_id": "21070000000000102",
+        "name": "Seán O'Brien",
+        "user_sis_id": "S0002",
+        "workflow_state": "registered",
+    }
+    event = claims("user_updated", body=body)
+    for key in ("context_type", "context_id"):
+        event["metadata"].pop(key)
+    deliver(live, sim, event)
+    assert list(PendingCourse.objects.values_list("canvas_course_id", flat=True)) == [501]
+    flush(live, timezone.now() + QUIET)
+    assert 102 in active_students(501)
+
+
 def _of_a_job(event: dict) -> dict:
     """As a background job (an SIS import, a date-driven recalculation) sends it: no course context."""
     for key in ("context_type", "context_id"):
