@@ -66,6 +66,7 @@ class Tally:
             "conflicts": self.conflicts,
             "overwritten": self.overwritten,
             "failed": self.failed,
+            "unchecked": self.unchecked,
         }
 
     def note(self, row: ExamScore, result: str, message: str = "", canvas: Submission | None = None) -> None:
@@ -80,6 +81,30 @@ class Tally:
                 "message": message,
             }
         )
+
+
+def counts_text(counts: dict[str, int], *, check_only: bool) -> str:
+    """A grade post's counts (Tally.counts) in its words, not a sync's: "2 posted · 0 updated · 0 unchanged
+    · 1 not posted · 0 changed in Canvas"; a check's "3 checked: 2 match · 1 differs · 0 could not be read".
+    A run from before `unchecked` was kept counts those in `skipped` only."""
+    n = {name: int(counts.get(name) or 0) for name in ("created", "updated", "unchanged", "conflicts", "failed")}
+    unchecked = int(counts.get("unchecked") or 0)
+    if check_only:
+        checked = n["unchanged"] + n["conflicts"] + unchecked
+        differ = "differs" if n["conflicts"] == 1 else "differ"
+        return f"{checked} checked: {n['unchanged']} match · {n['conflicts']} {differ} · {unchecked} could not be read"
+    parts = [
+        f"{n['created']} posted",
+        f"{n['updated']} updated",
+        f"{n['unchanged']} unchanged",
+        f"{n['failed']} not posted",
+        f"{n['conflicts']} changed in Canvas",
+    ]
+    if counts.get("overwritten"):
+        parts.append(f"{counts['overwritten']} overwritten")
+    if unchecked:
+        parts.append(f"{unchecked} could not be read")
+    return " · ".join(parts)
 
 
 # --- what the admin reads -----------------------------------------------------------------------

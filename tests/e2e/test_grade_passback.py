@@ -29,6 +29,12 @@ def _post_in_background(run_id: int) -> None:
     threading.Thread(target=work, daemon=True).start()
 
 
+def in_view(page, locator) -> None:
+    """The element sits within the page's width: read without scrolling a table sideways."""
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
+
+
 def csv_file(text: str) -> dict:
     return {"name": "midterm.csv", "mimeType": "text/csv", "buffer": text.encode()}
 
@@ -108,10 +114,13 @@ def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_say
     expect(ada).to_contain_text("Not posted: failed")
     expect(ada).to_contain_text("reading the grade back shows none: Canvas did not save it.")
     expect(ada).to_contain_text("Post again")
+    in_view(page, ada.get_by_role("cell").filter(has_text="Post again"))  # at 390 px too, no sideways scroll
     looks_right(page, "grades-lost-write", width)
     page.get_by_test_id("last-post").get_by_role("link").click()  # the run page says it too
     expect(page.get_by_role("main")).to_contain_text("Grade not saved by Canvas")
     expect(page.get_by_role("main")).to_contain_text("Post again")
+    expect(page.get_by_role("main")).to_contain_text("2 posted · 0 updated · 0 unchanged · 1 not posted")
+    expect(page.get_by_test_id("counts-legend")).to_contain_text("Counted: the exam's grades, one per exam-taker")
     looks_right(page, "grades-lost-write-run", width)
     page.go_back()
 
@@ -133,6 +142,7 @@ def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_say
     expect(differs).to_contain_text("Overwrite grades changed in Canvas")
     zoe = page.get_by_role("table", name="Scores (3)").get_by_role("row").filter(has_text="zmuller")
     expect(zoe).to_contain_text("Changed in the LMS: left alone")
+    in_view(page, row.get_by_role("cell").filter(has_text="60"))
     looks_right(page, "grades-check-differs", width)
     assert_accessible(page, "exam-differs")
 

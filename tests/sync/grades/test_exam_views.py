@@ -302,7 +302,10 @@ def test_the_exam_page_lists_the_grades_the_last_check_found_changed_in_canvas(c
     text = " ".join(client_a.get(reverse("exam", args=[exam.id])).text.split())
 
     assert "1 grade in Canvas differs from what the portal posted" in text
-    assert "<td>S0001</td><td>Ada Lovelace</td><td>40</td><td>12</td>" in text
+    assert (
+        '<td data-label="Student ID">S0001</td><td data-label="Name">Ada Lovelace</td>'
+        '<td data-label="Posted by the portal">40</td><td data-label="In Canvas now">12</td>'
+    ) in text
     assert "Last check against Canvas" in text
 
 
