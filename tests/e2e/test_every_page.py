@@ -1,5 +1,6 @@
 """Every page an admin sees, at a laptop's and a phone's width: nothing scrolls sideways, the page's
-main action is on screen, and axe-core finds no serious or critical accessibility violation.
+main action is on screen, axe-core finds no serious or critical accessibility violation, the favicon
+and everything else a page asks for loads, and a search box has room to type in.
 
 SHOTS_DIR=/tmp/shots saves a full-page screenshot of each page at each width."""
 
@@ -53,11 +54,36 @@ def one_period_after_a_time(page) -> None:
     assert not re.search(r"[ap]\.m\.\.", text), re.search(r".{40}[ap]\.m\.\..{0,20}", text).group()
 
 
+def search_boxes_are_wide_enough(page) -> None:
+    """A search box has room for what is typed in it (on Select Courses at 390 px it once shrank to 60 px)."""
+    for box in page.get_by_role("searchbox").all():
+        if box.is_visible():
+            width = box.bounding_box()["width"]
+            assert width >= 200, f"a search box is {width:.0f}px wide"
+
+
+def its_icon_loads(page) -> None:
+    """The page names a favicon and it is there (without one, every page logged a 404 in the console)."""
+    href = page.evaluate("() => document.querySelector('link[rel~=icon]')?.href")
+    assert href, "the page names no favicon"
+    icon = page.request.get(href)
+    assert icon.ok and icon.headers["content-type"].startswith("image/"), f"the favicon {href}: {icon.status}"
+
+
 class Walk:
     """Checks each page on the way and reports every page's problems at the end, not only the first."""
 
     def __init__(self, page, width: str) -> None:
         self.page, self.width, self.problems = page, width, []
+        self.failed: list[str] = []  # a script, a style sheet or an image of a page that did not load
+        page.on(
+            "response",
+            lambda r: (
+                self.failed.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document"
+                else None
+            ),
+        )
 
     def check(self, name: str, main_action) -> None:
         for step in (
@@ -65,6 +91,8 @@ class Walk:
             lambda: looks_right(self.page, name, self.width),
             lambda: assert_accessible(self.page, f"{name} at {WIDTHS[self.width]}px"),
             lambda: one_period_after_a_time(self.page),
+            lambda: its_icon_loads(self.page),
+            lambda: search_boxes_are_wide_enough(self.page),
         ):
             try:
                 step()
@@ -72,6 +100,8 @@ class Walk:
                 self.problems.append(f"{name}: {e}")
 
     def done(self) -> None:
+        if self.failed:
+            self.problems.append(f"what the pages asked for and did not get: {self.failed}")
         assert not self.problems, "\n\n".join(self.problems)
 
 
@@ -128,6 +158,7 @@ def test_every_page_of_an_admin(page, width, portal):
             f"/admin-settings/lms/history/{run.id}/",
             page.get_by_role("heading", name=f"Sync #{run.id}"),
         ),
+        ("open-problems", "/admin-settings/lms/problems/", page.get_by_role("button", name="Filter")),
         ("sync-errors", "/admin-settings/lms/sync-errors/", page.get_by_role("heading", name="LMS Sync Errors")),
         ("why", "/admin-settings/lms/why/?q=Philosophy", page.get_by_role("button", name="Explain")),
         ("exams", "/exams/", page.get_by_role("button", name="Create exam")),
@@ -139,6 +170,7 @@ def test_every_page_of_an_admin(page, width, portal):
         ),
         ("department", f"/departments/{portal['department'].id}/", page.get_by_role("button", name="Search")),
         ("course", f"/courses/{portal['course'].id}/", page.get_by_role("heading", name="Exam-takers")),
+        ("schedule", "/admin-settings/schedule/", page.get_by_role("button", name="Save").first),
         ("audit-trail", "/admin-settings/audit/", page.get_by_role("button", name="Filter")),
         ("setup-guide", "/admin-settings/setup-guide/", page.get_by_role("heading", name="Setup guide")),
     ]
