@@ -10,7 +10,9 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from portal.dates import date_text, datetime_text
+from portal.templatetags.time_tags import ago
 from portal.timezones import InstitutionTimezoneMiddleware
+from tests.sync.engine_helpers import catalog_from_sim
 
 MORNING = dt.datetime(2026, 12, 1, 7, 14, tzinfo=dt.UTC)
 
@@ -59,3 +61,19 @@ def test_python_writes_dates_as_the_pages_do():
     assert date_text(dt.date(2026, 12, 1)) == "Dec 1, 2026"
     moment = dt.datetime(2026, 12, 1, 19, 5, tzinfo=dt.UTC)
     assert datetime_text(moment, zoneinfo.ZoneInfo("America/New_York")) == "Dec 1, 2026, 2:05 p.m."
+
+
+def test_how_long_ago_reads_as_people_say_it():
+    assert ago(MORNING, MORNING + dt.timedelta(seconds=20)) == "just now"
+    assert ago(MORNING, MORNING - dt.timedelta(seconds=5)) == "just now"  # a clock a little behind
+    assert ago(MORNING, MORNING + dt.timedelta(minutes=5)) == "5\xa0minutes ago"
+    assert ago(None) == ""
+
+
+def test_configure_says_roles_were_read_just_now_not_0_minutes_ago(client_a, connected, sim, institution_a):
+    catalog_from_sim(institution_a, sim)
+    body = client_a.get("/admin-settings/lms/configure/").content.decode()
+    assert "Roles as Canvas reports them for your account, read just now." in body
+    assert "0\xa0minutes" not in body and "0 minutes" not in body
+    coverage = client_a.get("/admin-settings/lms/sync/id-coverage/").content.decode()
+    assert "from the last refresh (just now)" in coverage
