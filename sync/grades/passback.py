@@ -47,6 +47,7 @@ UNPUBLISHED = (
     "unpublished assignment (it answered “user not authorized to perform that action”). What to do: in "
     "Canvas, open the course's Assignments, choose Publish beside “{name}”, then post again."
 )
+UNPUBLISHED_ABOUT = "Assignment “{name}” (Canvas id {id}) in {course}: unpublished in Canvas."
 NOTHING_TO_CHECK = "No grade of this exam has been posted yet, so there is nothing to check against Canvas."
 
 
@@ -54,9 +55,10 @@ class PostAborted(Exception):
     """A failure that concerns every person (scope, token, unpublished assignment), so going on would
     only repeat it; `code` (the reasons registry's) is recorded as the run's issue when given."""
 
-    def __init__(self, message: str, code: ReasonCode = "") -> None:
+    def __init__(self, message: str, code: ReasonCode = "", about: str = "") -> None:
         self.message = message
         self.code = code
+        self.about = about  # what the issue is about, for its row (its reason says why and what to do)
         super().__init__(message)
 
 
@@ -108,6 +110,7 @@ def post_scores(run: SyncRun, exam: Exam, client: CanvasClient, *, overwrite_con
         lifecycle.beat(run.id, phase="Creating the Canvas assignment")
         assignment_id = ensure_assignment(client, exam)
         scores = _scores(exam)
+        tally.total = len(scores)
         lifecycle.beat(run.id, phase="Posting grades", done=0, total=len(scores))
         for done, row in enumerate(scores, start=1):
             _post_one(client, run, exam, assignment_id, row, tally, overwrite_conflicts)
@@ -117,7 +120,7 @@ def post_scores(run: SyncRun, exam: Exam, client: CanvasClient, *, overwrite_con
         return _aborted_run(run, tally, exc)
     _save_results(run, tally)
     status = RunStatus.WITH_ISSUES if tally.conflicts or tally.failed or tally.unchecked else RunStatus.SUCCEEDED
-    lifecycle.finish(run.id, status, _summary(tally), tally.counts())
+    lifecycle.finish(run.id, status, person.summary(tally), tally.counts())
     return _reloaded(run)
 
 
@@ -127,7 +130,7 @@ def check_scores(run: SyncRun, exam: Exam, client: CanvasClient) -> SyncRun:
     if not posted or not exam.lms_assignment_id or exam.course.lms_id is None:
         lifecycle.finish(run.id, RunStatus.SUCCEEDED, NOTHING_TO_CHECK, Tally().counts())
         return _reloaded(run)
-    tally = Tally()
+    tally = Tally(total=len(posted))
     lifecycle.beat(run.id, phase="Checking grades against Canvas", done=0, total=len(posted))
     try:
         for done, row in enumerate(posted, start=1):
@@ -138,7 +141,7 @@ def check_scores(run: SyncRun, exam: Exam, client: CanvasClient) -> SyncRun:
         return _aborted_run(run, tally, exc)
     _save_results(run, tally)
     status = RunStatus.WITH_ISSUES if tally.conflicts or tally.unchecked else RunStatus.SUCCEEDED
-    lifecycle.finish(run.id, status, _check_summary(tally, len(posted)), tally.counts())
+    lifecycle.finish(run.id, status, person.check_summary(tally, len(posted)), tally.counts())
     return _reloaded(run)
 
 
@@ -148,7 +151,7 @@ def _scores(exam: Exam) -> list[ExamScore]:
 
 def _cancelled(run: SyncRun, tally: Tally, done: int, total: int) -> SyncRun:
     _save_results(run, tally)
-    message = f"Cancelled by an admin after {done} of {total} people. " + _summary(tally)
+    message = f"Cancelled by an admin after {done} of {total} people. " + person.summary(tally)
     lifecycle.finish(run.id, RunStatus.CANCELLED, message, tally.counts())
     return _reloaded(run)
 
@@ -156,7 +159,7 @@ def _cancelled(run: SyncRun, tally: Tally, done: int, total: int) -> SyncRun:
 def _aborted_run(run: SyncRun, tally: Tally, exc: PostAborted) -> SyncRun:
     _save_results(run, tally)
     if exc.code:
-        issues.record(run.id, exc.code, message=exc.message)
+        issues.record(run.id, exc.code, message=exc.about or exc.message)
     lifecycle.finish(run.id, RunStatus.FAILED, exc.message, tally.counts())
     return _reloaded(run)
 
@@ -198,6 +201,10 @@ def _canvas_course_id(exam: Exam) -> int:
     if exam.course.lms_id is None:
         raise PostAborted(NO_CANVAS_COURSE.format(course=exam.course.course_id))
     return exam.course.lms_id
+
+
+def _course_label(exam: Exam) -> str:
+    return f"{exam.course.course_id} {exam.course.name}".strip()
 
 
 def _is_ours(assignment: Assignment, exam: Exam) -> bool:
@@ -296,7 +303,10 @@ def _refused(client, run, exam, assignment_id: int, row: ExamScore, tally: Tally
     if isinstance(exc, Forbidden):
         assignment = _assignment(client, exam, assignment_id)
         if assignment is not None and not assignment.published:
-            raise PostAborted(UNPUBLISHED.format(name=assignment.name), code="assignment_unpublished") from exc
+            about = UNPUBLISHED_ABOUT.format(name=assignment.name, id=assignment_id, course=_course_label(exam))
+            raise PostAborted(
+                UNPUBLISHED.format(name=assignment.name), code="assignment_unpublished", about=about
+            ) from exc
     message = f"Canvas refused the grade for {label(row)}: {exc.message}"
     person.fail(run.id, exam, row, tally, message, exc.fix, code="grade_not_posted")
 
@@ -354,41 +364,6 @@ def _aborted(action: str, exc: CanvasError) -> str:
             f"(missing scope {scope}). What to do: {exc.fix}"
         )
     return f"Scores were not posted: {exc.message} What to do: {exc.fix}"
-
-
-def _summary(tally: Tally) -> str:
-    parts = [
-        f"{tally.posted} grade(s) posted",
-        f"{tally.changed} updated",
-        f"{tally.unchanged} unchanged",
-    ]
-    if tally.overwritten:
-        parts.append(f"{tally.overwritten} changed in Canvas and overwritten")
-    text = ", ".join(parts) + "."
-    if tally.conflicts:
-        text += (
-            f" {tally.conflicts} grade(s) were changed in Canvas since the last post and were left alone; "
-            "to replace them, post again with “Overwrite grades changed in Canvas” ticked."
-        )
-    if tally.failed:
-        text += f" {tally.failed} could not be posted; each is listed below with what to do."
-    if tally.unchecked:
-        text += f" {tally.unchecked} posted grade(s) could not be checked against Canvas; see the issues below."
-    return text
-
-
-def _check_summary(tally: Tally, checked: int) -> str:
-    text = f"Checked {checked} posted grade{'s' if checked != 1 else ''} against Canvas: "
-    if not tally.conflicts and not tally.unchecked:
-        return text + (f"all {checked} match" if checked != 1 else "it matches") + " what the portal posted."
-    parts = []
-    if tally.conflicts:
-        verb = "differs" if tally.conflicts == 1 else "differ"
-        parts.append(f"{tally.conflicts} {verb} from what the portal posted (listed below with what to do)")
-    if tally.unchecked:
-        parts.append(f"{tally.unchecked} could not be read (see the issues below)")
-    parts.append(f"{tally.unchanged} {'matches' if tally.unchanged == 1 else 'match'}")
-    return text + "; ".join(parts) + "."
 
 
 def _reloaded(run: SyncRun) -> SyncRun:

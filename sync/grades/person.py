@@ -53,6 +53,7 @@ class Tally:
     overwritten: int = 0
     failed: int = 0
     unchecked: int = 0  # posted grades Canvas would not show: reported, left as they were
+    total: int = 0  # grades the post (or check) set out to send (or read); the rest were not reached
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -67,6 +68,7 @@ class Tally:
             "overwritten": self.overwritten,
             "failed": self.failed,
             "unchecked": self.unchecked,
+            "total": self.total,
         }
 
     def note(self, row: ExamScore, result: str, message: str = "", canvas: Submission | None = None) -> None:
@@ -83,16 +85,57 @@ class Tally:
         )
 
 
+def summary(tally: Tally) -> str:
+    """A post's message: what was posted, and each kind of problem with what to do."""
+    parts = [
+        f"{tally.posted} grade(s) posted",
+        f"{tally.changed} updated",
+        f"{tally.unchanged} unchanged",
+    ]
+    if tally.overwritten:
+        parts.append(f"{tally.overwritten} changed in Canvas and overwritten")
+    text = ", ".join(parts) + "."
+    if tally.conflicts:
+        text += (
+            f" {tally.conflicts} grade(s) were changed in Canvas since the last post and were left alone; "
+            "to replace them, post again with “Overwrite grades changed in Canvas” ticked."
+        )
+    if tally.failed:
+        text += f" {tally.failed} could not be posted; each is listed below with what to do."
+    if tally.unchecked:
+        text += f" {tally.unchecked} posted grade(s) could not be checked against Canvas; see the issues below."
+    return text
+
+
+def check_summary(tally: Tally, checked: int) -> str:
+    """A check's message (“Check against Canvas”)."""
+    text = f"Checked {checked} posted grade{'s' if checked != 1 else ''} against Canvas: "
+    if not tally.conflicts and not tally.unchecked:
+        return text + (f"all {checked} match" if checked != 1 else "it matches") + " what the portal posted."
+    parts = []
+    if tally.conflicts:
+        verb = "differs" if tally.conflicts == 1 else "differ"
+        parts.append(f"{tally.conflicts} {verb} from what the portal posted (listed below with what to do)")
+    if tally.unchecked:
+        parts.append(f"{tally.unchecked} could not be read (see the issues below)")
+    parts.append(f"{tally.unchanged} {'matches' if tally.unchanged == 1 else 'match'}")
+    return text + "; ".join(parts) + "."
+
+
 def counts_text(counts: dict[str, int], *, check_only: bool) -> str:
     """A grade post's counts (Tally.counts) in its words, not a sync's: "2 posted · 0 updated · 0 unchanged
     · 1 not posted · 0 changed in Canvas"; a check's "3 checked: 2 match · 1 differs · 0 could not be read".
-    A run from before `unchecked` was kept counts those in `skipped` only."""
+    A run from before `unchecked` and `total` were kept counts the former in `skipped` only."""
     n = {name: int(counts.get(name) or 0) for name in ("created", "updated", "unchanged", "conflicts", "failed")}
     unchecked = int(counts.get("unchecked") or 0)
+    # Grades a post or check stopped before (a run-wide failure, a cancel): none when `total` is unknown.
+    reached = sum(n.values()) + unchecked
+    rest = max(int(counts.get("total") or 0) - reached, 0)
     if check_only:
         checked = n["unchanged"] + n["conflicts"] + unchecked
         differ = "differs" if n["conflicts"] == 1 else "differ"
-        return f"{checked} checked: {n['unchanged']} match · {n['conflicts']} {differ} · {unchecked} could not be read"
+        text = f"{checked} checked: {n['unchanged']} match · {n['conflicts']} {differ} · {unchecked} could not be read"
+        return text + (f" · {rest} not read: the check stopped" if rest else "")
     parts = [
         f"{n['created']} posted",
         f"{n['updated']} updated",
@@ -104,6 +147,8 @@ def counts_text(counts: dict[str, int], *, check_only: bool) -> str:
         parts.append(f"{counts['overwritten']} overwritten")
     if unchecked:
         parts.append(f"{unchecked} could not be read")
+    if rest:
+        parts.append(f"{rest} not sent: the post stopped")
     return " · ".join(parts)
 
 

@@ -12,6 +12,7 @@ from tests.conftest import connect_to, login
 from tests.e2e.axe import assert_accessible
 from tests.e2e.widths import looks_right
 from tests.sync.grades.test_passback import teacher_regrades
+from tests.sync.grades.test_readback import unpublished_assignment
 from tests.sync.passback_helpers import make_course, make_exam
 
 pytestmark = pytest.mark.e2e
@@ -161,3 +162,38 @@ def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_say
     }
     assert grades == {101: 92.5, 102: 64.0, 103: 100.0}
     looks_right(page, "grades-fixed", width)
+
+
+def test_an_unpublished_assignment_ends_in_a_page_that_says_to_publish_it(page, width, admin_a, institution_a, sim):
+    """Issue 16 item 2: Canvas answers a grade for an unpublished assignment "user not authorized"; the
+    exam page and the run say it is unpublished and to publish it, not that the portal lacks a right."""
+    connect_to(institution_a, sim)
+    exam = make_exam(make_course(institution_a), {"S0001": "92.5", "S0002": "64", "zmuller": "100"})
+    unpublished_assignment(sim, exam)  # e.g. a teacher unpublished the portal's assignment in Canvas
+    login(page, "alice@alpha.test")
+    page.goto(f"/exams/{exam.id}/")
+
+    with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
+        page.get_by_role("button", name="Post scores to Canvas").click()
+        page.get_by_role("button", name="Post 3 grades").click()
+        expect(page.get_by_test_id("last-post")).to_contain_text("Failed", timeout=20_000)
+
+    last = page.get_by_test_id("last-post")
+    expect(last).to_contain_text("the exam's Canvas assignment is unpublished")
+    expect(last).to_contain_text("choose Publish beside “Midterm”, then post again")
+    in_view(page, last)
+    looks_right(page, "grades-unpublished", width)
+    assert_accessible(page, "exam-unpublished")
+    last.get_by_role("link").click()
+    expect(page.locator("details.issue-group").filter(has_text="Canvas assignment unpublished")).to_have_count(1)
+    expect(page.get_by_role("main")).to_contain_text("0 changed in Canvas · 3 not sent: the post stopped")
+    expect(page.get_by_role("main")).to_contain_text("Assignment “Midterm” (Canvas id 7002) in LAW-101-F26")
+    looks_right(page, "grades-unpublished-run", width)
+    page.go_back()
+
+    sim.control("mutate", {"upsert": {"assignments": [{"id": 7002, "published": True}]}})  # the fix
+    with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
+        page.get_by_role("button", name="Post scores to Canvas").click()
+        page.get_by_role("button", name="Post 3 grades").click()
+        expect(page.get_by_test_id("last-post")).to_contain_text("Succeeded", timeout=20_000)
+    expect(page.get_by_test_id("last-post")).to_contain_text("3 grade(s) posted")

@@ -185,6 +185,18 @@ def test_hidden_logins_are_named_when_the_student_id_is_the_login(synced, connec
     assert "logins" in capability(connected, visibility.SIS)["message"]
 
 
+def test_a_nightly_sync_with_sis_ids_hidden_emails_the_admins_the_permission_to_give(synced, connected, sim, admin_a):
+    hide_sis(sim)
+    mail.outbox.clear()
+
+    run = sync(connected.institution, trigger=RunTrigger.NIGHTLY)
+
+    assert run.status == RunStatus.FAILED  # its one course needs the SIS ids: not synced, nothing changed
+    [message] = [m for m in mail.outbox if "Nightly sync failed" in m.subject]
+    assert "SIS IDs hidden by the authorizing user's Canvas role" in message.body
+    assert "“SIS Data - read”" in message.body and "Generate Key" in message.body
+
+
 def test_sis_ids_shown_again_clear_the_status_card(synced, connected, sim):
     hide_sis(sim)
     sync(connected.institution)

@@ -65,3 +65,19 @@ def test_a_sync_keeps_its_own_counts_and_legend(client_a, institution_a):
     page = words(client_a.get(reverse("sync-run", args=[run.id])))
     assert "3 created · 0 updated · 0 deactivated · 0 unchanged · 1 skipped" in page
     assert "Counted: portal records" in page
+
+
+def test_a_post_stopped_by_an_unpublished_assignment_counts_the_grades_it_did_not_send(client_a, sim, exam):
+    from tests.sync.grades.test_readback import unpublished_assignment
+
+    unpublished_assignment(sim, exam)
+    run = post(exam)
+
+    page = words(client_a.get(reverse("sync-run", args=[run.id])))
+    assert (
+        "0 posted · 0 updated · 0 unchanged · 0 not posted · 0 changed in Canvas · 3 not sent: the post stopped" in page
+    )
+    # The issue names the assignment (its reason says why and what to do), not the run's message again.
+    [issue] = run.issues.all()
+    assert issue.message == "Assignment “Midterm” (Canvas id 7002) in LAW-101-F26 Contracts I: unpublished in Canvas."
+    assert page.count("Canvas assignment is unpublished, and Canvas takes no grade") == 1
