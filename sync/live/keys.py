@@ -30,11 +30,13 @@ LEEWAY_S = 30  # clocks differ a little between Canvas and us
 
 
 class InvalidEvent(Exception):
-    """Not an event Canvas signed, or not one we can check now; `reason` says which, for the log."""
+    """Not an event Canvas signed, or not one we can check now; `reason` says which, for the log, and
+    `code` which kind for the admin (refusals.py): "unsigned" (Sign Payload off), "format" (not the
+    Canvas format), "signature" (not Canvas's, expired), "keys" (the key set unreadable: ours)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "signature") -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.code = reason, code
 
 
 def _cache_key(url: str) -> str:
@@ -57,7 +59,7 @@ def _key_for(kid: str) -> jwt.PyJWK:
         if found is None and cache.add(f"{_cache_key(url)}:refetched", 1, REFETCH_AT_MOST_EVERY_S):
             found = _find(_fetch(url), kid)  # a rotation we have not seen yet
     except CanvasError as exc:
-        raise InvalidEvent(f"the key set could not be read: {exc.message}") from exc
+        raise InvalidEvent(f"the key set could not be read: {exc.message}", "keys") from exc
     if found is None:
         raise InvalidEvent(f"no published key has kid {kid!r}")
     return found
@@ -85,7 +87,7 @@ def verify(token: bytes | str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise InvalidEvent("the body is not a JWT") from exc
+        raise InvalidEvent("the body is not a JWT", "unsigned") from exc
     if header.get("alg") != ALGORITHM:
         raise InvalidEvent(f"algorithm {header.get('alg')!r} refused: only {ALGORITHM}")
     kid = header.get("kid")
@@ -108,5 +110,5 @@ def verify(token: bytes | str) -> dict[str, Any]:
     except jwt.PyJWTError as exc:
         raise InvalidEvent(f"signature or claims refused ({type(exc).__name__})") from exc
     if not isinstance(claims.get("metadata"), dict) or not isinstance(claims.get("body"), dict):
-        raise InvalidEvent("not a Canvas-format event (metadata and body)")
+        raise InvalidEvent("not a Canvas-format event (metadata and body)", "format")
     return claims

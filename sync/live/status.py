@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from lms_canvas.models import CanvasConnection
 from portal.models import Institution
+from sync.live import refusals
 from sync.live.models import LiveEvent, LiveSync
 
 SILENT_AFTER = dt.timedelta(days=1)
@@ -36,6 +37,8 @@ class LiveStatus:
     # On, but no root account uuid recorded (a connection verified before instant sync existed, or
     # moved to another server since): receive.py drops every event as another Canvas's until Verify.
     unbound: bool = False
+    # The last delivery refused since the last one accepted, and why (Sign Payload off, Caliper, ...).
+    refused: refusals.Refusal | None = None
 
 
 def live_sync_of(institution: Institution) -> LiveSync:
@@ -55,4 +58,7 @@ def status_of(live: LiveSync, now: dt.datetime | None = None) -> LiveStatus:
     )
     # Unbound, the silence has that one cause: one warning, the one that says what to do.
     silent = live.enabled and not unbound and now - since >= SILENT_AFTER
-    return LiveStatus(live.enabled, live.last_event_at, today, silent, unbound)
+    refused = refusals.last(live.institution_id) if live.enabled and not unbound else None
+    if refused is not None and live.last_event_at is not None and refused.at <= live.last_event_at:
+        refused = None  # an event got in after it: whatever it was is fixed
+    return LiveStatus(live.enabled, live.last_event_at, today, silent, unbound, refused)

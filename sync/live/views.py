@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from portal.access import get_institution_for
+from sync.live import refusals
 from sync.live.keys import InvalidEvent
 from sync.live.models import LiveSync
 from sync.live.receive import Outcome, receive
@@ -36,7 +37,10 @@ def webhook(request: HttpRequest, token: str) -> HttpResponse:
         outcome = receive(live, request.body)
     except InvalidEvent as exc:
         logger.warning("Live Events webhook of institution %s refused a delivery: %s", live.institution_id, exc.reason)
+        refusals.note(live.institution_id, exc.code)
         return _refused("Not a Live Event signed by Canvas.", 401)
+    if outcome == Outcome.OTHER_CANVAS:
+        refusals.note(live.institution_id, "other_canvas")
     return HttpResponse(status=202 if outcome == Outcome.ACCEPTED else 200)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 
 import pytest
+import requests
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -74,6 +75,32 @@ def test_it_tells_the_admin_to_check_the_connection_while_events_cannot_be_bound
     if shots := os.environ.get("SHOTS_DIR"):
         section.screenshot(path=os.path.join(shots, f"instant-sync-unbound-section-{width}.png"))
     assert_accessible(page, "lms-settings-instant-sync-unbound at " + width)
+
+
+def test_a_subscription_without_sign_payload_is_named_on_lms_settings(
+    page, width, live_server, admin_a, connected, sim, settings
+):
+    """Canvas's subscription saved with Sign Payload off: the delivery (plain JSON) is refused, and the
+    section says why and what to change in Canvas."""
+    live = turn_on(connected, sim, settings)
+    answer = requests.post(
+        live_server.url + hook_url(live),
+        data='{"metadata": {}, "body": {}}',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 401
+    log_in(page)
+    page.goto(f"{live_server.url}/admin-settings/lms/")
+    warning = page.get_by_test_id("instant-sync").get_by_test_id("instant-sync-refused")
+    expect(warning).to_contain_text("turn Sign Payload on")
+    warning.scroll_into_view_if_needed()
+    looks_right(page, "lms-settings-instant-sync-refused", width)
+    if shots := os.environ.get("SHOTS_DIR"):
+        page.get_by_test_id("instant-sync").screenshot(
+            path=os.path.join(shots, f"instant-sync-refused-section-{width}.png")
+        )
+    assert_accessible(page, "lms-settings-instant-sync-refused at " + width)
 
 
 @pytest.fixture

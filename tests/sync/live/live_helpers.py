@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from lms_canvas.connect import client_for
 from lms_canvas.models import CanvasConnection
@@ -21,7 +22,7 @@ def turn_on(conn: CanvasConnection, sim, settings) -> LiveSync:
     conn.root_account_uuid = client_for(conn).get_account("self").uuid
     conn.save(update_fields=["root_account_uuid"])
     live, _ = LiveSync.objects.get_or_create(institution=conn.institution)
-    live.enabled = True
+    live.enabled, live.enabled_at = True, timezone.now()  # as the switch on LMS Settings leaves it
     live.save()
     return live
 

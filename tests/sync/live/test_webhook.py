@@ -14,8 +14,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import cache
+from django.urls import reverse
 
 from lms_canvas.connect import verify
+from lms_canvas.simulator.live_events import ISSUER
 from sync.live.coalesce import drain_key
 from sync.live.models import LiveEvent, LiveSync
 
@@ -197,6 +199,32 @@ def test_a_burst_of_deliveries_sends_one_task(client, live, sim, django_capture_
         for course_id in (501, 502, 503, 501):
             assert post(client, live, signed(sim, claims(course_id=course_id))).status_code in (200, 202)
     assert len(callbacks) == 1
+
+
+def _settings_page(client, admin) -> str:
+    client.force_login(admin)
+    return client.get(reverse("lms-settings")).content.decode()
+
+
+def test_a_subscription_set_up_wrong_in_canvas_is_named_on_lms_settings(client, live, sim, admin_a):
+    """Every delivery of a subscription saved with Sign Payload off, in the Caliper format or in another
+    Canvas is refused; Canvas tells only its creator when it gives up, so LMS Settings says why."""
+    assert post(client, live, json.dumps(claims())).status_code == 401  # Sign Payload off: plain JSON
+    assert "turn Sign Payload on" in _settings_page(client, admin_a)
+    now = int(time.time())
+    caliper = {"iss": ISSUER, "exp": now + 300, "sensor": "canvas", "data": [{"type": "Event"}]}
+    assert post(client, live, signed(sim, caliper)).status_code == 401
+    assert "choose the Canvas format, not Caliper" in _settings_page(client, admin_a)
+    assert post(client, live, signed(sim, claims(root_account_uuid="f" * 40))).status_code == 200
+    assert "other than the one connected" in _settings_page(client, admin_a)
+    assert post(client, live, signed(sim, claims())).status_code == 202
+    assert "was refused" not in _settings_page(client, admin_a)  # an event got in since: fixed
+
+
+def test_a_key_set_canvas_cannot_serve_is_not_the_admins_to_fix(client, live, sim, admin_a, settings):
+    settings.LIVE_EVENTS_JWKS_URL = f"{sim.url}/_sim/no-such-key-set"
+    assert post(client, live, signed(sim, claims())).status_code == 401  # Canvas retries it later
+    assert "was refused" not in _settings_page(client, admin_a)
 
 
 def test_refusals_never_log_the_address(client, live, sim, caplog):
