@@ -5,6 +5,8 @@ A course event carries the course's name, state and account, but not its SIS ID,
 code or term (CANVAS_API.md §9). A course the catalogue has from a refresh keeps those; one it has not
 seen would be greyed out as "no Course ID" although Canvas has one, so a published course new to the
 catalogue is read from Canvas once (the FAQ's specific course refresh: the course and its sections),
+as is a course the catalogue has never seen that enrollment or section events name (a course created
+since the last refresh: its course_created is not among the event types LMS Settings lists),
 by the worker after the events are handled, a few per drain so an SIS import's thousands of new
 courses cost no more than LOOKUPS_PER_DRAIN requests a drain (the rest wait for the next refresh).
 """

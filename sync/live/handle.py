@@ -13,7 +13,7 @@ from portal.models import Enrollment
 from sync.live import catalog, coalesce
 from sync.live.models import LiveEvent
 from sync.live.receive import local_id
-from sync.models import SyncIssue, SyncListEntry
+from sync.models import CatalogCourse, SyncIssue, SyncListEntry
 
 ENROLLMENT_EVENTS = ("enrollment_created", "enrollment_updated")
 BATCH = 2000  # events one drain takes; more waiting are drained by the next one, sent at once
@@ -39,6 +39,13 @@ def handle_pending(institution_id: int) -> int:
         for course_id in set(synced.values_list("course__canvas_id", flat=True)):
             coalesce.mark(institution_id, course_id, events=courses[course_id])
         LiveEvent.objects.filter(id__in=[e.id for e in events]).update(handled_at=timezone.now())
+        # A course Canvas sent events about that the catalogue has never seen (created since the last
+        # refresh: course_created is not among the subscribed types, its enrollments and sections are).
+        to_read |= set(courses) - set(
+            CatalogCourse.objects.filter(institution_id=institution_id, canvas_id__in=list(courses)).values_list(
+                "canvas_id", flat=True
+            )
+        )
     catalog.read_courses(institution_id, sorted(to_read))  # Canvas is read outside the transaction
     if len(events) == BATCH:
         coalesce.schedule_drain(institution_id, again=True)

@@ -192,6 +192,23 @@ def test_a_course_published_in_canvas_appears_in_select_courses_with_its_ids(liv
     assert "New Seminar" in found.content.decode() and "SEM-777-F26" in found.content.decode()
 
 
+def test_a_course_created_since_the_last_refresh_appears_from_its_first_enrollment(live, sim):
+    """course_created is not among the subscribed types; the new course's enrollments are."""
+    course = {
+        **NEW_COURSE,
+        "id": 778,
+        "name": "Created Today",
+        "sis_course_id": "NEW-778",
+        "workflow_state": "unpublished",
+    }
+    sim.control("mutate", {"upsert": {"courses": [course]}})
+    body = {"enrollment_id": "21070000000029001", "course_id": "21070000000000778", "workflow_state": "active"}
+    deliver(live, sim, claims("enrollment_created", course_id=778, body=body))
+    found = CatalogCourse.objects.get(institution=live.institution, canvas_id=778)
+    assert (found.name, found.sis_course_id, found.workflow_state) == ("Created Today", "NEW-778", "unpublished")
+    assert not PendingCourse.objects.exists()  # not on the sync list: the catalogue only
+
+
 def test_new_courses_cost_a_few_canvas_requests_a_drain_at_most(live, sim, monkeypatch):
     monkeypatch.setattr(catalog, "LOOKUPS_PER_DRAIN", 2)
     for course_id in (771, 772, 773):
