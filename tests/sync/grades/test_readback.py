@@ -168,3 +168,31 @@ def test_a_posted_grade_canvas_will_not_show_is_reported_unchecked_and_stays_pos
     again = post(exam)  # the post reads it too, and says so the same way
     assert again.counts["unchanged"] == 2 and "1 posted grade(s) could not be checked" in again.message
     assert status(exam, "S0002").post_status == PostStatus.POSTED
+
+
+def test_a_grade_whose_read_back_fails_is_not_counted_posted_and_the_next_post_finds_it(sim, exam, monkeypatch):
+    from lms_canvas.client import CanvasClient
+
+    write = CanvasClient.grade_submission
+
+    def then_reads_fail(self, course_id, assignment_id, user_id, grade):
+        answer = write(self, course_id, assignment_id, user_id, grade)
+        if int(user_id) == 101:  # Canvas saved Ada's grade; reading it back now fails
+            sim.control("faults", {"error_rate": 1.0, "error_status": 500, "paths": "/submissions/101$"})
+        return answer
+
+    monkeypatch.setattr(CanvasClient, "grade_submission", then_reads_fail)
+    run = post(exam)
+
+    assert run.status == RunStatus.WITH_ISSUES and (run.counts["created"], run.counts["failed"]) == (2, 1)
+    [issue] = run.issues.all()
+    assert issue.code == "grade_not_saved" and issue.label == "S0001 Ada Lovelace"
+    assert issue.message.startswith("Canvas took the grade 92.5 for S0001 Ada Lovelace, but reading it back")
+    assert status(exam, "S0001").post_status == PostStatus.FAILED
+
+    sim.control("faults", {})
+    monkeypatch.setattr(CanvasClient, "grade_submission", write)
+    puts = grade_calls(sim)
+    again = post(exam)
+    assert again.status == RunStatus.SUCCEEDED and grade_calls(sim) == puts  # Canvas had it: not sent twice
+    assert status(exam, "S0001").post_status == PostStatus.POSTED
