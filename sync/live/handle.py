@@ -31,7 +31,7 @@ def handle_pending(institution_id: int) -> int:
         )
         _place_state_events(institution_id, events)
         courses: dict[int, int] = {}  # course -> its events here
-        to_read: set[int] = set()  # published courses new to the catalogue, read from Canvas below
+        to_read: set[int] = set()  # courses the catalogue lacks what only Canvas can say, read below
         for event in events:
             for course_id in _courses_of(event, to_read):
                 courses[course_id] = courses.get(course_id, 0) + 1
