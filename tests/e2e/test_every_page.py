@@ -62,6 +62,18 @@ def search_boxes_are_wide_enough(page) -> None:
             assert width >= 200, f"a search box is {width:.0f}px wide"
 
 
+def help_texts_clear_their_fields(page) -> None:
+    """A field's help text starts below the field, not over its bottom edge (Schedule's "Also email")."""
+    overlaps = page.evaluate(
+        """() => [...document.querySelectorAll(':is(input, select, textarea) + small')]
+        .filter(help => help.offsetParent !== null)
+        .map(help => [help.previousElementSibling, help.getBoundingClientRect().top])
+        .filter(([field, top]) => top < field.getBoundingClientRect().bottom - 0.5)
+        .map(([field, top]) => `${field.name}: ${Math.round(field.getBoundingClientRect().bottom - top)}px`)"""
+    )
+    assert not overlaps, f"help texts over their fields: {overlaps}"
+
+
 def its_icon_loads(page) -> None:
     """The page names a favicon and it is there (without one, every page logged a 404 in the console)."""
     href = page.evaluate("() => document.querySelector('link[rel~=icon]')?.href")
@@ -93,6 +105,7 @@ class Walk:
             lambda: one_period_after_a_time(self.page),
             lambda: its_icon_loads(self.page),
             lambda: search_boxes_are_wide_enough(self.page),
+            lambda: help_texts_clear_their_fields(self.page),
         ):
             try:
                 step()
