@@ -74,6 +74,20 @@ def help_texts_clear_their_fields(page) -> None:
     assert not overlaps, f"help texts over their fields: {overlaps}"
 
 
+def controls_are_whole(page) -> None:
+    """Every field and button has the same four corners (Pico drew a role=search form's controls as
+    pieces of one pill: square on one side, round on the other, beside fields drawn as on any form)."""
+    halves = page.evaluate(
+        """() => [...document.querySelectorAll('main :is(input, select, textarea, button)')]
+        .filter(c => c.offsetParent !== null && !['checkbox', 'radio', 'file'].includes(c.type))
+        .filter(c => { const s = getComputedStyle(c);
+            return new Set([s.borderTopLeftRadius, s.borderTopRightRadius, s.borderBottomLeftRadius,
+                            s.borderBottomRightRadius]).size > 1 || parseFloat(s.borderTopLeftRadius) > 8; })
+        .map(c => c.name || c.textContent.trim() || c.type)"""
+    )
+    assert not halves, f"controls drawn as half pills or pills: {halves}"
+
+
 def its_icon_loads(page) -> None:
     """The page names a favicon and it is there (without one, every page logged a 404 in the console)."""
     href = page.evaluate("() => document.querySelector('link[rel~=icon]')?.href")
@@ -106,6 +120,7 @@ class Walk:
             lambda: its_icon_loads(self.page),
             lambda: search_boxes_are_wide_enough(self.page),
             lambda: help_texts_clear_their_fields(self.page),
+            lambda: controls_are_whole(self.page),
         ):
             try:
                 step()
