@@ -20,20 +20,37 @@ INCLUDES_OFF_MESSAGE = (
     "student counts and emails): the developer key's Allow Include Parameters box is not ticked."
 )
 SIS_LABEL = "SIS IDs and logins"
+# Each thing Canvas may hide, and the permission of the authorizing user's role that shows it.
+SIS_DATA = ("SIS IDs", "“SIS Data - read”")
+LOGINS = ("logins", "“Users - view login IDs”")
 SIS_HIDDEN_MESSAGE = (
-    "Canvas hides SIS IDs{logins} from the portal: the Canvas user who authorized it (Generate Key) has a "
-    "role without the “SIS Data - read” permission{login_permission}. They are not blank in Canvas."
+    "Canvas hides {what} from the portal: the Canvas user who authorized it (Generate Key) has a role "
+    "without the {permissions} permission{s}. They are not blank in Canvas."
 )
 SIS_HIDDEN_FIX = (
-    "In Canvas, Admin > the account > Permissions: give that user's role “SIS Data - read” (and “Users - "
-    "view login IDs”); or have a Canvas admin whose role has them choose Generate Key here and authorize "
-    "the portal. Then Sync Now."
+    "In Canvas, Admin > the account > Permissions: give that user's role {permissions}; or have a Canvas "
+    "admin whose role has {them} choose Generate Key here and authorize the portal. Then Sync Now."
 )
 
 
-def sis_hidden_message(logins: bool = False) -> str:
+def _hidden(sis: bool, logins: bool) -> list[tuple[str, str]]:
+    return [item for item, hidden in ((SIS_DATA, sis), (LOGINS, logins)) if hidden]
+
+
+def sis_hidden_message(sis: bool = True, logins: bool = False) -> str:
+    """Only what is hidden: a role that may read SIS data but not logins is not told its SIS IDs are hidden."""
+    hidden = _hidden(sis, logins)
     return SIS_HIDDEN_MESSAGE.format(
-        logins=" and logins" if logins else "", login_permission=" or “Users - view login IDs”" if logins else ""
+        what=" and ".join(what for what, _ in hidden),
+        permissions=" and ".join(permission for _, permission in hidden),
+        s="s" if len(hidden) > 1 else "",
+    )
+
+
+def sis_hidden_fix(sis: bool = True, logins: bool = False) -> str:
+    hidden = _hidden(sis, logins)
+    return SIS_HIDDEN_FIX.format(
+        permissions=" and ".join(permission for _, permission in hidden), them="them" if len(hidden) > 1 else "it"
     )
 
 
@@ -43,10 +60,20 @@ def includes_capability(ok: bool) -> dict:
     return {"label": "Include parameters", "ok": False, "message": INCLUDES_OFF_MESSAGE, "fix": includes.WHERE}
 
 
-def sis_capability(ok: bool, *, logins: bool = False) -> dict:
-    if ok:
-        return {"label": SIS_LABEL, "ok": True, "message": "", "fix": ""}
-    return {"label": SIS_LABEL, "ok": False, "message": sis_hidden_message(logins), "fix": SIS_HIDDEN_FIX}
+def sis_capability(sis_ok: bool, *, logins_ok: bool = True) -> dict:
+    """The status card's line. `sis_hidden` (read by Select Courses: a blank SIS ID may be hidden) and
+    `logins_hidden` say which; a card saved before they were kept has neither, and reads as SIS hidden."""
+    found = {"sis_hidden": not sis_ok, "logins_hidden": not logins_ok}
+    if sis_ok and logins_ok:
+        return {"label": SIS_LABEL, "ok": True, "message": "", "fix": "", **found}
+    hidden = {"sis": not sis_ok, "logins": not logins_ok}
+    return {
+        "label": SIS_LABEL,
+        "ok": False,
+        "message": sis_hidden_message(**hidden),
+        "fix": sis_hidden_fix(**hidden),
+        **found,
+    }
 
 
 def check_sis(client: CanvasClient, account_id: int | str, first_course: frozenset[str] | None) -> dict | None:
@@ -58,8 +85,7 @@ def check_sis(client: CanvasClient, account_id: int | str, first_course: frozens
     except CanvasError:
         rights = None
     if rights is not None:
-        ok = (rights["read_sis"] or rights["manage_sis"]) and rights["view_user_logins"]
-        return sis_capability(ok, logins=not rights["view_user_logins"])
+        return sis_capability(rights["read_sis"] or rights["manage_sis"], logins_ok=rights["view_user_logins"])
     if first_course is None:
         return None
     return sis_capability("sis_course_id" in first_course)

@@ -92,7 +92,7 @@ def _sis_hidden(config: CanvasConfig) -> bool:
     if hidden is None:
         conn = CanvasConnection.objects.filter(institution_id=config.institution_id).only("capabilities").first()
         check = (conn.capabilities if conn else {}).get(visibility.SIS) or {}
-        hidden = check.get("ok") is False
+        hidden = bool(check.get("sis_hidden", check.get("ok") is False))  # logins alone hidden: not SIS ids
         config._sis_hidden = hidden  # type: ignore[attr-defined]
     return hidden
 

@@ -153,9 +153,12 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
 
 def _saw(seen: dict, planned: Planned) -> None:
     """Whether Canvas showed this course's SIS fields, for the status card (canvas_view.note_sis)."""
-    if isinstance(planned, SisHidden):
+    if isinstance(planned, SisHidden) and planned.what == "login":  # the status card says which is hidden
+        seen["logins"] = True
+        if planned.sis_shown is not None:
+            seen["shown" if planned.sis_shown else "hidden"] = True
+    elif isinstance(planned, SisHidden):
         seen["hidden"] = True
-        seen["logins"] = seen["logins"] or planned.what == "login"
     elif isinstance(planned, CoursePlan) and planned.sis_shown:
         seen["shown"] = True
 

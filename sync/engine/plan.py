@@ -176,7 +176,7 @@ def _map_enrollments(plan, config, enrollments, section_ids, email_needed, on_pa
         if email_needed and user.email is None:
             raise IncludesOff()
         if (id_field in SIS_FIELDS and user.sis_hidden) or (id_field == "login_id" and user.login_hidden):
-            raise SisHidden("login" if id_field == "login_id" else "person")
+            raise SisHidden("login", plan.sis_shown) if id_field == "login_id" else SisHidden("person")
         value = _clean(getattr(user, id_field))
         if not value:
             plan.exclusions.append(Exclusion("no_person_id", "person", user.id, label))
@@ -208,10 +208,12 @@ class IncludesOff(Exception):
 class SisHidden(Exception):
     """Canvas left out the SIS ids (or logins) the ID types need, which it does when the authorizing
     user's role may not read them: not blank in Canvas, so nothing in the course is changed for it.
-    `what`: "course", "section", "person" or "login"."""
+    `what`: "course", "section", "person" or "login"; `sis_shown`, for a login: whether the course's
+    own SIS fields came (None: not known), so hidden logins alone are not taken for hidden SIS ids."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, sis_shown: bool | None = None) -> None:
         self.what = what
+        self.sis_shown = sis_shown
         super().__init__(what)
 
 

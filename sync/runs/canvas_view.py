@@ -26,10 +26,12 @@ def note_includes(run_id: int, institution_id: int, honoured: Iterable[str], dro
 
 
 def note_sis(run_id: int, institution_id: int, *, hidden: bool, shown: bool, logins: bool = False) -> None:
-    """`hidden`: some answer left SIS ids (or, `logins`, logins) out; `shown`: some answer carried them."""
-    if hidden:
+    """`hidden`: some answer left SIS ids out; `logins`: some answer left logins out; `shown`: some
+    answer carried SIS ids."""
+    if hidden or logins:
         issues.record_once(run_id, "sis_hidden")
-        visibility.note(institution_id, visibility.SIS, visibility.sis_capability(False, logins=logins))
+        capability = visibility.sis_capability(not hidden, logins_ok=not logins)
+        visibility.note(institution_id, visibility.SIS, capability)
     elif shown:
         visibility.note(institution_id, visibility.SIS, visibility.sis_capability(True))
 

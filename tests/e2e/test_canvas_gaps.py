@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from lms_canvas.models import CanvasConfig, StudentIdType
 from lms_canvas.simulator.generator import DEMO_KEY_ID
 from tests.conftest import login, open_global_settings
 from tests.e2e.axe import assert_accessible
@@ -85,3 +86,24 @@ def test_hidden_sis_ids_read_on_the_run_page_and_lms_settings(page, width, synce
     expect(page.locator("main")).not_to_contain_text("No SIS ID in Canvas")
     looks_right(page, "select-courses-sis-hidden", width)
     assert_accessible(page, "select-courses-sis-hidden at " + width)
+
+
+def test_hidden_logins_alone_are_named_as_logins_not_sis_ids(page, width, synced, sim):
+    config = CanvasConfig.objects.get(institution=synced)
+    config.student_id_type = StudentIdType.LOGIN
+    config.save()
+    sim.control("permissions", {"user_id": 1, "view_user_logins": False})
+    sync(synced)
+
+    open_lms_settings(page)
+    card = page.locator("section.status-card")
+    expect(card).to_contain_text("SIS IDs and logins: Canvas hides logins from the portal")
+    expect(card).to_contain_text("“Users - view login IDs”")
+    expect(card).not_to_contain_text("SIS Data - read")
+    looks_right(page, "lms-settings-logins-hidden", width)
+    assert_accessible(page, "lms-settings-logins-hidden at " + width)
+
+    page.goto(reverse("sync-settings"))  # History of Science has no SIS ID, and Canvas shows SIS IDs
+    expect(page.locator("main")).to_contain_text("No SIS ID in Canvas")
+    expect(page.locator("main")).not_to_contain_text("Canvas hides SIS IDs")
+    looks_right(page, "select-courses-logins-hidden", width)

@@ -55,3 +55,14 @@ def test_generate_key_reports_hidden_sis_ids_among_its_findings(connected, sim):
     findings = connect.verify(connected)
 
     assert any("SIS Data - read" in f.message for f in findings)
+
+
+def test_hidden_logins_alone_are_not_called_hidden_sis_ids(connected, sim):
+    sim.control(f"keys/{DEMO_KEY_ID}", {"require_scopes": False})
+    sim.control("permissions", {"user_id": 1, "view_user_logins": False})
+
+    check = sis_check(connected)
+
+    assert not check["ok"] and "Users - view login IDs" in check["message"]
+    assert "SIS" not in check["message"]  # the role may read SIS data: only the logins are hidden
+    assert not check["sis_hidden"] and check["logins_hidden"]

@@ -197,6 +197,22 @@ def test_a_nightly_sync_with_sis_ids_hidden_emails_the_admins_the_permission_to_
     assert "“SIS Data - read”" in message.body and "Generate Key" in message.body
 
 
+def test_hidden_logins_do_not_make_blank_sis_ids_read_as_hidden(synced, connected, sim):
+    """Only logins hidden: a course with no SIS ID in Canvas is still said to have none there."""
+    from sync.catalog.search import course_reason
+
+    synced.student_id_type = StudentIdType.LOGIN
+    synced.save()
+    sim.control("permissions", {"user_id": 1, "view_user_logins": False})
+
+    sync(connected.institution)
+
+    card = capability(connected, visibility.SIS)
+    assert not card["ok"] and "logins" in card["message"] and "SIS IDs" not in card["message"]
+    blank = course_reason(CatalogCourse.objects.get(canvas_id=502), CanvasConfig.objects.get(pk=synced.pk))
+    assert blank is not None and blank.code == "no_course_id"
+
+
 def test_sis_ids_shown_again_clear_the_status_card(synced, connected, sim):
     hide_sis(sim)
     sync(connected.institution)
