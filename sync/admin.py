@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.template.defaultfilters import pluralize
 
 from sync.models import (
     CatalogCourse,
@@ -55,7 +56,9 @@ def approve_held_action(modeladmin, request, queryset) -> None:
 
     held = SyncCourseResult.objects.filter(run__in=queryset, status=CourseResultStatus.HELD)
     approved = sum(approve_held(r, request.user).status == CourseResultStatus.APPROVED for r in held)
-    modeladmin.message_user(request, f"{approved} of {len(held)} held course(s) approved and applied.")
+    modeladmin.message_user(
+        request, f"{approved} of {len(held)} held course{pluralize(len(held))} approved and applied."
+    )
 
 
 @admin.register(SyncListEntry)
@@ -197,7 +200,7 @@ class SyncCourseResultAdmin(admin.ModelAdmin):
 
         held = queryset.filter(status=CourseResultStatus.HELD)
         approved = sum(approve_held(r, request.user).status == CourseResultStatus.APPROVED for r in held)
-        self.message_user(request, f"{approved} of {len(held)} held course(s) approved and applied.")
+        self.message_user(request, f"{approved} of {len(held)} held course{pluralize(len(held))} approved and applied.")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from lms_canvas.connect import client_for
@@ -345,11 +346,11 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
     if lost:
         done = statuses.count(CourseResultStatus.APPLIED)
         return RunStatus.FAILED, (
-            f"Sync stopped: Canvas access was lost. {lost.message} {done} of {n} course(s) were synced before; "
+            f"Sync stopped: Canvas access was lost. {lost.message} {done} of {n} course{pluralize(n)} were synced before; "
             f"the others were not changed. What to do: {lost.fix}"
         )
     if run.params.get("preview"):
-        return RunStatus.SUCCEEDED, f"Preview of {n} course(s): {tally}. Nothing was written; Apply to sync."
+        return RunStatus.SUCCEEDED, f"Preview of {n} course{pluralize(n)}: {tally}. Nothing was written; Apply to sync."
     if failed == n:
         if canvas_view.found(run.id):  # the run-level reason is why: say it first
             return RunStatus.FAILED, f"No course could be synced ({n} failed).{canvas_view.summary(run.id)}"
@@ -366,7 +367,7 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
         problems.append(f"{skipped} not synced")
     # The run's own issues, and the problems still open in the courses it synced (recorded by earlier runs).
     serious = run.issues.filter(severity__in=SERIOUS).exists() or open_after(run).filter(severity__in=SERIOUS).exists()
-    text = f"Synced {n - failed - held - skipped} of {n} course(s): {tally}."
+    text = f"Synced {n - failed - held - skipped} of {n} course{pluralize(n)}: {tally}."
     if problems:
         text += " " + ", ".join(problems).capitalize() + "; see the courses below."
     text += canvas_view.summary(run.id)

@@ -5,6 +5,7 @@ when the reaper ends one."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 
 from lms_canvas.models import CanvasConnection, ConnectionStatus
@@ -36,7 +37,7 @@ def notify_run_outcome(run: SyncRun) -> None:
         email_admins(
             run.institution,
             "Nightly sync held changes for your approval",
-            f"The nightly sync of {name} held {run.counts['held']} deactivation(s): some course rosters "
+            f"The nightly sync of {name} held {run.counts['held']} deactivation{pluralize(run.counts['held'])}: some course rosters "
             "would have shrunk drastically at once, which is usually a mistake in Canvas.\n\n"
             f"What to do: open {link}, check those courses in Canvas, and choose Approve if the change is real.\n",
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from sync.models import (
@@ -103,7 +104,7 @@ def _end_sync(run: SyncRun, now: dt.datetime, still: dict) -> bool:
     else:
         cause = "Their tasks never reached a worker: the task queue lost them, or no worker is running."
     message = (
-        f"This sync stopped before the end: {synced} of {total} course(s) were synced ({tally}); "
+        f"This sync stopped before the end: {synced} of {total} course{pluralize(total)} were synced ({tally}); "
         f"{missing} were not. {cause} Nothing already synced was lost. "
         "What to do: Sync Now again; if it happens again, contact support."
     )

@@ -87,7 +87,7 @@ def test_a_worker_killed_mid_sync_leaves_a_failed_run_and_the_next_run_converges
     run.refresh_from_db()
     synced = run.course_results.filter(status=CourseResultStatus.APPLIED)
     assert run.status == RunStatus.FAILED and "stopped answering" in run.message
-    assert f"{synced.count()} of {run.course_results.count()} course(s) were synced" in run.message
+    assert f"{synced.count()} of {run.course_results.count()} courses were synced" in run.message
     assert run.counts["created"] == sum(r.counts["created"] for r in synced) > 0  # what finished still counts
     big_sim.control("faults", {})
     expected = truth(institution_b, big_sim, ids)

@@ -215,7 +215,17 @@ def test_the_command_syncs_and_previews(contracts_entry, capsys):
     from django.core.management import call_command
 
     call_command("canvas_sync", "--institution", "alpha", "--preview")
-    assert "Preview of 2 course(s)" in capsys.readouterr().out
+    assert "Preview of 2 courses" in capsys.readouterr().out
     assert not Enrollment.objects.exists()
     call_command("canvas_sync", "--institution", "alpha")
     assert Enrollment.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_run_says_its_courses_in_words_not_course_s(connected, sim, institution_a):
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 501)
+    assert sync(institution_a).message.startswith("Synced 1 of 1 course: ")
+    add_entry(institution_a, 503)  # unpublished: not synced
+    run = sync(institution_a)
+    assert run.message.startswith("Synced 1 of 2 courses: ") and "(s)" not in run.message

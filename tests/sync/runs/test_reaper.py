@@ -69,7 +69,7 @@ def test_a_sync_whose_worker_died_keeps_what_finished(three_courses, settings):
     first.refresh_from_db()
     assert reaped.status == RunStatus.FAILED
     assert reaped.counts["created"] == first.counts["created"] > 0  # what finished is still counted
-    assert reaped.message.startswith("This sync stopped before the end: 1 of 3 course(s) were synced")
+    assert reaped.message.startswith("This sync stopped before the end: 1 of 3 courses were synced")
     assert f"The worker syncing {second.label} stopped answering" in reaped.message
     statuses = dict(SyncCourseResult.objects.filter(run=run).values_list("id", "status"))
     assert statuses == {
@@ -103,7 +103,7 @@ def test_a_sync_whose_tasks_the_queue_lost_says_so(three_courses, settings):
     [reaped] = reap_runs(now=later(settings.RUN_START_TIMEOUT_SECONDS + 1))
 
     assert reaped.status == RunStatus.FAILED and reaped.counts["created"] > 0
-    assert "1 of 3 course(s) were synced" in reaped.message
+    assert "1 of 3 courses were synced" in reaped.message
     assert "Their tasks never reached a worker: the task queue lost them" in reaped.message
     assert "worker syncing" not in reaped.message
 

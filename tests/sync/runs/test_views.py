@@ -173,7 +173,7 @@ def test_support_can_sync_now_and_approve_from_django_admin(client, support_user
         {"action": "approve_held_action", "_selected_action": [held.id]},
         follow=True,
     )
-    assert "1 of 1 held course(s) approved" in r.content.decode()
+    assert "1 of 1 held course approved" in r.content.decode()
 
 
 def test_the_csv_marks_formula_cells_as_text(client_a, listed):
