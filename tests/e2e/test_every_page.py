@@ -112,6 +112,8 @@ class Walk:
         )
 
     def check(self, name: str, main_action) -> None:
+        # What a page loads after it is shown (Configure's ID coverage) is part of the page looked at.
+        expect(self.page.locator('[hx-trigger="load"]:empty')).to_have_count(0)
         for step in (
             lambda: on_screen(self.page, main_action),
             lambda: looks_right(self.page, name, self.width),
