@@ -140,6 +140,8 @@ def test_the_dashboard_is_a_checklist_until_a_first_sync_then_a_status_card(page
     expect(card.get_by_test_id("status-last-sync")).to_contain_text(run.get_status_display())
     expect(card.get_by_test_id("status-next-sync")).to_contain_text("2:00 a.m.")
     expect(card.get_by_test_id("status-issues")).to_contain_text("in the last sync")
+    counts = [box.bounding_box() for box in page.locator(".stats article").all()]
+    assert len({round(c["y"]) for c in counts}) == 1, counts  # side by side at either width, not a column
     looks_right(page, "dashboard-status", width)
     assert_accessible(page, "dashboard-status at " + width)
     card.get_by_role("link", name="see what and why").click()
