@@ -17,6 +17,7 @@ from sync.models import CatalogCourse
 from sync.runs import issues
 from sync.runs.readable import GROUP_PREVIEW, plain
 from sync.runs.reasons import REASONS
+from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 from tests.sync.runs.run_helpers import FIRST_COURSE, PERSON_REASONS, run_with_many_issues
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +168,17 @@ def test_plain_takes_exception_names_out(stored, shown):
 def test_another_institutions_run_page_is_a_404_with_any_filter(client_b, run, params):
     assert client_b.get(reverse("sync-run", args=[run.id]), params).status_code == 404
     assert client_b.get(reverse("sync-run-csv", args=[run.id]), params).status_code == 404
+
+
+def test_a_night_with_no_new_problem_does_not_point_to_a_list_below(client_a, connected, sim, institution_a):
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 501)
+    first = sync(institution_a)
+    second = sync(institution_a)  # the same people left out: still open, nothing new
+
+    def changes(run) -> str:
+        body = html.unescape(client_a.get(reverse("sync-run", args=[run.id])).content.decode())
+        return re.sub(r"<[^>]+>", "", re.search(r'data-testid="problem-changes">(.*?)</p>', body).group(1))
+
+    assert re.match(r"Problems in the courses this sync read: [1-9]\d* new \(listed below\)", changes(first))
+    assert changes(second).startswith("Problems in the courses this sync read: 0 new · 0 resolved")
