@@ -13,6 +13,7 @@ from portal import guide
 from portal.access import get_course_for, get_department_for, get_institution_for
 from portal.forms import ScheduleForm
 from portal.models import CourseAdminEnrollment, Enrollment, EnrollmentStatus
+from portal.search import too_long
 
 PAGE_SIZE = 50
 
@@ -71,14 +72,17 @@ def schedule_settings(request: HttpRequest) -> HttpResponse:
 def department(request: HttpRequest, department_id: int) -> HttpResponse:
     dept = get_department_for(request, department_id)
     q = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+    error = too_long(q)
     courses = dept.courses.annotate(
         exam_taker_count=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.ACTIVE), distinct=True),
         section_count=Count("sections", distinct=True),
     ).order_by("course_id")
-    if q:
+    if error:
+        courses = courses.none()
+    elif q:
         courses = courses.filter(Q(course_id__icontains=q) | Q(name__icontains=q))
     page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
-    ctx = {"department": dept, "page": page, "q": q, "query": urlencode({"q": q}) if q else ""}
+    ctx = {"department": dept, "page": page, "q": q, "error": error, "query": urlencode({"q": q}) if q else ""}
     return render(request, "portal/department.html", ctx)
 
 

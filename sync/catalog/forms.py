@@ -8,7 +8,7 @@ from typing import cast
 from django import forms
 from django.template.defaultfilters import pluralize
 
-from sync.catalog.search import MAX_QUERY
+from portal.search import MAX_QUERY
 
 NOT_A_TERM = (
     "“%(value)s” is not a term of the courses the last refresh found. Choose a term from the list, "

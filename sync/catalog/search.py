@@ -23,9 +23,6 @@ from sync.models import CatalogCourse, CatalogSection
 from sync.runs.reasons import REASONS, ReasonCode
 
 PAGE_SIZE = 50
-# The longest search Select Courses runs; a longer one is refused with a message (CourseSearchForm), not
-# searched as an empty one. A Course ID, a name or a Canvas id is far shorter.
-MAX_QUERY = 255
 
 
 @dataclass(frozen=True)

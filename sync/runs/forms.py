@@ -7,11 +7,10 @@ from typing import Any
 
 from django import forms
 
+from portal.search import MAX_QUERY  # a longer search is refused with a message
 from sync.models import RunKind, RunStatus, RunTrigger
 from sync.runs.history import HistoryFilters
 
-# The longest course or person search View History runs; a longer one is refused with a message.
-MAX_QUERY = 255
 BAD_DATE = "Enter a date as YYYY-MM-DD, e.g. 2026-09-01, or pick one from the calendar."
 # Runs happen in these years; a date far outside them cannot be turned into a moment in every time zone.
 YEARS = (2000, 2999)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
+from portal.search import MAX_QUERY  # a longer search is refused with a message
 from portal.sorting import query_without_page
 from sync.runs import open_counts
 from sync.runs.problems import ProblemFilters, filtered
@@ -27,7 +28,6 @@ from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for
 from sync.runs.reasons import Reason
 
 PAGE_SIZE = 50
-MAX_QUERY = 255
 TOO_LONG = {"max_length": "At most %(limit_value)d characters; this one has %(show_value)d. Shorten it."}
 
 

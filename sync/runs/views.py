@@ -25,6 +25,7 @@ from lms_canvas import links
 from lms_canvas.models import CanvasConnection
 from portal import csvfile
 from portal.access import get_institution_for
+from portal.search import too_long
 from portal.sorting import query_without_page, read_sort
 from sync.models import CourseResultStatus, Resolution, RunKind, SyncCourseResult, SyncRun
 from sync.runs import open_counts
@@ -220,8 +221,10 @@ def sync_errors(request: HttpRequest) -> HttpResponse:
 @require_GET
 def why(request: HttpRequest) -> HttpResponse:
     institution = get_institution_for(request)
-    q = request.GET.get("q", "").replace("\x00", "")[:255]  # PostgreSQL text cannot hold NUL
-    return render(request, "sync/why.html", {"q": q, "answers": explain(institution, q) if q.strip() else None})
+    q = request.GET.get("q", "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    error = too_long(q.strip())
+    answers = explain(institution, q) if q.strip() and not error else None
+    return render(request, "sync/why.html", {"q": q, "error": error, "answers": answers})
 
 
 def result_canvas_url(server_url: str, result: SyncCourseResult) -> str:

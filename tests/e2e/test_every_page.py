@@ -191,6 +191,7 @@ def test_every_page_of_an_admin(page, width, portal):
         ("open-problems", "/admin-settings/lms/problems/", page.get_by_role("button", name="Filter")),
         ("sync-errors", "/admin-settings/lms/sync-errors/", page.get_by_role("heading", name="LMS Sync Errors")),
         ("why", "/admin-settings/lms/why/?q=Philosophy", page.get_by_role("button", name="Explain")),
+        ("why-too-long", f"/admin-settings/lms/why/?q={'x' * 300}", page.get_by_test_id("search-error")),
         ("exams", "/exams/", page.get_by_role("button", name="Create exam")),
         ("exam", f"/exams/{portal['exam'].id}/", page.get_by_role("button", name="Post scores to Canvas")),
         (
@@ -199,6 +200,11 @@ def test_every_page_of_an_admin(page, width, portal):
             page.get_by_role("button", name=re.compile(r"^Post \d+ grades?$")),
         ),
         ("department", f"/departments/{portal['department'].id}/", page.get_by_role("button", name="Search")),
+        (
+            "department-too-long",
+            f"/departments/{portal['department'].id}/?q={'x' * 300}",
+            page.get_by_test_id("search-error"),
+        ),
         ("course", f"/courses/{portal['course'].id}/", page.get_by_role("heading", name="Exam-takers")),
         ("schedule", "/admin-settings/schedule/", page.get_by_role("button", name="Save").first),
         ("audit-trail", "/admin-settings/audit/", page.get_by_role("button", name="Filter")),

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
-from sync.catalog.search import MAX_QUERY
+from portal.search import MAX_QUERY
 from tests.sync.catalog_helpers import make_catalog, text
 
 TOO_LONG = "LAW" * 1700  # 5,100 characters
