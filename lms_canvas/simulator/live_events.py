@@ -63,7 +63,16 @@ class KeySet:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.keys = [self._new_key() for _ in range(3)]
+        self._keys: list[tuple[str, rsa.RSAPrivateKey]] = []
+
+    @property
+    def keys(self) -> list[tuple[str, rsa.RSAPrivateKey]]:
+        """Made when first asked for: three 2048-bit keys cost ~0.1-0.2 s of CPU, and most simulators
+        (every test's, every benchmark's) never sign an event or serve their key set."""
+        with self.lock:
+            if not self._keys:
+                self._keys = [self._new_key() for _ in range(3)]
+            return self._keys
 
     @staticmethod
     def _new_key() -> tuple[str, rsa.RSAPrivateKey]:
@@ -72,16 +81,16 @@ class KeySet:
     def rotate(self) -> None:
         """The monthly rotation: the current key becomes the previous one, the next one current."""
         fresh = self._new_key()
+        self.keys  # noqa: B018 (made first, so the rotation moves the three a signer may have used)
         with self.lock:
-            self.keys = [*self.keys[1:], fresh]
+            self._keys = [*self._keys[1:], fresh]
 
     @property
     def current_kid(self) -> str:
         return self.keys[1][0]
 
     def jwks(self) -> dict:
-        with self.lock:
-            keys = list(self.keys)
+        keys = list(self.keys)
         published = []
         for kid, private in keys:
             jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
@@ -89,8 +98,7 @@ class KeySet:
         return {"keys": published}
 
     def sign(self, claims: dict) -> str:
-        with self.lock:
-            kid, private = self.keys[1]
+        kid, private = self.keys[1]
         return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
 
 
