@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.utils import timezone
@@ -26,14 +27,21 @@ class Capability(TypedDict):
     fix: str
 
 
+@dataclass(frozen=True)
+class Unanswered(Finding):
+    """Canvas did not answer Verify's calls (down, slow or throttling): the connection was left as it was."""
+
+
 def client_for(conn: CanvasConnection, **kwargs: Any) -> CanvasClient:
     return CanvasClient(conn.server_url, ConnectionTokens(conn.id), **kwargs)
 
 
 def verify(conn: CanvasConnection, user=None) -> list[Finding]:
     """Verified means live calls with the stored token worked: the account, and its roles, which
-    Configure needs. Any Canvas error leaves the connection Not verified with the cause; the
-    capability checks only report what else does not work yet."""
+    Configure needs. A Canvas error leaves the connection Not verified with the cause, except one
+    that retrying later can cure (Canvas down, slow or throttling) on a Verified connection: that is
+    no proof the token stopped working, so it stays Verified and syncs go on. The capability checks
+    only report what else does not work yet."""
     client = client_for(conn)
     try:
         account = client.get_account("self")
@@ -41,6 +49,8 @@ def verify(conn: CanvasConnection, user=None) -> list[Finding]:
         roles = client.list_roles(account.id)
     except CanvasError as exc:
         conn.refresh_from_db()
+        if conn.is_verified and not exc.permanent:
+            return [Unanswered(exc.message, exc.fix)]
         if conn.status != ConnectionStatus.NEEDS_REAUTH:
             conn.status = ConnectionStatus.NOT_VERIFIED
             conn.status_reason = exc.message

@@ -50,21 +50,26 @@ def refused_notices(findings: list[oauth.Finding]) -> list[Notice]:
     ]
 
 
+KEPT_CONNECTION = (
+    "Your existing connection is unchanged: it is still Verified, and Refresh, Sync Now and the nightly sync "
+    "go on with it."
+)
+
+
 def verify_notices(conn: CanvasConnection, findings: list[oauth.Finding]) -> list[Notice]:
     """What a verification (connect.verify) came to, in words for the admin."""
     conn.refresh_from_db()
+    if any(isinstance(f, connect.Unanswered) for f in findings):
+        return [
+            *finding_notices(findings),
+            Notice("info", f"{KEPT_CONNECTION} Check connection again once Canvas answers."),
+        ]
     if not conn.is_verified:
         return finding_notices(findings)
     notices = [Notice("success", "Verified: the portal can read Canvas.")]
     if findings:
         notices.append(Notice("warning", "Some things the portal needs do not work yet; see the checks below."))
     return notices
-
-
-KEPT_CONNECTION = (
-    "Your existing connection is unchanged: it is still Verified, and Refresh, Sync Now and the nightly sync "
-    "go on with it."
-)
 
 
 def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> list[Notice]:

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from lms_canvas import connect
+from lms_canvas.http import RetryPolicy
 from lms_canvas.models import ConnectionStatus
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
 from lms_canvas.simulator.testing import browser_authorize
@@ -129,3 +130,24 @@ def test_a_pasted_token_that_works_replaces_the_connection(client_a, sim, verifi
     assert "Verified: the portal can read Canvas." in page_text(r)
     after = conn_of(institution_a)
     assert (after.lms_type, after.access_token, after.status) == ("access_token", pasted, ConnectionStatus.VERIFIED)
+
+
+def test_check_connection_while_canvas_is_down_keeps_it_verified(client_a, sim, verified, institution_a, monkeypatch):
+    """A Canvas outage during Check connection says so; it is no proof the token stopped working, so it
+    does not block Refresh, Sync Now and the nightly sync."""
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, retry: 0.0)
+    sim.control("faults", {"error_rate": 1.0, "error_status": 503, "paths": "^/api/v1/"})
+    try:
+        r = client_a.post(reverse("canvas-reverify"), follow=True)
+    finally:
+        sim.control("faults", {})
+
+    body = page_text(r)
+    assert "HTTP 503" in body and "Your existing connection is unchanged: it is still Verified" in body
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_check_connection_with_a_revoked_token_is_not_verified(client_a, sim, verified, institution_a):
+    sim.control("tokens/revoke")
+    client_a.post(reverse("canvas-reverify"), follow=True)
+    assert conn_of(institution_a).status != ConnectionStatus.VERIFIED
