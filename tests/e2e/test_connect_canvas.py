@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from lms_canvas.http import RetryPolicy
 from lms_canvas.scopes import REQUIRED_SCOPES
 from lms_canvas.simulator.generator import DEMO_KEY_ID, DEMO_SECRET
 from tests.conftest import connect_to, login, open_global_settings
@@ -130,11 +131,12 @@ def test_configure_starts_with_canvas_built_in_roles_chosen_under_canvas_own_lab
     expect(page.get_by_text("Configuration saved")).to_be_visible()
 
 
-def test_neither_a_refused_save_nor_a_cancel_at_canvas_breaks_a_verified_connection(
-    page, width, portal, sim, connected, admin_a
+def test_neither_a_refused_save_nor_a_cancel_at_canvas_nor_an_outage_breaks_a_verified_connection(
+    page, width, portal, sim, connected, admin_a, monkeypatch
 ):
     """Issue 15 item 1 at a laptop's and a phone's width: on a Verified connection a mistyped secret is
-    not saved, and Generate Key then Cancel on Canvas's page keeps the connection."""
+    not saved, Generate Key then Cancel on Canvas's page keeps the connection, and so does Check
+    connection while Canvas is down."""
     sim.control(f"keys/{DEMO_KEY_ID}", {"redirect_uris": [portal + "/lms/canvas/callback/"]})
     login(page, "alice@alpha.test")
     fill_lms_settings(page, sim.url, str(DEMO_KEY_ID), "not-" + DEMO_SECRET)
@@ -155,3 +157,15 @@ def test_neither_a_refused_save_nor_a_cancel_at_canvas_breaks_a_verified_connect
     expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
     expect(page.get_by_role("button", name="Configure")).to_be_enabled()
     looks_right(page, "lms-settings-cancelled", width)
+
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, retry: 0.0)
+    sim.control("faults", {"error_rate": 1.0, "error_status": 503, "paths": "^/api/v1/"})
+    try:
+        page.get_by_role("button", name="Check connection").click()
+        expect(page.get_by_role("alert").filter(has_text="HTTP 503")).to_be_visible()
+    finally:
+        sim.control("faults", {})
+    expect(page.get_by_text("Check connection again once Canvas answers")).to_be_visible()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+    looks_right(page, "lms-settings-canvas-down", width)
+    assert_accessible(page, f"lms-settings-canvas-down at {WIDTHS[width]}px")
