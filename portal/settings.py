@@ -289,6 +289,11 @@ CONTENT_SECURITY_POLICY = {
 }
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Edit Sync List's Save posts every listed entry's row (its id, dates and department: 4 fields), so
+# Django's default of 1,000 fields answered a bare "Bad Request (400)" to a list of more than ~245
+# entries, before any view could say why. Sized for 10,000 entries; the request body limit
+# (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB: ~25,000 such rows) is left as it is.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 50_000
 
 # "plain" (default) or "json": one JSON object per line (python-json-logger). Either way a line logged
 # while a run is worked on carries its run_id and institution (portal.logcontext).

@@ -425,3 +425,33 @@ def test_the_bulk_options_are_on_the_page_for_a_browser_without_javascript(clien
     body = text(client_a.get(reverse("sync-settings"), {"tab": "list"}))
     assert '<fieldset class="bulk-bar" aria-labelledby="bulk-legend" data-bulk-bar>' in body  # not hidden
     assert 'href="/static/css/sync_settings.css"' in body
+
+
+def test_a_list_of_hundreds_of_entries_saves(client_a, institution_a, config):
+    """Save posts every row (4 fields each): Django's default limit of 1,000 fields refused a list of more
+    than ~245 entries with a bare 400 before the view ran."""
+    entries = [
+        edit.add_course(institution_a, config, course.id)
+        for course in CatalogCourse.objects.bulk_create(
+            CatalogCourse(
+                institution=institution_a,
+                canvas_id=10_000 + i,
+                name=f"Elective {i}",
+                sis_course_id=f"ELEC-{i}",
+                workflow_state="available",
+            )
+            for i in range(300)
+        )
+    ]
+    law = Department.objects.get(institution=institution_a)
+    rows = [
+        {"entry": e.id, "start_date": "2026-09-01", "end_date": "2026-12-01", "department": law.id} for e in entries
+    ]
+    data = rows_post(*rows)
+    assert len(data) > 1_000
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert r.status_code == 200
+    assert "Saved. 300 entries changed." in text(r)
+    assert SyncListEntry.objects.filter(id__in=[e.id for e in entries], department=law).count() == 300
