@@ -13,6 +13,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
 
+from portal.dates import date_text, datetime_text
 from portal.models import Institution
 from sync.audit.areas import Area, area_of, institution_id_of
 
@@ -112,10 +113,21 @@ class AuditEntry(AbstractLogEntry):
 
 
 def _display(model_field, value, roles: dict[int, str]) -> str:
-    """A recorded value in words: choices by label, role ids by role name, nothing as a dash."""
+    """A recorded value in words: dates as the pages write them, choices by label, role ids by role name,
+    nothing as a dash."""
     if value is None or value in ("", "None", "[]"):
         return "" if value is None else NONE
     text = str(value)
+    if isinstance(model_field, models.DateTimeField):
+        try:
+            return datetime_text(dt.datetime.fromisoformat(text))
+        except ValueError:
+            return text
+    if isinstance(model_field, models.DateField):  # in the pages' one format, as every other date
+        try:
+            return date_text(dt.date.fromisoformat(text))
+        except ValueError:
+            return text
     if model_field is not None and model_field.choices:
         return str(dict(model_field.choices).get(text, text))
     if isinstance(model_field, models.JSONField) and model_field.name.endswith("role_ids"):
