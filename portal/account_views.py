@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.utils import reset as reset_lockouts
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
@@ -24,10 +25,21 @@ _reset = auth_views.PasswordResetView.as_view(
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="portal/password_reset_sent.html", extra_context=LIFETIME
 )
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
-    template_name="portal/set_password.html", extra_context=LIFETIME
-)
-invitation = auth_views.PasswordResetConfirmView.as_view(
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """Django's set-password page from an emailed link, which also lifts the account's login lockout:
+    whoever holds the link owns the mailbox, so the admin locked out after wrong passwords who resets the
+    password logs in with the new one at once, not after the lockout's 15 minutes."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        reset_lockouts(username=form.user.get_username())
+        return response
+
+
+password_reset_confirm = SetPasswordView.as_view(template_name="portal/set_password.html", extra_context=LIFETIME)
+invitation = SetPasswordView.as_view(
     template_name="portal/set_password.html", extra_context={**LIFETIME, "welcome": True}
 )
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(template_name="portal/password_set.html")

@@ -149,3 +149,18 @@ def test_a_bad_email_is_explained_beside_the_field(client):
 def test_a_tampered_link_says_it_no_longer_works(client, admin_a):
     r = client.get(reverse("password_reset_confirm", kwargs={"uidb64": "MQ", "token": "abc-123"}))
     assert r.status_code == 200 and "This link no longer works" in r.text
+
+
+def test_a_new_password_from_the_emailed_link_lifts_a_lockout(client, admin_a, site, settings):
+    """Locked out after wrong passwords, the admin resets the password: whoever holds the emailed link owns
+    the mailbox, so the new password logs in at once instead of after the 15-minute lockout."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "alice@alpha.test", "password": "guess"})
+    locked = client.post(reverse("login"), {"username": "alice@alpha.test", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert f'<a href="{reverse("password_reset")}">reset your password</a>' in locked.text
+    ask(client, "alice@alpha.test")
+
+    set_password(client, link_in(mail.outbox[-1]))
+
+    assert logs_in(client, "alice@alpha.test", NEW_PASSWORD)
