@@ -160,7 +160,11 @@ def reverify(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def disconnect(request: HttpRequest) -> HttpResponse:
+    """Asks first: one click beside Check connection and Configure would otherwise revoke a working
+    connection at Canvas, stopping every sync until someone authorizes the portal again."""
     conn = _connection(request)
+    if request.POST.get("confirmed") != "1":
+        return render(request, "lms_canvas/disconnect_confirm.html", {"conn": conn})
     if connect.disconnect(conn):
         messages.success(
             request, "Disconnected. Canvas revoked the portal's token; your mapping and sync list are kept."

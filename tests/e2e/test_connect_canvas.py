@@ -135,8 +135,8 @@ def test_neither_a_refused_save_nor_a_cancel_at_canvas_nor_an_outage_breaks_a_ve
     page, width, portal, sim, connected, admin_a, monkeypatch
 ):
     """Issue 15 item 1 at a laptop's and a phone's width: on a Verified connection a mistyped secret is
-    not saved, Generate Key then Cancel on Canvas's page keeps the connection, and so does Check
-    connection while Canvas is down."""
+    not saved, Generate Key then Cancel on Canvas's page keeps the connection, and so do Check
+    connection while Canvas is down and Disconnect then Cancel."""
     sim.control(f"keys/{DEMO_KEY_ID}", {"redirect_uris": [portal + "/lms/canvas/callback/"]})
     login(page, "alice@alpha.test")
     fill_lms_settings(page, sim.url, str(DEMO_KEY_ID), "not-" + DEMO_SECRET)
@@ -169,3 +169,11 @@ def test_neither_a_refused_save_nor_a_cancel_at_canvas_nor_an_outage_breaks_a_ve
     expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
     looks_right(page, "lms-settings-canvas-down", width)
     assert_accessible(page, f"lms-settings-canvas-down at {WIDTHS[width]}px")
+
+    page.get_by_role("button", name="Disconnect").click()  # asks first; Cancel keeps the connection
+    expect(page.get_by_role("heading", name="Disconnect from Canvas?")).to_be_visible()
+    expect(page.get_by_role("navigation", name="breadcrumb")).to_contain_text("LMS Settings")
+    looks_right(page, "disconnect-confirm", width)
+    assert_accessible(page, f"disconnect-confirm at {WIDTHS[width]}px")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")

@@ -332,7 +332,7 @@ def test_disconnect_revokes_and_keeps_the_mapping(admin_client, connected, sim):
     config.course_id_type = "canvas"
     config.save()
     token = connected.access_token
-    r = admin_client.post(reverse("canvas-disconnect"), follow=True)
+    r = admin_client.post(reverse("canvas-disconnect"), {"confirmed": "1"}, follow=True)
     assert "Canvas revoked the portal&#x27;s token" in page_text(r)
     conn = conn_of(connected.institution)
     assert conn.status == ConnectionStatus.NOT_VERIFIED and not conn.access_token
@@ -366,7 +366,7 @@ def test_a_pasted_token_that_canvas_refuses_is_not_verified(admin_client, sim, i
 def test_admin_of_b_never_sees_or_changes_a_connection(client_b, connected):
     body = page_text(client_b.get(reverse("lms-settings")))
     assert connected.server_url not in body and "Not configured" in body
-    client_b.post(reverse("canvas-disconnect"))
+    client_b.post(reverse("canvas-disconnect"), {"confirmed": "1"})
     assert conn_of(connected.institution).status == ConnectionStatus.VERIFIED
 
 

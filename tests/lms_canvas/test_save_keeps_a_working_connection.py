@@ -151,3 +151,13 @@ def test_check_connection_with_a_revoked_token_is_not_verified(client_a, sim, ve
     sim.control("tokens/revoke")
     client_a.post(reverse("canvas-reverify"), follow=True)
     assert conn_of(institution_a).status != ConnectionStatus.VERIFIED
+
+
+def test_disconnect_asks_first_and_changes_nothing_until_confirmed(client_a, sim, verified, institution_a):
+    body = page_text(client_a.post(reverse("canvas-disconnect")))
+
+    assert "<h1>Disconnect from Canvas?</h1>" in body
+    assert "Sync Now, the nightly sync and posting grades stop" in body
+    assert 'name="confirmed" value="1"' in body
+    assert_unchanged(verified, conn_of(institution_a))
+    assert client_a.get(reverse("canvas-disconnect")).status_code == 405  # a link cannot disconnect
