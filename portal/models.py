@@ -272,7 +272,7 @@ class Exam(models.Model):
 class PostStatus(models.TextChoices):
     NOT_POSTED = "not_posted", "Not posted yet"
     POSTED = "posted", "Posted"
-    CONFLICT = "conflict", "Changed in the LMS: left alone"
+    CONFLICT = "conflict", "Changed in Canvas: left alone"
     FAILED = "failed", "Not posted: failed"
 
 

@@ -24,7 +24,6 @@ from sync.runs.reasons import ReasonCode
 PENDING_STATES = {"invited", "creation_pending"}
 STATE_REASONS: dict[str, ReasonCode] = {"inactive": "inactive_enrollment", "completed": "completed_enrollment"}
 TEST_STUDENT_TYPE = "StudentViewEnrollment"
-STUDENT_BASE_TYPE = "StudentEnrollment"
 # The ID types' Canvas fields that "SIS Data - read" guards (a login needs "Users - view login IDs").
 SIS_FIELDS = frozenset({"sis_course_id", "sis_section_id", "sis_user_id", "integration_id"})
 

@@ -142,7 +142,7 @@ def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_say
     expect(row).to_contain_text("60")
     expect(differs).to_contain_text("Overwrite grades changed in Canvas")
     zoe = page.get_by_role("table", name="Scores (3)").get_by_role("row").filter(has_text="zmuller")
-    expect(zoe).to_contain_text("Changed in the LMS: left alone")
+    expect(zoe).to_contain_text("Changed in Canvas: left alone")
     in_view(page, row.get_by_role("cell").filter(has_text="60"))
     looks_right(page, "grades-check-differs", width)
     assert_accessible(page, "exam-differs")
