@@ -276,7 +276,12 @@ def approve_held(result: SyncCourseResult, user=None) -> SyncCourseResult:
         locked.counts = {
             k: locked.counts.get(k, 0) - old_counts.get(k, 0) + outcome.counts.get(k, 0) for k in COUNT_NAMES
         }
-        locked.save(update_fields=["counts"])
+        # Its summary said "1 held for approval" after the approval too; said again from the results now.
+        statuses = list(SyncCourseResult.objects.filter(run_id=run.id).values_list("status", flat=True))
+        _, locked.message = _outcome(
+            locked, statuses + [CourseResultStatus.APPLIED] * locked.quiet_courses, locked.counts
+        )
+        locked.save(update_fields=["counts", "message"])
     result.refresh_from_db()
     return result
 

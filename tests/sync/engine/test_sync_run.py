@@ -229,3 +229,17 @@ def test_the_run_says_its_courses_in_words_not_course_s(connected, sim, institut
     add_entry(institution_a, 503)  # unpublished: not synced
     run = sync(institution_a)
     assert run.message.startswith("Synced 1 of 2 courses: ") and "(s)" not in run.message
+
+
+@pytest.mark.django_db
+def test_after_approve_the_runs_summary_no_longer_says_held(stats_course, institution_a, admin_a):
+    sync(institution_a)
+    drop(stats_course, 8)
+    run = sync(institution_a)
+    assert "1 held for approval" in run.message
+
+    approve_held(run.course_results.get(), admin_a)
+
+    run.refresh_from_db()
+    assert run.message.startswith("Synced 1 of 1 course: 0 created, 0 updated, 8 deactivated")
+    assert "held" not in run.message

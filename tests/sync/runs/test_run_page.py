@@ -17,6 +17,7 @@ from sync.models import CatalogCourse
 from sync.runs import issues
 from sync.runs.readable import GROUP_PREVIEW, plain
 from sync.runs.reasons import REASONS
+from tests.sync.engine.test_sync_run import big_course, drop
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 from tests.sync.runs.run_helpers import FIRST_COURSE, PERSON_REASONS, run_with_many_issues
 
@@ -182,3 +183,16 @@ def test_a_night_with_no_new_problem_does_not_point_to_a_list_below(client_a, co
 
     assert re.match(r"Problems in the courses this sync read: [1-9]\d* new \(listed below\)", changes(first))
     assert changes(second).startswith("Problems in the courses this sync read: 0 new · 0 resolved")
+
+
+def test_a_held_courses_changes_read_as_not_applied(client_a, connected, sim, institution_a):
+    """The held course's row counted '8 deactivated' under Counts while nothing had changed."""
+    big_course(sim)
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 501)
+    sync(institution_a)
+    drop(sim, 8)
+    held = sync(institution_a)
+
+    body = html.unescape(client_a.get(reverse("sync-run", args=[held.id])).content.decode())
+    assert "<strong>Held, not applied:</strong> 0 added · 0 re-labelled · 8 deactivated" in body
