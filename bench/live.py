@@ -17,11 +17,11 @@ database holds the enrollment as Canvas has it, polled every 100 ms. The burst d
 course's students on purpose: the bench's institution holds only at 100% and its courses have twice
 the students it changes, so the roster guard (which holds a course a sync would empty) stays out of it.
 
-Measured on the 2-core development machine while others' tests ran (loadavg 7.6), 50 courses, 4,115
-active students: full sync 176 Canvas requests; (1) 20 single changes p50 4.7 s, p95 6.9 s; (2) 1,000
-changes (2,040 events, the webhook answering in p50 128 ms, p95 271 ms) p50 25.7 s, p95 38.6 s, in 8
-instant sync runs that cost 176 requests, the same as the full sync; (3) 8 of about 100 events
-dropped, 1 change missed by instant sync, 0 differences of 1,070 changes after the nightly sync.
+Measured on the 2-core development machine, quiet at the start (loadavg 1.0-2.0), 50 courses, 4,115
+active students: full sync 176 Canvas requests; (1) 20 single changes p50 4.0 s, p95 6.2 s; (2) 1,000
+changes (2,040 events, the webhook answering in p50 33 ms, p95 57 ms) p50 and p95 11.4 s, in 2 instant
+sync runs that cost 176 requests, the same as the full sync; (3) 8 events dropped, 1 change missed by
+instant sync, 0 differences of 1,070 changes after the nightly sync; 159 s in all.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench live
     python -m bench.live --burst 500 --trickle 10
