@@ -72,6 +72,7 @@ def test_the_run_page_and_its_poll_show_them(client_a, institution_a):
         assert "<strong>1</strong> of 4 courses done, " in body
         assert '<span data-testid="run-time-left">about 9 min left</span>' in body
         assert "Syncing now: Contracts I." in body
+        assert '<h2 id="progress-heading">Syncing</h2>' in body  # the page's title says Running already
 
 
 def test_another_institutions_run_progress_is_a_404(client_b, institution_a):
