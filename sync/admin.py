@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from sync.models import (
     CatalogCourse,
@@ -77,6 +80,7 @@ ISSUE_FIELDS = ("severity", "code", "object_type", "label", "message", "fix")
 class SyncIssueInline(admin.TabularInline):
     model = SyncIssue
     fk_name = "run"  # the issues this run recorded (first saw); resolved_run is the other link
+    template = "admin/edit_inline/readonly_tabular.html"  # its table scrolls in a region a keyboard reaches
     extra = 0
     can_delete = False
     fields = readonly_fields = ISSUE_FIELDS
@@ -91,9 +95,28 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "trigger", "institution"]
     search_fields = ["institution__name", "message", "=id"]
     list_select_related = ["institution"]
-    readonly_fields = [f.name for f in SyncRun._meta.fields]
+    readonly_fields = [*(f.name for f in SyncRun._meta.fields), "course_results"]
     inlines = [SyncIssueInline]
     actions = [approve_held_action]
+
+    @admin.display(description="Course results")
+    def course_results(self, run: SyncRun) -> str:
+        # Counts by status, each a link to those results: a run of thousands of courses stays one page.
+        url = reverse("admin:sync_synccourseresult_changelist") + f"?run__id__exact={run.id}"
+        by_status = dict(run.course_results.values_list("status").annotate(n=Count("id")).order_by())
+        if not by_status:
+            return "—"
+        counts = format_html_join(
+            ", ",
+            '<a href="{}&amp;status__exact={}">{} {}</a>',
+            (
+                (url, status, by_status[status], label.lower())
+                for status, label in CourseResultStatus.choices
+                if status in by_status
+            ),
+        )
+        total = sum(by_status.values())
+        return format_html('<a href="{}">{} course{}</a>: {}', url, total, pluralize(total), counts)
 
     def has_add_permission(self, request) -> bool:
         return False
