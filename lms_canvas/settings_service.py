@@ -97,7 +97,8 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
     conn.client_id = data["client_id"] if conn.lms_type == LmsType.DEV_KEY else ""
     if secret:
         conn.client_secret = secret
-    if working and changed and (findings := _refused(conn, data["access_token"].strip())):
+    asked = working and changed
+    if asked and (findings := _refused(conn, data["access_token"].strip())):
         conn.refresh_from_db()  # nothing of the refused details is kept
         return _not_saved_notices(findings)
     if changed:
@@ -110,7 +111,7 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
         if conn.has_token and changed:
             return verify_notices(conn, connect.verify(conn, user))
         return [Notice("success", "Saved.")]
-    findings = oauth.preflight(conn) if changed or conn.status != ConnectionStatus.VERIFIED else []
+    findings = oauth.preflight(conn) if not asked and (changed or conn.status != ConnectionStatus.VERIFIED) else []
     if findings:
         conn.status_reason = findings_reason(findings)
         conn.save(update_fields=["status_reason", "updated_at"])

@@ -161,3 +161,11 @@ def test_disconnect_asks_first_and_changes_nothing_until_confirmed(client_a, sim
     assert 'name="confirmed" value="1"' in body
     assert_unchanged(verified, conn_of(institution_a))
     assert client_a.get(reverse("canvas-disconnect")).status_code == 405  # a link cannot disconnect
+
+
+def test_new_key_details_on_a_working_connection_are_preflighted_once(client_a, sim, verified, monkeypatch):
+    asked = []
+    monkeypatch.setattr("lms_canvas.oauth.preflight", lambda conn: asked.append(conn.client_id) or [])
+    r = save_settings(client_a, sim, client_id=str(DEMO_KEY_ID + 1), client_secret="")
+    assert "choose Generate Key to authorize the portal" in page_text(r)
+    assert asked == [str(DEMO_KEY_ID + 1)]  # Canvas asked once, not again after the check
