@@ -1,7 +1,7 @@
 """Support's pages in Django admin (/support/), at a laptop's and a phone's width: the admin index, an
-institution, its Canvas connection (no secret or token anywhere in the page), the sync runs and one run
-with its per-course results and issues, and the actions support re-runs work with, clicked through to
-what they answer. Each page: its main element shown, nothing scrolls sideways, axe-core finds no serious
+institution and from it its Canvas connection (no secret or token anywhere in the page), its sync issues,
+its runs and one run with its per-course results and issues, and the actions support re-runs work with,
+clicked through to what they answer. Each page: its main element shown, nothing scrolls sideways, axe-core finds no serious
 or critical violation. SHOTS_DIR=/tmp/shots saves a full-page screenshot of each page at each width."""
 
 from __future__ import annotations
@@ -76,16 +76,22 @@ def test_every_page_support_uses(page, width, support_user, connected, run, inst
     page.goto("/support/")
     walk.check("index", page.get_by_role("link", name="Canvas connections"))
 
-    page.goto(f"/support/portal/institution/{institution_a.id}/change/")
+    # From the institution, as support looks into one: its connection, its runs, its issues.
+    institution = f"/support/portal/institution/{institution_a.id}/change/"
+    page.goto(institution)
     walk.check("institution", page.get_by_role("button", name="Save", exact=True))
-
-    page.goto(f"/support/lms_canvas/canvasconnection/{connected.id}/change/")
+    tools = page.get_by_role("main")  # the institution's own links, not the sidebar's of the same names
+    tools.get_by_role("link", name="Canvas connection", exact=True).click()
     walk.check("connection", page.get_by_text("•••• (set, never shown)").first)
 
-    page.goto("/support/sync/syncrun/")
-    walk.check("runs", page.get_by_role("link", name=str(run.id), exact=True))
+    page.goto(institution)
+    tools.get_by_role("link", name="Sync issues", exact=True).click()
+    walk.check("issues", page.get_by_role("row").filter(has_text="course_unpublished"))
 
-    page.goto(f"/support/sync/syncrun/{run.id}/change/")
+    page.goto(institution)
+    tools.get_by_role("link", name="Sync runs", exact=True).click()
+    walk.check("runs", page.get_by_role("link", name=str(run.id), exact=True))
+    page.get_by_role("link", name=str(run.id), exact=True).click()
     issues = page.get_by_role("region", name="Sync issues")
     walk.check("run", issues.get_by_role("cell", name="course_unpublished", exact=True))
     expect(page.locator(".field-course_results")).to_contain_text("2 courses: 1 synced, 1 not synced")
