@@ -116,6 +116,12 @@ def test_every_page_support_uses(page, width, support_user, connected, run, inst
     walk.secrets = secrets_of(connected)
     page.goto(f"/support/lms_canvas/canvasconnection/{connected.id}/change/")
     walk.check("connection-new-token", page.get_by_text("•••• (set, never shown)").first)
+    page.get_by_role("main").get_by_role("link", name="History").click()
+    walk.check("connection-history", page.get_by_role("heading", name="Change history: Canvas for Alpha University"))
+    page.goto("/support/audit/auditentry/")
+    walk.check("audit-entries", page.get_by_role("button", name="Search"))
+    page.get_by_role("row").filter(has_text="Canvas for Alpha University").first.get_by_role("link").first.click()
+    walk.check("audit-entry-connection", page.get_by_role("cell", name="(set, not shown)"))
 
     # Sync now from the sync list: a run by support, queued for a worker (none runs here).
     page.goto("/support/sync/synclistentry/")
