@@ -101,6 +101,7 @@ def test_a_lost_write_then_a_grade_changed_in_canvas_each_end_in_a_page_that_say
 
     with mock.patch("sync.tasks.post_scores_task.delay", side_effect=_post_in_background):
         page.get_by_role("button", name="Post scores to Canvas").click()
+        expect(page.get_by_role("button", name="Post 3 grades")).to_be_visible()  # the question's page
         looks_right(page, "grades-confirm", width)
         assert_accessible(page, "grades-confirm")
         page.get_by_role("button", name="Cancel").click()

@@ -9,6 +9,7 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 
 def looks_right(page, name: str, width: str) -> None:
     """No sideways scrolling at this width; and a full-page screenshot when SHOTS_DIR asks for one."""
+    page.wait_for_load_state()  # a page a click is still opening has no document to measure yet
     if shots := os.environ.get("SHOTS_DIR"):
         os.makedirs(shots, exist_ok=True)
         page.screenshot(path=os.path.join(shots, f"{name}-{width}.png"), full_page=True)
