@@ -13,15 +13,10 @@ from sync.grades import passback
 from sync.models import RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
 from tests.conftest import connect_to
-from tests.sync.passback_helpers import make_course, make_exam
+from tests.sync.passback_helpers import make_exam
 
 PUT_SCOPE = "url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id"
 POST_SCOPE = "url:POST|/api/v1/courses/:course_id/assignments"
-
-
-@pytest.fixture
-def course(connected, institution_a):
-    return make_course(institution_a)
 
 
 @pytest.fixture

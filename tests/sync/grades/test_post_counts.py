@@ -4,22 +4,10 @@ of portal records and Canvas enrollments. Against the simulator."""
 
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
 
 from tests.sync.grades.test_passback import post, teacher_regrades
 from tests.sync.grades.test_readback import check
-from tests.sync.passback_helpers import make_course, make_exam
-
-
-@pytest.fixture
-def course(connected, institution_a):
-    return make_course(institution_a)
-
-
-@pytest.fixture
-def exam(course):
-    return make_exam(course, {"S0001": "92.5", "S0002": "64", "zmuller": "100"})
 
 
 def words(response) -> str:

@@ -4,24 +4,11 @@ assignment's “not authorized” is explained. Against the simulator."""
 
 from __future__ import annotations
 
-import pytest
-
 from portal.models import ExamScore, PostStatus
 from sync.grades import passback
 from sync.models import RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
 from tests.sync.grades.test_passback import assignments, canvas_grades, grade_calls, post, teacher_regrades
-from tests.sync.passback_helpers import make_course, make_exam
-
-
-@pytest.fixture
-def course(connected, institution_a):
-    return make_course(institution_a)
-
-
-@pytest.fixture
-def exam(course):
-    return make_exam(course, {"S0001": "92.5", "S0002": "64", "zmuller": "100"})
 
 
 def check(exam) -> SyncRun:
