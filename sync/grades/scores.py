@@ -85,19 +85,24 @@ def read_scores_csv(data: bytes, exam: Exam) -> ScoreFile:
     if not text.strip():
         result.error(None, EMPTY_FILE)
         return result
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        header = next(reader)
+        columns = _columns(header)
+        if columns is None:
+            found = ", ".join(f"“{c.strip()}”" for c in header if c.strip()) or "no column names"
+            result.error(1, BAD_HEADER.format(found=found))
+            return result
+        body = []
+        for line, record in enumerate(reader, start=2):
+            if any(cell.strip() for cell in record):
+                body.append((line, record))
+                # Refused at the first row over: the rest of a huge file is never parsed.
+                if len(body) > MAX_ROWS:
+                    result.error(None, TOO_MANY_ROWS)
+                    return result
     except csv.Error as exc:
         result.error(None, NOT_CSV.format(error=exc))
-        return result
-    columns = _columns(records[0])
-    if columns is None:
-        found = ", ".join(f"“{c.strip()}”" for c in records[0] if c.strip()) or "no column names"
-        result.error(1, BAD_HEADER.format(found=found))
-        return result
-    body = [(n, r) for n, r in enumerate(records[1:], start=2) if any(cell.strip() for cell in r)]
-    if len(body) > MAX_ROWS:
-        result.error(None, TOO_MANY_ROWS)
         return result
     if not body:
         result.error(None, NO_ROWS)

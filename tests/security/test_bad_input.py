@@ -9,7 +9,6 @@ inputs tried is printed at the end of the session (`-s` or the terminal summary)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -560,8 +559,10 @@ def test_sync_list_import_apply_rejects_bad_posts(world):
     run_cases(world, cases)
 
 
-def test_huge_csvs_are_refused_quickly(world):
-    """A 5 MB file is refused by its size, a 100k-row file by its row count, each in well under a second or two."""
+def test_huge_csvs_are_refused_with_what_to_do(world):
+    """A 5 MB file is refused by its size, a 100k-row file by its row count, each saying how to split it.
+    How fast is not asserted: a timed test fails on a loaded machine. That the readers stop at the first row
+    over the limit, tests/sync/grades/test_scores_csv.py says."""
     header = "Canvas Course Id,Start Date,End Date\n"
     huge = (header + "501,2026-01-01,2026-05-01\n" * 250_000).encode()
     rows = (header + "1\n" * 100_000).encode()
@@ -571,12 +572,10 @@ def test_huge_csvs_are_refused_quickly(world):
         (reverse("exam-upload", args=[world.exam.id]), huge, "larger than 2 MB"),
         (reverse("exam-upload", args=[world.exam.id]), ("Student ID,Score\n" + "S1,1\n" * 100_000).encode(), "rows"),
     ):
-        started = time.perf_counter()
         r = world.a.post(url, {"mode": "add", "file": _upload(content)})
-        elapsed = time.perf_counter() - started
         assert r.status_code == 200, url
         assert words in r.content.decode(), (url, words)
-        assert elapsed < 5, f"{url} took {elapsed:.1f} s to refuse {len(content):,} bytes"
+        assert "split it" in r.content.decode(), url
 
 
 # --- Exams and score CSV -------------------------------------------------------------------------

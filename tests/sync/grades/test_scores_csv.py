@@ -91,6 +91,14 @@ def test_a_file_with_too_many_rows_is_reported(exam, monkeypatch):
     assert read(exam, "Student ID,Score\nS0001,1\nS0002,2\nzmuller,3\n").errors == [(None, scores.TOO_MANY_ROWS)]
 
 
+def test_a_file_with_too_many_rows_is_not_read_past_the_limit(exam, monkeypatch):
+    # Refused at the first row over: what follows (here a field no CSV reader takes) is never parsed,
+    # so a huge file costs no more than the limit.
+    monkeypatch.setattr(scores, "MAX_ROWS", 2)
+    data = 'Student ID,Score\nS0001,1\nS0002,2\nzmuller,3\nS0004,"' + "x" * 200_000 + '"\n'
+    assert read(exam, data).errors == [(None, scores.TOO_MANY_ROWS)]
+
+
 def test_unreadable_csv_is_reported(exam):
     parsed = read(exam, 'Student ID,Score\nS0001,"' + "x" * 200_000 + '"\n')
     assert len(parsed.errors) == 1
