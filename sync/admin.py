@@ -74,29 +74,13 @@ class SyncListEntryAdmin(admin.ModelAdmin):
     list_select_related = ["institution", "course", "section", "department"]
 
 
-ISSUE_FIELDS = ("severity", "code", "object_type", "label", "message", "fix")
-
-
-class SyncIssueInline(admin.TabularInline):
-    model = SyncIssue
-    fk_name = "run"  # the issues this run recorded (first saw); resolved_run is the other link
-    template = "admin/edit_inline/readonly_tabular.html"  # its table scrolls in a region a keyboard reaches
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ISSUE_FIELDS
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = ["id", "institution", "kind", "trigger", "status", "created_at", "finished_at", "done", "total"]
     list_filter = ["status", "kind", "trigger", "institution"]
     search_fields = ["institution__name", "message", "=id"]
     list_select_related = ["institution"]
-    readonly_fields = [*(f.name for f in SyncRun._meta.fields), "course_results"]
-    inlines = [SyncIssueInline]
+    readonly_fields = [*(f.name for f in SyncRun._meta.fields), "course_results", "problems"]
     actions = [approve_held_action]
 
     @admin.display(description="Course results")
@@ -117,6 +101,33 @@ class SyncRunAdmin(admin.ModelAdmin):
         )
         total = sum(by_status.values())
         return format_html('<a href="{}">{} course{}</a>: {}', url, total, pluralize(total), counts)
+
+    @admin.display(description="Problems")
+    def problems(self, run: SyncRun) -> str:
+        # Counts by reason, each a link to those problems, where this page once listed every one inline: a
+        # first night of thousands of courses finds tens of thousands, a page of megabytes support could not open.
+        url = reverse("admin:sync_syncissue_changelist")
+        found = dict(run.issues.values_list("code").annotate(n=Count("id")).order_by())
+        resolved = run.resolved_issues.count()
+        if not found and not resolved:
+            return "None found or resolved by this run."
+        total = sum(found.values())
+        by_code = format_html_join(
+            ", ",
+            '<a href="{}?run__id__exact={}&amp;code__exact={}">{} {}</a>',
+            ((url, run.id, code, n, code) for code, n in sorted(found.items(), key=lambda item: (-item[1], item[0]))),
+        )
+        first_seen = format_html(
+            '<a href="{}?run__id__exact={}">{} first seen in this run</a>{}{}',
+            url,
+            run.id,
+            total,
+            ": " if found else "",
+            by_code,
+        )
+        return format_html(
+            '{}; <a href="{}?resolved_run__id__exact={}">{} resolved by it</a>', first_seen, url, run.id, resolved
+        )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -161,10 +172,11 @@ class SyncMonthTotalAdmin(admin.ModelAdmin):
 
 @admin.register(SyncIssue)
 class SyncIssueAdmin(admin.ModelAdmin):
-    list_display = ["run", "severity", "code", "object_type", "label", "created_at"]
+    list_display = ["run", "severity", "code", "object_type", "label", "created_at", "resolved_at"]
     list_filter = ["severity", "code", "object_type", "run__institution"]
     search_fields = ["label", "message", "=canvas_id", "=run__id"]
-    raw_id_fields = ["run"]
+    raw_id_fields = ["run", "resolved_run"]
+    list_select_related = ["run"]
     readonly_fields = [f.name for f in SyncIssue._meta.fields]
 
     def has_add_permission(self, request) -> bool:

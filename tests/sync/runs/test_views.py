@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from portal.models import Enrollment
 from sync.engine import start_sync
-from sync.models import CourseResultStatus, RunStatus, SyncRun
+from sync.models import CourseResultStatus, RunStatus, SyncIssue, SyncRun
 from sync.runs.reasons import REASONS
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, run_queued, sync
 
@@ -174,6 +174,40 @@ def test_support_can_sync_now_and_approve_from_django_admin(client, support_user
         follow=True,
     )
     assert "1 of 1 held course approved" in r.content.decode()
+
+
+def test_support_reads_a_run_of_thousands_of_problems_as_counts_that_link_to_them(client, support_user, listed):
+    run = sync(listed)
+    found = run.issues.count()
+    inactive = run.issues.filter(code="inactive_enrollment").count()
+    SyncIssue.objects.bulk_create(
+        SyncIssue(
+            institution=run.institution,
+            run=run,
+            code="inactive_enrollment",
+            object_type="enrollment",
+            canvas_id=100_000 + n,
+            label=f"Inactive person {n}",
+            message="Inactive in Canvas.",
+        )
+        for n in range(2_000)
+    )
+    client.force_login(support_user)
+
+    page = client.get(reverse("admin:sync_syncrun_change", args=[run.id])).content.decode()
+    listed_problems = client.get(
+        reverse("admin:sync_syncissue_changelist"), {"run__id__exact": run.id, "code__exact": "inactive_enrollment"}
+    ).content.decode()
+
+    # Once every problem was a row of this page: 2,000 rows here, tens of thousands on a first night.
+    assert "Inactive person" not in page
+    assert f"{found + 2_000} first seen in this run</a>" in page
+    assert (
+        f'?run__id__exact={run.id}&amp;code__exact=inactive_enrollment">{inactive + 2_000} inactive_enrollment</a>'
+        in page
+    )
+    assert f"{inactive + 2_000} sync issues" in " ".join(listed_problems.split())
+    assert "Inactive person 0" in listed_problems
 
 
 def test_the_csv_marks_formula_cells_as_text(client_a, listed):
