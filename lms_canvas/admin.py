@@ -71,6 +71,12 @@ class CanvasConnectionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: CanvasConnection | None = None) -> bool:
+        # A deleted row would leave the portal's token live at Canvas (nothing revokes it) and take the
+        # institution's Canvas Server and client ID with it. An institution admin disconnects on LMS Settings,
+        # which asks first, revokes the token at Canvas and keeps the mapping and sync list.
+        return False
+
     def save_model(self, request: HttpRequest, obj: CanvasConnection, form: forms.ModelForm, change: bool) -> None:
         if obj.change_server_url(obj.server_url):
             self.message_user(

@@ -40,6 +40,19 @@ def test_refresh_token_refused_by_canvas_is_explained(client, support_user, conn
     assert connected.status == ConnectionStatus.NEEDS_REAUTH
 
 
+def test_support_cannot_delete_a_connection_and_leave_its_token_live_at_canvas(client, support_user, connected):
+    client.force_login(support_user)
+    changelist = client.get(reverse("admin:lms_canvas_canvasconnection_changelist")).content.decode()
+    delete = client.post(reverse("admin:lms_canvas_canvasconnection_delete", args=[connected.id]), {"post": "yes"})
+    bulk = act(client, "delete_selected", connected)
+
+    assert "delete_selected" not in changelist
+    assert delete.status_code == 403 and bulk.status_code == 200
+    token = connected.access_token
+    connected.refresh_from_db()  # still there, its token too
+    assert connected.access_token == token
+
+
 def test_support_sees_only_whether_a_secret_is_set_never_any_of_it():
     assert mask("") == "—"
     assert mask("short") == "•••• (set, never shown)"
