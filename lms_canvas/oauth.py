@@ -402,14 +402,16 @@ def _needs_reauth(conn: CanvasConnection, reason: str) -> TokenInvalid:
     return TokenInvalid(reason, refresh_may_help=False, fix=fix)
 
 
-def revoke(conn: CanvasConnection) -> bool:
-    """Ask Canvas to delete the token; True when Canvas confirmed it."""
-    if not conn.access_token:
+def revoke(conn: CanvasConnection, access_token: str | None = None) -> bool:
+    """Ask `conn`'s Canvas to delete its token, or `access_token` (one it has just issued for `conn`), with
+    the refresh token that goes with it; True when Canvas confirmed it."""
+    access_token = conn.access_token if access_token is None else access_token
+    if not access_token:
         return True
     session = build_session()
     try:
         r = session.delete(
-            token_url(conn), headers={"Authorization": f"Bearer {conn.access_token}"}, timeout=canvas_timeout()
+            token_url(conn), headers={"Authorization": f"Bearer {access_token}"}, timeout=canvas_timeout()
         )
     except requests.RequestException:
         return False

@@ -122,6 +122,9 @@ def callback(request: HttpRequest) -> HttpResponse:
         _fail(request, conn, oauth.Finding(exc.message, exc.fix))
         return redirect("lms-settings")
     if conn.is_verified and conn.has_token and (problem := connect.new_token_problem(conn, token["access_token"])):
+        # Not kept, so not left live at Canvas either: its refresh token would otherwise work for as long as
+        # the developer key does, held by no one.
+        oauth.revoke(conn, token["access_token"])
         _report(request, [problem])
         messages.info(request, KEPT_CONNECTION)
         return redirect("lms-settings")

@@ -90,6 +90,7 @@ def test_a_new_token_that_cannot_read_the_account_does_not_replace_the_working_o
     the working tokens stay and the page says why the new one was not taken."""
     r = client_a.post(reverse("canvas-generate-key"))
     answer = browser_authorize(sim.url, r["Location"])
+    live = sim.app.auth.live_tokens()
     sim.control("faults", {"error_rate": 1.0, "error_status": 401, "paths": "^/api/v1/accounts/self$"})
     try:
         r = client_a.get(reverse("canvas-callback") + "?" + urlencode(answer), follow=True)
@@ -102,6 +103,7 @@ def test_a_new_token_that_cannot_read_the_account_does_not_replace_the_working_o
     assert "Traceback" not in body and "TokenInvalid" not in body and "ScopeMissing" not in body
     assert_unchanged(verified, conn_of(institution_a))
     assert connect.verify(conn_of(institution_a)) == []  # and the kept token still works
+    assert sim.app.auth.live_tokens() == live  # the refused new one was revoked at Canvas, not left live
 
 
 def test_a_pasted_token_canvas_refuses_does_not_replace_a_working_connection(client_a, sim, verified, institution_a):
