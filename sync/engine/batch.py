@@ -6,7 +6,8 @@ Reading a course is waiting on Canvas (three or more round trips), writing it is
 so the two are split: threads plan the batch's courses concurrently under the token's throttle gate
 (the gate, shared by every worker process through Redis, decides how many requests reach Canvas at
 once, not the thread count), and this thread applies finished plans together with `apply_plans`,
-about a dozen statements per group of courses instead of a dozen per course.
+about a dozen statements per group of courses instead of a dozen per course. While a shorter run is
+under way, a long run's batch reads one course at a time (`Width`; dispatch.py says why).
 
 A course claimed by a task is not claimed again unless its claim is older than the heartbeat timeout
 (its worker died), so a batch delivered twice does nothing the second time.
@@ -14,8 +15,11 @@ A course claimed by a task is not claimed again unless its claim is older than t
 
 from __future__ import annotations
 
+import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -29,7 +33,7 @@ from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.oauth import ConnectionTokens
 from lms_canvas.throttle import fetch_concurrently
 from sync.engine.apply import apply_plans
-from sync.engine.dispatch import send_next_safely
+from sync.engine.dispatch import YIELD_WIDTH, send_next_safely, yields_to_shorter
 from sync.engine.plan import CoursePlan, SisHidden, plan_entry
 from sync.engine.runner import (
     access_lost,
@@ -45,6 +49,7 @@ from sync.runs import canvas_view, lifecycle
 
 APPLY_EVERY_S = 1.0  # finished plans are written at least this often, so progress moves while Canvas is slow
 MAX_THREADS = 64
+YIELD_CHECK_S = 0.25  # how often a batch asks whether its run yields to a shorter one (dispatch.py)
 
 Planned = CoursePlan | Exception
 
@@ -111,6 +116,8 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
     # The process's session of this connection: the previous batch's keep-alive connections to Canvas.
     client = CanvasClient(conn.server_url, tokens, throttle=gate, session=session_for(conn.server_url, conn.id))
 
+    width = Width(lambda: yields_to_shorter(run.id))
+
     def plan(result: SyncCourseResult) -> Planned:
         entry = result.entry
         if entry is None:  # only listed courses reach here (removed ones were closed above)
@@ -118,7 +125,8 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
         try:
             # No heartbeat from here: this thread writes nothing (only a token refresh does), so it never
             # waits on a database lock; the calling thread beats with each course it records.
-            return plan_entry(client, config, entry, account_id=conn.account_ref, server_url=conn.server_url)
+            with width.turn():
+                return plan_entry(client, config, entry, account_id=conn.account_ref, server_url=conn.server_url)
         except Exception as exc:  # noqa: BLE001 - recorded against its course by the calling thread
             return exc
         finally:
@@ -131,7 +139,9 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
     seen = {"hidden": False, "shown": False, "logins": False}
     flushed = time.monotonic()
     tail = len(live) // 4
+    width.check()
     for done, (result, planned) in enumerate(fetch_concurrently(plan, live, max_workers=threads), 1):
+        width.check()
         if done == len(live) - tail:
             nearly_done()
         result.run = run
@@ -149,6 +159,42 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
     canvas_view.note_sis(
         run.id, run.institution_id, hidden=bool(seen["hidden"]), shown=seen["shown"], logins=seen["logins"]
     )
+
+
+class Width:
+    """How many of the batch's courses its threads read at once: all of them, or YIELD_WIDTH while
+    `narrow()` says the run yields to a shorter one. The batch's own thread asks (`check`, at most
+    every YIELD_CHECK_S: it holds the database connection); the reading threads wait their `turn`."""
+
+    def __init__(self, narrow: Callable[[], bool], *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._narrow_now = narrow
+        self._clock = clock
+        self._checked = -math.inf
+        self.narrow = False
+        self.reading = 0
+        self._changed = threading.Condition()
+
+    def check(self) -> None:
+        if self._clock() - self._checked < YIELD_CHECK_S:
+            return
+        self._checked = self._clock()
+        narrow = self._narrow_now()
+        with self._changed:
+            self.narrow = narrow
+            self._changed.notify_all()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._changed:
+            while self.narrow and self.reading >= YIELD_WIDTH:
+                self._changed.wait()
+            self.reading += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.reading -= 1
+                self._changed.notify_all()
 
 
 def _saw(seen: dict, planned: Planned) -> None:

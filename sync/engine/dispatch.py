@@ -5,7 +5,7 @@ and its sections) in the same batch, so one task writes that portal course and t
 to create it. Each batch is one Celery task (`sync.engine.batch.sync_batch`), which reads its courses
 from Canvas concurrently under the token's throttle gate and writes them in bulk.
 
-Fair to every institution, by three rules:
+Fair to every institution, by four rules:
 - Shortest remaining first: a batch's queue priority comes from how many batches its run has left
   (`priority`). At 2 a.m., when every institution's nightly sync starts together, a small
   institution's batches go ahead of a large one's, which rises as it nears its end. On Redis, kombu
@@ -20,6 +20,17 @@ Fair to every institution, by three rules:
   institution waited for the first ones to finish (bench.sync (c): 7 to 15 s before their first
   course, 8.7x their time alone). One at a time, a small run's batch has its token's whole budget,
   so it takes about half as long and the processes turn over twice as often.
+- A long run reads one course at a time while a shorter one is under way (`yields_to_shorter`).
+  Worker processes were not all the small ones waited for: on compose's machine the CPU is, and the
+  large run's batch, reading at its token's full pace, took about half of it (bench.sync (c): the
+  smalls 4.7-6.4x their time alone with the large one reading, a run of 50 courses needing about
+  1 CPU-s of workers, simulator and database). So a batch of a run with more than one turn of batches
+  left narrows to YIELD_WIDTH courses while another run, in its last turn, is active and alive, and
+  widens again within YIELD_CHECK_S of the last one ending (batch.Width). It narrows, never stops:
+  a large run behind a stream of small ones, or behind one whose worker died (no heartbeat for
+  ALIVE_S), still progresses. With it (c)'s smalls took 2.9-4.7x their time alone (4.7-6.4x
+  before), the whole 1.17x the large one alone (1.24x): the large one loses a few seconds' reading,
+  the smalls get the cores, and what is left is their own CPU (bench.sync prints that floor).
 - Each batch sends its run's next one itself, to the back of the queue, when only its last quarter
   of courses is still being read (`batch.sync_batch`): the next one starts reading while this one
   writes its last courses and ends, instead of the token's budget idling between them. A batch in
@@ -29,6 +40,7 @@ Fair to every institution, by three rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import threading
@@ -36,6 +48,8 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from sync.models import ACTIVE_STATUSES, OPEN_RESULT_STATUSES, SyncCourseResult, SyncRun
 from sync.runs import lifecycle
@@ -44,6 +58,11 @@ from sync.runs.lifecycle import QUEUE_ERRORS
 logger = logging.getLogger(__name__)
 
 SYNC_BATCH_TASK = "sync.tasks.sync_batch_task"
+# A long run's batch reads this many courses at a time while a shorter run is under way.
+YIELD_WIDTH = 1
+# A shorter run counts while it was queued or wrote progress this recently: a batch beats with each
+# group of courses it writes, about every second (batch.APPLY_EVERY_S).
+ALIVE_S = 10
 _eager = threading.local()
 
 
@@ -89,6 +108,26 @@ def in_flight_cap(run_id: int) -> int:
     while it is the only active run, one while other runs wait for worker processes or hold them."""
     others = SyncRun.objects.filter(status__in=ACTIVE_STATUSES).exclude(id=run_id)
     return 1 if others.exists() else max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+
+
+def yields_to_shorter(run_id: int) -> bool:
+    """Whether the run's batches read YIELD_WIDTH courses at a time now: it has more than one turn of
+    batches left to send, and another sync, in its last turn (everything it has left fits in one), is
+    active and alive."""
+    turn = max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+    unsent = F("batch_count") - F("batches_sent")
+    left = SyncRun.objects.filter(id=run_id).values_list(unsent, flat=True).first()
+    if left is None or left <= turn:
+        return False
+    alive = timezone.now() - dt.timedelta(seconds=ALIVE_S)
+    shorter = (
+        SyncRun.objects.filter(status__in=ACTIVE_STATUSES, batch_count__gt=0)
+        .exclude(id=run_id)
+        .alias(unsent=unsent)
+        .filter(unsent__lte=turn)
+        .filter(Q(heartbeat_at__gte=alive) | Q(heartbeat_at=None, created_at__gte=alive))
+    )
+    return shorter.exists()
 
 
 def run_here(run: SyncRun) -> SyncRun:

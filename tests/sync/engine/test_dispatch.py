@@ -3,22 +3,30 @@ serves every institution's run in turn."""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
+
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.models import Institution
-from sync.engine import dispatch
+from sync.engine import batch, dispatch
 from sync.models import (
     OPEN_RESULT_STATUSES,
+    CatalogCourse,
     CourseResultStatus,
     RunKind,
     RunStatus,
     RunTrigger,
     SyncCourseResult,
+    SyncListEntry,
     SyncRun,
 )
 from sync.runs import lifecycle
+from tests.conftest import connect_to
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 
 
@@ -172,3 +180,112 @@ def test_a_course_and_one_of_its_sections_both_listed_sync_together(connected, s
     assert results[whole.id].batch == results[one_section.id].batch
     assert {r.status for r in results.values()} == {"applied"}, [r.message for r in results.values()]
     assert not run.issues.filter(code="internal_error").exists()
+
+
+def _sync_run(slug: str, *, batches: int, sent: int, status: RunStatus = RunStatus.RUNNING, beat_ago: float = 0):
+    institution = Institution.objects.create(name=slug, slug=slug)
+    run = lifecycle.create_run(institution, RunKind.SYNC, trigger=RunTrigger.NIGHTLY)
+    beat = timezone.now() - dt.timedelta(seconds=beat_ago) if status == RunStatus.RUNNING else None
+    SyncRun.objects.filter(id=run.id).update(batch_count=batches, batches_sent=sent, status=status, heartbeat_at=beat)
+    return run.id
+
+
+@pytest.mark.django_db
+def test_a_long_run_yields_while_a_shorter_one_is_active_and_alive(settings):
+    settings.SYNC_BATCHES_IN_FLIGHT = 2
+    large = _sync_run("large", batches=40, sent=2)
+    assert not dispatch.yields_to_shorter(large)  # alone: it reads at its token's full pace
+
+    small = _sync_run("small", batches=2, sent=0, status=RunStatus.QUEUED)  # waiting for a worker process
+    assert dispatch.yields_to_shorter(large)
+    assert not dispatch.yields_to_shorter(small)  # the short one never yields
+    other_large = _sync_run("other-large", batches=30, sent=1)
+    assert not dispatch.yields_to_shorter(small) and dispatch.yields_to_shorter(other_large)
+
+    SyncRun.objects.filter(id=small).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now())
+    assert dispatch.yields_to_shorter(large)
+    # Its worker died (no heartbeat): the large one stops waiting for it well before the reaper ends it.
+    SyncRun.objects.filter(id=small).update(heartbeat_at=timezone.now() - dt.timedelta(seconds=dispatch.ALIVE_S + 1))
+    assert not dispatch.yields_to_shorter(large)
+    SyncRun.objects.filter(id=small).update(heartbeat_at=timezone.now(), status=RunStatus.SUCCEEDED)
+    assert not dispatch.yields_to_shorter(large)  # ended: full pace again
+
+    # In its own last turn a long run is the shorter one: the other large one yields to it, not it to anyone.
+    SyncRun.objects.filter(id=large).update(batches_sent=38)
+    assert not dispatch.yields_to_shorter(large) and dispatch.yields_to_shorter(other_large)
+
+
+def test_a_narrow_width_lets_one_course_read_at_a_time_and_a_wide_one_all():
+    narrow = {"now": True}
+    width = batch.Width(lambda: narrow["now"], clock=iter(range(0, 10_000, 10)).__next__)
+    reading, most = [0], [0]
+    lock = threading.Lock()
+
+    def read(together: threading.Barrier | None = None) -> None:
+        with width.turn():
+            with lock:
+                reading[0] += 1
+                most[0] = max(most[0], reading[0])
+            if together:
+                together.wait(timeout=5)  # all four inside at once, or BrokenBarrierError
+            time.sleep(0.02)
+            with lock:
+                reading[0] -= 1
+
+    def four(together: threading.Barrier | None = None) -> None:
+        threads = [threading.Thread(target=read, args=(together,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+
+    width.check()
+    four()
+    assert most[0] == 1
+
+    narrow["now"], most[0] = False, 0
+    width.check()
+    four(threading.Barrier(4))
+    assert most[0] == 4
+
+
+def test_a_narrow_batch_widens_as_soon_as_it_checks_again():
+    narrow = {"now": True}
+    width = batch.Width(lambda: narrow["now"], clock=iter(range(0, 10_000, 10)).__next__)
+    width.check()
+    entered = threading.Event()
+
+    def next_course() -> None:
+        with width.turn():
+            entered.set()
+
+    with width.turn():
+        waiting = threading.Thread(target=next_course)
+        waiting.start()
+        assert not entered.wait(0.1)  # one course reading: the next waits its turn
+        narrow["now"] = False
+        width.check()
+        assert entered.wait(5)  # widened: it reads beside the first
+    waiting.join(timeout=5)
+
+
+@pytest.mark.django_db
+def test_a_batch_of_a_yielding_run_reads_its_courses_one_at_a_time(institution_a, make_sim, monkeypatch):
+    """The batch task itself: while its run yields to a shorter one, Canvas sees one request at a time
+    (a course's requests are sequential); otherwise many."""
+    peaks = {}
+    for yields in (False, True):
+        canvas = make_sim(generate=24, latency_ms=10)
+        connect_to(institution_a, canvas)
+        catalog_from_sim(institution_a, canvas)
+        SyncListEntry.objects.filter(institution=institution_a).delete()
+        for course in CatalogCourse.objects.filter(institution=institution_a, workflow_state="available"):
+            add_entry(institution_a, course.canvas_id)
+        monkeypatch.setattr(batch, "yields_to_shorter", lambda run_id, yields=yields: yields)
+
+        run = sync(institution_a)
+
+        assert run.status in (RunStatus.SUCCEEDED, RunStatus.WITH_ISSUES), run.message
+        assert not run.course_results.filter(status=CourseResultStatus.FAILED).exists()
+        peaks[yields] = canvas.control("stats")["peak_concurrent"]
+    assert peaks[True] == 1 and peaks[False] > 2, peaks
