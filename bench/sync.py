@@ -19,11 +19,12 @@ The throttle bound (CANVAS_SIMULATOR.md, "Throttle") of a run is the larger of t
 requests, summed by the simulator, / outflow). Every figure comes with the load average: on a shared
 machine the absolute times are noise, the ratios less so.
 
-Measured on the 2-core development machine (2026-12-02, loadavg 1-2 at the start of each part): (a)
-50.7 s, 1.25x the bound, 9,425 requests, 0 throttled, workers 4.22 ms of CPU a request; (b) 2 processes
-1.25x, 0.00% throttled; (c) the whole 1.24x the large alone, the smalls 4.7-6.4x their time alone (the
-CPU floor of the smalls alone: 3.30x); (d) 0 rows; (e) 16,195 enrollments/s; (f) canvasapi 424 ms a
-course, 25x slower than (a).
+Measured on the 2-core development machine (2026-12-02, exclusive lock, loadavg 2-6 at the start of
+each part): (a) 45.6 s, 1.13x the bound, 9,425 requests, 0 throttled, workers 3.13 ms of CPU a request;
+(b) 2 processes 1.12x, 0.00% throttled; (c) the whole 1.27x the large alone, the smalls 2.5-4.9x their
+time alone (the CPU floor of the smalls alone: 2.92x; before the long run yielded to the short ones,
+dispatch.py: 4.7-6.4x); (d) 0 rows; (e) 19,801 enrollments/s; (f) canvasapi 424 ms a course, 25x
+slower than (a) (an earlier run; not re-measured).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench sync
     python -m bench.sync --courses 300 --nightly-large 200 --nightly-small 20 --skip f
