@@ -28,9 +28,10 @@ Fair to every institution, by four rules:
   left narrows to YIELD_WIDTH courses while another run, in its last turn, is active and alive, and
   widens again within YIELD_CHECK_S of the last one ending (batch.Width). It narrows, never stops:
   a large run behind a stream of small ones, or behind one whose worker died (no heartbeat for
-  ALIVE_S), still progresses. With it (c)'s smalls took 2.9-4.7x their time alone (4.7-6.4x
-  before), the whole 1.17x the large one alone (1.24x): the large one loses a few seconds' reading,
-  the smalls get the cores, and what is left is their own CPU (bench.sync prints that floor).
+  ALIVE_S), still progresses. With it (c)'s smalls took 2.5-4.9x their time alone over two runs
+  (4.7-6.4x before), the whole 1.17-1.27x the large one alone (1.24x): the large one loses a few
+  seconds' reading, the smalls get the cores, and what is left is their own CPU (bench.sync prints
+  that floor, 2.9x).
 - Each batch sends its run's next one itself, to the back of the queue, when only its last quarter
   of courses is still being read (`batch.sync_batch`): the next one starts reading while this one
   writes its last courses and ends, instead of the token's budget idling between them. A batch in
