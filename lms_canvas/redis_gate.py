@@ -74,7 +74,7 @@ if ARGV[3] == '1' then
   pause_until_room(0)
 elseif remaining then
   local grown = limit + (slow_start and 1 or 1 / limit)
-  local ceiling = in_flight + math.ceil(math.max(0, remaining) / cost)
+  local ceiling = in_flight + math.ceil(math.max(0, remaining - room) / cost)
   if ceiling < grown then
     slow_start = false
   end

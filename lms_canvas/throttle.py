@@ -6,8 +6,12 @@ second, and a request arriving when the bucket is at its high-water mark is refu
 reports what is left as `X-Rate-Limit-Remaining`. The gate turns that reading into a concurrency
 limit, AIMD style: grow by about one request per round trip while there is room, never above what
 the bucket can still hold, and halve on a throttled answer. Canvas admits a request while the bucket
-is below its high-water mark, so whatever part of an up-front cost is left still admits one more:
-at Canvas's settings the gate keeps the full hwm / up_front_cost = 14 in flight, never 15. When the
+is below its high-water mark, so whatever part of an up-front cost is left beyond a few units of
+room still admits one more: at Canvas's settings the gate keeps the full hwm / up_front_cost = 14 in
+flight, never 15. The room is there because `remaining` is read when a request ends, and the
+requests that end before the next one arrives add their costs meanwhile: admitting on the last unit
+or two is what got a 403 (and a second's pause, and half the limit) each time a drain-bound listing
+crossed an up-front cost's worth of bucket (bench.refresh, 100,000 courses: 3 in 1,000 pages). When the
 bucket is nearly full and the requests in flight will not free enough of it, no concurrency limit
 helps (even one request at a time can outrun the drain), so the gate also pauses new requests until
 the drain has made a little room.
@@ -121,8 +125,9 @@ class ThrottleGate:
     def _ceiling(self, remaining: float) -> float:
         # `remaining` already has the up-front cost of the other requests in flight taken out, so
         # the bucket can hold those plus as many new ones as it admits: Canvas admits a request
-        # while the bucket is below its high-water mark, so any part of an up-front cost left counts.
-        return self._in_flight + math.ceil(max(0.0, remaining) / self.up_front_cost)
+        # while the bucket is below its high-water mark, so any part of an up-front cost left
+        # beyond the room (what finishing requests add before the next arrives) counts.
+        return self._in_flight + math.ceil(max(0.0, remaining - self.room) / self.up_front_cost)
 
     def _pause_until_room(self, remaining: float) -> None:
         room_at = self._clock() + (self.room - max(0.0, remaining)) / self.outflow

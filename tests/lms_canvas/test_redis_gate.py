@@ -67,6 +67,14 @@ def test_remaining_sets_the_ceiling_counting_requests_still_in_flight_as_paid(ma
     assert gate.limit == pytest.approx(11)
 
 
+def test_the_last_few_units_of_a_bucket_admit_no_more_requests(make_gate):
+    gate = make_gate(initial_limit=14, room=10)
+    for _ in range(14):
+        gate.acquire()
+    gate.release(4.0, throttled=False)  # 13 in flight hold 650; 4 left do not outlast their costs
+    assert gate.limit == 13
+
+
 def test_limit_never_goes_below_one_and_one_request_may_always_go(make_gate):
     gate = make_gate(initial_limit=2, outflow=1e6)
     for _ in range(10):

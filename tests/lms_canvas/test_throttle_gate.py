@@ -23,6 +23,16 @@ def test_a_bucket_with_part_of_an_up_front_cost_left_keeps_the_full_fourteen_in_
     assert gate.limit == 14
 
 
+def test_the_last_few_units_of_a_bucket_admit_no_more_requests():
+    gate = ThrottleGate(initial_limit=14, room=10)
+    for _ in range(14):
+        gate.acquire()
+    # 13 still in flight hold 650 and 46 more are taken: the 4 left are gone once a few of those 13
+    # finish and add their costs, before a 14th would arrive.
+    gate.release(4.0, throttled=False)
+    assert gate.limit == 13
+
+
 def test_limit_grows_while_the_bucket_has_room_up_to_the_maximum():
     gate = ThrottleGate(initial_limit=2)
     for _ in range(200):
