@@ -214,17 +214,15 @@ class Transport:
     def _send(self, method: str, url: str, params: Any, data: Any, token: str) -> requests.Response:
         remaining: float | None = None
         throttled = False
+        # Prepared before the gate admits it (what session.request does, in two steps): a request holds
+        # its share of the token's budget only while it is on its way to Canvas and back.
+        prepared = self.session.prepare_request(
+            requests.Request(method, url, params=params or {}, data=data or {}, auth=BearerAuth(token))
+        )
+        environment = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         self.gate.acquire()
         try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                auth=BearerAuth(token),
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **environment)
             remaining = _remaining(response)
             throttled = _is_throttled(response)
         finally:
