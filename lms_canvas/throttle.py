@@ -9,9 +9,8 @@ the bucket can still hold, and halve on a throttled answer. Canvas admits a requ
 is below its high-water mark, so whatever part of an up-front cost is left beyond a few units of
 room still admits one more: at Canvas's settings the gate keeps the full hwm / up_front_cost = 14 in
 flight, never 15. The room is there because `remaining` is read when a request ends, and the
-requests that end before the next one arrives add their costs meanwhile: admitting on the last unit
-or two is what got a 403 (and a second's pause, and half the limit) each time a drain-bound listing
-crossed an up-front cost's worth of bucket (bench.refresh, 100,000 courses: 3 in 1,000 pages). When the
+requests that end before the next one arrives add their costs meanwhile, so the last unit or two may
+be gone when the next request arrives. When the
 bucket is nearly full and the requests in flight will not free enough of it, no concurrency limit
 helps (even one request at a time can outrun the drain), so the gate also pauses new requests until
 the drain has made a little room.
