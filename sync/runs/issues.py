@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from sync.models import Resolution, SyncIssue, SyncRun
-from sync.runs import open_counts
+from sync.runs import open_counts, versions
 from sync.runs.reasons import ReasonCode, reason
 
 BATCH = 1000
@@ -57,6 +57,7 @@ def record(
     """One issue; a run-level issue (the default) is labelled with the reason's title."""
     issue = _issue(run_id, code, object_type, canvas_id, canvas_course_id, label, detail, message, fix)
     issue.save()  # its institution is the run's (SyncIssue.save)
+    versions.bump([versions.run_page(run_id)])  # a run ended as it starts (a skipped nightly) records after
     return issue
 
 
@@ -94,9 +95,10 @@ def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> di
             mine.setdefault(which, (e, label, message))  # one item per object and reason, however often named
     open_items = _open(run.institution_id).filter(canvas_course_id__in={course for course, _ in found})
     gone, changed = [], []
+    first_seen_in: set[int] = set()  # the runs whose pages show a problem whose words change here
     counts = {scope: [0, 0, 0] for scope in found}  # new, resolved, still open
-    for item_id, code, object_type, canvas_id, course, section, label, message in open_items.values_list(
-        "id", "code", "object_type", "canvas_id", "canvas_course_id", "scope_section_id", "label", "message"
+    for item_id, code, object_type, canvas_id, course, section, label, message, first in open_items.values_list(
+        "id", "code", "object_type", "canvas_id", "canvas_course_id", "scope_section_id", "label", "message", "run_id"
     ):
         key = cast(Scope, (course, section))  # its course: one of `found`'s
         if key not in rows:  # the course's other entry (the course or one of its sections), not synced here
@@ -109,16 +111,19 @@ def track_courses(run: SyncRun, found: Mapping[Scope, Iterable[Excluded]]) -> di
         counts[key][2] += 1
         if (now[1], now[2]) != (label, message):
             changed.append(SyncIssue(id=item_id, label=now[1], message=now[2]))
+            if first is not None:
+                first_seen_in.add(first)
     for scope, new in rows.items():
         counts[scope][0] = len(new)
     created = _insert_tracked(run, [(scope, *row) for scope, new in rows.items() for row in new.values()])
     if created:
-        open_counts.changed(run.institution_id)
+        _changed(run)
     if gone:
         _resolve(SyncIssue.objects.filter(id__in=gone), run, Resolution.GONE)
     if changed:
         SyncIssue.objects.bulk_update(changed, ["label", "message"], batch_size=BATCH)
-        open_counts.changed(run.institution_id)  # the cached Open problems page shows labels and details
+        # The cached Open problems page shows labels and details, and so do the pages of the runs that first saw them.
+        _changed(run, first_seen_in)
     return {scope: Tracked(*n) for scope, n in counts.items()}
 
 
@@ -156,7 +161,7 @@ def track_sync_list(run: SyncRun, current: Iterable[Scope], ended: Iterable[tupl
         issue.institution_id, issue.tracked, issue.scope_section_id = run.institution_id, True, scope[1]
         new.append(issue)
     if SyncIssue.objects.bulk_create(new, batch_size=BATCH):
-        open_counts.changed(run.institution_id)
+        _changed(run)
 
 
 def resolve(run: SyncRun, canvas_course_id: int, section_id: int | None, code: ReasonCode) -> int:
@@ -172,8 +177,14 @@ def _open(institution_id: int) -> QuerySet[SyncIssue]:
 def _resolve(items: QuerySet[SyncIssue], run: SyncRun, resolution: Resolution) -> int:
     resolved = items.update(resolved_run=run, resolved_at=timezone.now(), resolution=resolution)
     if resolved:
-        open_counts.changed(run.institution_id)
+        _changed(run)
     return resolved
+
+
+def _changed(run: SyncRun, first_seen_in: Iterable[int] = ()) -> None:
+    """The institution's open problems changed, and so did the pages of `run` and `first_seen_in`."""
+    pages = [versions.run_page(run_id) for run_id in {run.id, *first_seen_in}]
+    versions.bump([open_counts.version_key(run.institution_id), *pages])
 
 
 def _words(code: str, object_type: str, label: str, detail: str, message: str = "") -> tuple[str, str]:

@@ -3,37 +3,29 @@ reasons and total, on every request) and the dashboard's status card; counting 3
 is a scan of them all, so the counts are cached until the issue writer (sync.runs.issues) changes
 them, which it says by calling `changed`.
 
-The cache key carries a version that `changed` replaces, both at once and when the writer's
-transaction commits: a reader that counted before the commit stored its figures under the version
-it read, which is never read again after the commit. The timeout bounds what a write outside the
-issue writer (a migration, a database console) could leave stale.
+The cache key carries the institution's open-problems version (sync.runs.versions), which `changed`
+replaces. The timeout bounds what a write outside the issue writer (a migration, a database console)
+could leave stale.
 """
 
 from __future__ import annotations
 
-import time
-
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count
 
 from sync.models import SyncIssue
+from sync.runs import versions
 
 TIMEOUT_S = 600
 
 
-def _version_key(institution_id: int) -> str:
+def version_key(institution_id: int) -> str:
     return f"open-problems:version:{institution_id}"
 
 
 def version(institution_id: int) -> int:
     """Replaced whenever the institution's open problems change (cache keys of what shows them carry it)."""
-    key = _version_key(institution_id)
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, time.time_ns(), timeout=None)
-        version = cache.get(key)
-    return int(version or 0)
+    return versions.current(version_key(institution_id))
 
 
 def open_counts(institution_id: int) -> list[tuple[str, int]]:
@@ -58,9 +50,4 @@ def open_total(institution_id: int) -> int:
 
 def changed(institution_id: int) -> None:
     """The institution's open problems were written (recorded, resolved or removed)."""
-
-    def bump() -> None:
-        cache.set(_version_key(institution_id), time.time_ns(), timeout=None)
-
-    bump()
-    transaction.on_commit(bump)
+    versions.bump([version_key(institution_id)])

@@ -7,7 +7,6 @@ import hashlib
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,7 +21,7 @@ from portal import csvfile
 from portal.access import get_institution_for
 from portal.search import MAX_QUERY  # a longer search is refused with a message
 from portal.sorting import query_without_page
-from sync.runs import open_counts
+from sync.runs import open_counts, versions
 from sync.runs.problems import ProblemFilters, filtered
 from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for, row_detail, row_fix
 from sync.runs.reasons import Reason
@@ -81,15 +80,22 @@ def problems(request: HttpRequest) -> HttpResponse:
 
 def _body(request: HttpRequest, institution) -> SafeString:
     """The page's content, cached per institution and query until its open problems change (their
-    version is in the key) or the timeout passes (a course renamed by a refresh, a run retention
-    removed): nothing in it is the session's own (its one form is a GET)."""
-    conn = CanvasConnection.objects.filter(institution=institution).first()
-    server_url = conn.server_url if conn else ""
-    parts = [institution.id, open_counts.version(institution.id), server_url, timezone.get_current_timezone_name()]
-    parts += [get_language(), sorted(request.GET.lists())]
+    version, sync.runs.open_counts) or the timeout passes (a course renamed by a refresh, a run
+    retention removed): nothing in it is the session's own (its one form is a GET)."""
+    server_url = CanvasConnection.objects.filter(institution=institution).values_list("server_url", flat=True).first()
+    parts = [institution.id, server_url or "", timezone.get_current_timezone_name(), get_language()]
+    parts += [sorted(request.GET.lists())]
     key = "problems-body:" + hashlib.sha256(repr(parts).encode()).hexdigest()
-    if (body := cache.get(key)) is not None:
-        return mark_safe(body)  # noqa: S308 - our own template's output, as render_to_string made it
+    body = versions.cached(
+        open_counts.version_key(institution.id),
+        key,
+        lambda: (_render_body(request, institution, server_url or ""), True),
+        open_counts.TIMEOUT_S,
+    )
+    return mark_safe(body)  # noqa: S308 - our own template's output, as render_to_string made it
+
+
+def _render_body(request: HttpRequest, institution, server_url: str) -> str:
     counts = _counts(institution)
     form = _form(request, counts)
     found = filtered(institution, form.filters()) if form.is_valid() else None
@@ -112,9 +118,7 @@ def _body(request: HttpRequest, institution) -> SafeString:
         "query": query_without_page(dict(request.GET.lists())),
         "csv_query": query_without_page(dict(request.GET.lists())),
     }
-    body = render_to_string("sync/_problems_body.html", ctx, request)
-    cache.set(key, body, timeout=open_counts.TIMEOUT_S)
-    return body
+    return render_to_string("sync/_problems_body.html", ctx, request)
 
 
 @login_required

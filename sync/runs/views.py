@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -28,7 +28,7 @@ from portal.access import get_institution_for
 from portal.search import too_long
 from portal.sorting import query_without_page, read_sort
 from sync.models import CourseResultStatus, Resolution, RunKind, SyncCourseResult, SyncRun
-from sync.runs import open_counts
+from sync.runs import versions
 from sync.runs.forms import HistoryFilterForm
 from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, month_chart_data, runs_for
 from sync.runs.problems import run_changes
@@ -45,10 +45,15 @@ BODY_CACHE_S = 600
 GONE = Resolution.GONE.label  # what a problem resolved before resolutions were recorded was
 
 
-def get_run_for(request: HttpRequest, run_id: int) -> SyncRun:
-    """A run of the admin's institution; another institution's run is a 404."""
+def get_run_for(request: HttpRequest, run_id: int, *, with_server_url: bool = False) -> SyncRun:
+    """A run of the admin's institution; another institution's run is a 404. `with_server_url` reads
+    the connection's Canvas address with it (`run.server_url`, "" if none), in the same query."""
     institution = get_institution_for(request)
-    return get_object_or_404(SyncRun.objects.select_related("requested_by"), id=run_id, institution=institution)
+    runs = SyncRun.objects.select_related("requested_by")
+    if with_server_url:
+        canvas = CanvasConnection.objects.filter(institution=OuterRef("institution_id")).values("server_url")[:1]
+        runs = runs.annotate(server_url=Coalesce(Subquery(canvas), Value("")))
+    return get_object_or_404(runs, id=run_id, institution=institution)
 
 
 @login_required
@@ -87,32 +92,32 @@ def _issues(request: HttpRequest, run: SyncRun):
 @login_required
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_run_for(request, run_id)
-    conn = CanvasConnection.objects.filter(institution=run.institution).first()
-    server_url = conn.server_url if conn else ""
+    run = get_run_for(request, run_id, with_server_url=True)
+    server_url: str = run.server_url  # type: ignore[attr-defined]  # annotated by get_run_for
     ctx = {"run": run, "preview": bool(run.params.get("preview")), "body": run_body(request, run, server_url)}
     return render(request, "sync/run.html", ctx)
 
 
 def run_body(request: HttpRequest, run: SyncRun, server_url: str) -> SafeString:
-    """The page's courses, issues and resolved problems. An ended run's never change but by what the
-    key carries (its status and counts, which an approval changes; the institution's open problems,
-    whose version every resolve bumps; the Canvas address; the viewer's time zone and language; the
-    query), so they are cached; retention removing its old resolved problems waits for the timeout.
-    A body with a held course (an Approve form, with this session's CSRF token) is never cached."""
-    key = None
-    if not run.is_active:
-        parts = [run.institution_id, run.id, open_counts.version(run.institution_id), run.status, run.counts]
-        parts += [run.finished_at, server_url, timezone.get_current_timezone_name(), get_language()]
-        parts += [sorted(request.GET.lists())]
-        key = "run-body:" + hashlib.sha256(repr(parts).encode()).hexdigest()
-        if (body := cache.get(key)) is not None:
-            return mark_safe(body)  # noqa: S308 - our own template's output, as render_to_string made it
-    ctx = _body_context(request, run, server_url)
-    body = render_to_string("sync/_run_body.html", ctx, request)
-    if key is not None and not ctx["held"]:
-        cache.set(key, body, timeout=BODY_CACHE_S)
-    return body
+    """The page's courses, issues and resolved problems. An ended run's change only with what the key
+    carries (its status and counts, which an approval changes; the Canvas address; the viewer's time
+    zone and language; the query) and with the run's page version (sync.runs.versions.run_page: its
+    own problems written, or their words updated by a later sync), so they are cached; a later sync
+    finding or resolving other problems leaves them cached. A course renamed by a refresh, or
+    retention removing the run's old resolved problems, waits for the timeout. A body with a held
+    course (an Approve form, with this session's CSRF token) is never cached, nor an active run's."""
+
+    def render_body() -> tuple[str, bool]:
+        ctx = _body_context(request, run, server_url)
+        return render_to_string("sync/_run_body.html", ctx, request), not ctx["held"]
+
+    if run.is_active:
+        return mark_safe(render_body()[0])  # noqa: S308 - as above
+    parts = [run.institution_id, run.id, run.status, run.counts, run.finished_at, server_url]
+    parts += [timezone.get_current_timezone_name(), get_language(), sorted(request.GET.lists())]
+    key = "run-body:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    # Our own template's output, as render_to_string made it.
+    return mark_safe(versions.cached(versions.run_page(run.id), key, render_body, BODY_CACHE_S))  # noqa: S308
 
 
 def _body_context(request: HttpRequest, run: SyncRun, server_url: str) -> dict:

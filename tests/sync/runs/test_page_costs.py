@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from lms_canvas.models import CanvasConnection
 from sync.engine.plan import Exclusion
 from sync.models import CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncRun
 from sync.runs import issues, views
@@ -145,3 +146,86 @@ def test_a_change_a_worker_process_makes_reaches_the_web_apps_cached_pages(setti
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert version(institution_a.id) != before
+
+
+def rendered_bodies(monkeypatch) -> list[str]:
+    """The run page bodies rendered from here on (the rest were read from the cache)."""
+    rendered: list[str] = []
+    real = views.render_to_string
+    monkeypatch.setattr(views, "render_to_string", lambda *a, **k: rendered.append(a[0]) or real(*a, **k))
+    return rendered
+
+
+def test_an_ended_runs_page_stays_cached_while_a_later_sync_writes_problems(client_a, institution_a, monkeypatch):
+    """During a nightly, each batch records and resolves problems; the page of a run that ended before
+    does not show them, so it stays cached (it was rendered again at every batch before)."""
+    run = run_with_many_issues(institution_a, courses=2, people=10)
+    url = reverse("sync-run", args=[run.id])
+    rendered = rendered_bodies(monkeypatch)
+    before = client_a.get(url).content.decode()
+
+    night = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    issues.track_course(night, FIRST_COURSE, None, [Exclusion("pending_invitation", "enrollment", 999, "Newcomer")])
+    issues.track_course(night, FIRST_COURSE + 1, None, [])  # the run's problems there went away
+
+    after = client_a.get(url).content.decode()
+    assert len(rendered) == 1  # read from the cache
+    assert "Newcomer" not in after and after.count("Person 9") == before.count("Person 9")
+    assert "Newcomer" in client_a.get(reverse("sync-run", args=[night.id])).content.decode()
+
+
+def test_a_later_sync_renaming_a_problem_shows_on_the_page_of_the_run_that_found_it(client_a, institution_a):
+    run = run_with_many_issues(institution_a, courses=1, people=5)
+    url = reverse("sync-run", args=[run.id])
+    assert "Person 1 (p1@example.edu)" in client_a.get(url).content.decode()  # cached
+
+    night = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    renamed = [
+        Exclusion(PERSON_REASONS[p % len(PERSON_REASONS)], "enrollment", 100 + p, f"Person {p} (p{p}@example.edu)")
+        for p in range(5)
+        if p != 1
+    ] + [Exclusion(PERSON_REASONS[1], "enrollment", 101, "Pat One (pat@example.edu)")]
+    issues.track_course(night, FIRST_COURSE, None, renamed)  # the same problem, its person renamed in Canvas
+
+    page = client_a.get(url).content.decode()
+    assert "Pat One (pat@example.edu)" in page and "Person 1 (p1@example.edu)" not in page
+
+
+def test_a_runs_page_after_the_run_ends_shows_its_final_state(client_a, institution_a):
+    run = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    SyncRun.objects.filter(id=run.id).update(status=RunStatus.RUNNING, total=1)
+    SyncCourseResult.objects.create(run=run, canvas_course_id=FIRST_COURSE, label="Biology 101")
+    url = reverse("sync-run", args=[run.id])
+    assert "No new issues so far" in client_a.get(url).content.decode()
+
+    issues.track_course(run, FIRST_COURSE, None, [Exclusion("pending_invitation", "enrollment", 7, "Late Invitee")])
+    SyncCourseResult.objects.filter(run=run).update(status=CourseResultStatus.APPLIED, counts={"created": 3})
+    SyncRun.objects.filter(id=run.id).update(status=RunStatus.WITH_ISSUES, counts={"created": 3})
+    ended = client_a.get(url).content.decode()
+    assert "Late Invitee" in ended and "so far" not in ended and "1 new" in ended
+    assert "Late Invitee" in client_a.get(url).content.decode()  # and once cached
+
+
+def test_a_run_page_links_to_its_own_institutions_canvas(admin_a, admin_b, institution_a, institution_b):
+    """The Canvas address is read with the run (one query): each institution's, never another's."""
+    for institution, host in ((institution_a, "canvas-a.example.edu"), (institution_b, "canvas-b.example.edu")):
+        CanvasConnection.objects.create(institution=institution, server_url=f"https://{host}")
+    mine = run_with_many_issues(institution_a, courses=1, people=2)
+    theirs = run_with_many_issues(institution_b, courses=1, people=2)
+    for admin, run, own, other in ((admin_a, mine, "canvas-a", "canvas-b"), (admin_b, theirs, "canvas-b", "canvas-a")):
+        client = Client()
+        client.force_login(admin)
+        for _ in range(2):  # rendered, then cached
+            page = client.get(reverse("sync-run", args=[run.id])).content.decode()
+            assert f"https://{own}.example.edu/courses/" in page and other not in page
+
+
+def test_an_ended_runs_cached_page_is_read_in_four_queries(client_a, institution_a, django_assert_num_queries):
+    """The session, the user, their institution (with the membership) and the run with its Canvas
+    address: under 20 admins every round trip a request waits for is one its worker process serves
+    nobody else in (it was seven)."""
+    run = run_with_many_issues(institution_a, courses=2, people=10)
+    for url in (reverse("sync-run", args=[run.id]), reverse("sync-problems")):  # Open problems: the Canvas address
+        assert "Person 9" in client_a.get(url).content.decode()  # rendered
+        with django_assert_num_queries(4):
+            assert "Person 9" in client_a.get(url).content.decode()
