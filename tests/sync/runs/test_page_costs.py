@@ -14,6 +14,7 @@ from lms_canvas.models import CanvasConnection
 from sync.engine.plan import Exclusion
 from sync.models import CourseResultStatus, RunKind, RunStatus, SyncCourseResult, SyncRun
 from sync.runs import issues, views
+from sync.runs.history import chart_data, month_chart_data
 from sync.runs.lifecycle import create_run
 from sync.runs.open_counts import open_total
 from sync.runs.views import RESULTS_PAGE_SIZE
@@ -229,3 +230,15 @@ def test_an_ended_runs_cached_page_is_read_in_four_queries(client_a, institution
         assert "Person 9" in client_a.get(url).content.decode()  # rendered
         with django_assert_num_queries(4):
             assert "Person 9" in client_a.get(url).content.decode()
+
+
+def test_history_counts_each_runs_issues_without_joining_them(client_a, institution_a):
+    """Each run's issues counted apart (a subquery on the run's index), in the list, its page count
+    and the charts: a join of the runs with every issue of theirs was most of the page's time."""
+    found = run_with_many_issues(institution_a, courses=2, people=10)
+    quiet = create_run(institution_a, RunKind.SYNC, params={"preview": False})
+    SyncRun.objects.filter(id=quiet.id).update(status=RunStatus.SUCCEEDED)
+    body = client_a.get(reverse("sync-history")).content.decode()
+    assert f'<td data-label="Issues">{found.issues.count()}</td>' in body and '<td data-label="Issues">0</td>' in body
+    assert chart_data(institution_a)["issues"][-1] == found.issues.count()
+    assert month_chart_data(institution_a)["issues"][-1] == found.issues.count()
