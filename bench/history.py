@@ -31,6 +31,12 @@ the open problems are night 1's and each later night changes as much as night 30
 --pages-only, twice): Open problems p50 205-227 / p95 235-299 ms at 16.6-18.7 ms of server CPU
 a request (met, barely), run page p50 268 / p95 314-318 ms at 22.5-22.8 ms (MISSED by ~15 ms);
 loadavg 0.5-2; before, on the same data, p95 2,448 and 2,445 ms.
+(b) after fewer round trips and finer cache keys (2026-12-02, 3,000 courses, 3 nights, then --pages-only
+twice under the exclusive machine lock, loadavg 0.1-0.6): Open problems p50 80-102 / p95 106-173 ms at
+6.6-8.2 ms of server CPU a request, run page p50 105-116 / p95 126-144 ms at 8.9-9.8 ms (met); main
+at 5eea69b on a 3,000-course / 4-night database, same lock, loadavg 5.5-5.9: p95 380 and 293 ms at
+11.8 and 14.0 ms. Nights 2-3 of that run: +731 / +738 rows, +2,160 / +2,184 kB (the table space
+deleted rows left free is reused: a fresh database grew 3.9-5.2 MB a night).
 Server CPU is gunicorn's and its PostgreSQL backends' (/proc), over the requests; the 20 admins'
 client threads share the same 2 cores.
 
