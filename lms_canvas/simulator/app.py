@@ -139,6 +139,9 @@ class SimApp:
         self.api_handlers = {(path, method): handler for path, method, handler in API_ROUTES}
         self.faults: dict[str, Any] = {}
         self.fault_rng = random.Random()
+        # Injected errors in a row per request (method and URL), for `error_repeat_max`.
+        self.error_streaks: dict[str, int] = {}
+        self.error_streaks_lock = threading.Lock()
         self.live_events = LiveEvents()
         self.replace_store(store)
 
@@ -220,11 +223,27 @@ class SimApp:
         if not self.faults or not self._fault_applies(request):
             return None
         roll = self.fault_rng.random()
-        if roll < float(self.faults.get("error_rate", 0)):
+        if roll < float(self.faults.get("error_rate", 0)) and self._may_fail_again(request):
             return json_response(SERVER_ERROR, int(self.faults.get("error_status", 500)))
         if self.fault_rng.random() < float(self.faults.get("timeout_rate", 0)):
             return self._timeout(request)
         return None
+
+    def _may_fail_again(self, request: Request) -> bool:
+        """`error_repeat_max` caps how many times in a row one request is answered with an injected
+        error: a random rate alone fails some request on every attempt now and then, so a test of
+        errors that retries absorb would fail by chance (1 run in ~100 at 10% and 4 attempts)."""
+        most = self.faults.get("error_repeat_max")
+        if most is None:
+            return True
+        key = f"{request.method} {request.full_path}"
+        with self.error_streaks_lock:
+            streak = self.error_streaks.get(key, 0)
+            if streak >= int(most):
+                del self.error_streaks[key]  # this attempt succeeds; the next one may fail again
+                return False
+            self.error_streaks[key] = streak + 1
+            return True
 
     def _timeout(self, request: Request) -> Response:
         """Hold the request past a client's read timeout, or drop the connection."""

@@ -18,6 +18,7 @@ FAULT_KEYS = {
     "latency_ms",
     "error_rate",
     "error_status",
+    "error_repeat_max",
     "timeout_rate",
     "timeout_s",
     "timeout_mode",
@@ -82,6 +83,8 @@ def faults(app: SimApp, request: Request) -> Response:
     if "seed" in body:
         app.fault_rng.seed(body.pop("seed"))
     app.faults = {**app.faults, **body} if body else {}
+    with app.error_streaks_lock:
+        app.error_streaks.clear()
     return _json({"faults": app.faults, "throttle": app.store.settings["throttle"]})
 
 

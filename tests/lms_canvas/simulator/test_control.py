@@ -35,6 +35,14 @@ def test_error_faults_on_matching_paths(sim, sim_token):
     assert http.get(f"{sim.url}/api/v1/courses/501/sections").status_code == 200
 
 
+def test_error_repeat_max_lets_a_request_through_after_that_many_errors_in_a_row(sim, sim_token):
+    sim.control("faults", {"error_rate": 1.0, "error_status": 503, "paths": "/sections", "error_repeat_max": 2})
+    http = sim.api(sim_token)
+    sections, other = f"{sim.url}/api/v1/courses/501/sections", f"{sim.url}/api/v1/courses/502/sections"
+    assert [http.get(sections).status_code for _ in range(6)] == [503, 503, 200, 503, 503, 200]
+    assert http.get(other).status_code == 503  # counted per request, not for all
+
+
 def test_latency_fault_delays_answers(sim, sim_token):
     sim.control("faults", {"latency_ms": 200})
     started = time.monotonic()
