@@ -33,7 +33,7 @@ from lms_canvas.models import CanvasConfig, CanvasConnection
 from lms_canvas.oauth import ConnectionTokens
 from lms_canvas.throttle import fetch_concurrently
 from sync.engine.apply import apply_plans
-from sync.engine.dispatch import YIELD_WIDTH, send_next_safely, yields_to_shorter
+from sync.engine.dispatch import YIELD_WIDTH, may_yield, send_next_safely, yields_to_shorter
 from sync.engine.plan import CoursePlan, SisHidden, plan_entry
 from sync.engine.runner import (
     access_lost,
@@ -116,7 +116,7 @@ def _sync(run: SyncRun, results: list[SyncCourseResult], nearly_done: Callable[[
     # The process's session of this connection: the previous batch's keep-alive connections to Canvas.
     client = CanvasClient(conn.server_url, tokens, throttle=gate, session=session_for(conn.server_url, conn.id))
 
-    width = Width(lambda: yields_to_shorter(run.id))
+    width = Width((lambda: yields_to_shorter(run.id)) if may_yield(run) else (lambda: False))
 
     def plan(result: SyncCourseResult) -> Planned:
         entry = result.entry

@@ -111,6 +111,13 @@ def in_flight_cap(run_id: int) -> int:
     return 1 if others.exists() else max(1, settings.SYNC_BATCHES_IN_FLIGHT)
 
 
+def may_yield(run: SyncRun) -> bool:
+    """Whether the run can ever yield to a shorter one: not if all its batches fit in one turn (what it
+    has left never exceeds its batch count), so its batches need not ask `yields_to_shorter` at all.
+    They asked every YIELD_CHECK_S: 6 of a 50-course run's 98 statements (h14)."""
+    return run.batch_count > max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+
+
 def yields_to_shorter(run_id: int) -> bool:
     """Whether the run's batches read YIELD_WIDTH courses at a time now: it has more than one turn of
     batches left to send, and another sync, in its last turn (everything it has left fits in one), is

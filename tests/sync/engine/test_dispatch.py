@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -270,9 +272,11 @@ def test_a_narrow_batch_widens_as_soon_as_it_checks_again():
 
 
 @pytest.mark.django_db
-def test_a_batch_of_a_yielding_run_reads_its_courses_one_at_a_time(institution_a, make_sim, monkeypatch):
+def test_a_batch_of_a_yielding_run_reads_its_courses_one_at_a_time(institution_a, make_sim, monkeypatch, settings):
     """The batch task itself: while its run yields to a shorter one, Canvas sees one request at a time
     (a course's requests are sequential); otherwise many."""
+    # More than one turn of batches (a run that fits in one never yields); eager: one batch at a time.
+    settings.SYNC_BATCHES_IN_FLIGHT, settings.SYNC_BATCH_COURSES = 1, 12
     peaks = {}
     for yields in (False, True):
         canvas = make_sim(generate=24, latency_ms=10)
@@ -289,3 +293,17 @@ def test_a_batch_of_a_yielding_run_reads_its_courses_one_at_a_time(institution_a
         assert not run.course_results.filter(status=CourseResultStatus.FAILED).exists()
         peaks[yields] = canvas.control("stats")["peak_concurrent"]
     assert peaks[True] == 1 and peaks[False] > 2, peaks
+
+
+@pytest.mark.django_db
+def test_a_run_that_fits_in_one_turn_never_asks_whether_to_yield(connected, sim, institution_a, settings):
+    """Its batches would only ever hear no (what it has left never exceeds one turn): no statement for it."""
+    settings.SYNC_BATCHES_IN_FLIGHT = 2
+    catalog_from_sim(institution_a, sim)
+    for course in CatalogCourse.objects.filter(institution=institution_a, workflow_state="available"):
+        add_entry(institution_a, course.canvas_id)
+    with CaptureQueriesContext(connection) as queries:
+        run = sync(institution_a)
+
+    assert run.batch_count <= settings.SYNC_BATCHES_IN_FLIGHT and run.total > 1
+    assert not [q for q in queries if '"batch_count" - "sync_syncrun"."batches_sent"' in q["sql"]]
