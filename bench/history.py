@@ -37,6 +37,15 @@ twice under the exclusive machine lock, loadavg 0.1-0.6): Open problems p50 80-1
 at 5eea69b on a 3,000-course / 4-night database, same lock, loadavg 5.5-5.9: p95 380 and 293 ms at
 11.8 and 14.0 ms. Nights 2-3 of that run: +731 / +738 rows, +2,160 / +2,184 kB (the table space
 deleted rows left free is reused: a fresh database grew 3.9-5.2 MB a night).
+(a) with each night VACUUMed as production's autovacuum would (2026-12-02, 3,000 courses, 10 nights, under
+nice beside other work, loadavg 5-17): night 1 +40,897 rows; nights 2-10 +731 to +760 rows a night (199-249
+course results, 492-531 problems, the run) for 1,062 enrollment changes, mean +1,179 kB (824 kB-2.5 MB; the
+last three nights 824-944 kB). The rows are the night's changes: each new problem is an enrollment newly
+left out, each kept result a course whose roster changed. What still grows with time rather than change is
+the course results' indexes (5.3 MB of indexes for ~4,500 live rows): every night writes 3,000 results as
+the batches' work queue and deletes the quiet ones, leaving index pages too sparse to recycle. (b) in the
+same run, loaded: p95 792 / 902 ms (not a figure of the target: see the exclusive runs above). (c) 405
+runs: 0.17 s.
 Server CPU is gunicorn's and its PostgreSQL backends' (/proc), over the requests; the 20 admins'
 client threads share the same 2 cores.
 
