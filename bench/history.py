@@ -138,6 +138,25 @@ def _growth(before: dict, after: dict) -> tuple[int, int, str]:
     return rows, size, parts
 
 
+def _what(run) -> str:
+    """What the night's new rows are: its new problems by reason, the problems it resolved, and why each
+    course result it kept was kept (something in the course changed, or only its problems did)."""
+    from django.db.models import Count, Q
+
+    from sync.models import SyncCourseResult, SyncIssue
+
+    new = SyncIssue.objects.filter(run_id=run.id).values_list("code").annotate(n=Count("id")).order_by("code")
+    resolved = SyncIssue.objects.filter(resolved_run_id=run.id).count()
+    kept = SyncCourseResult.objects.filter(run_id=run.id)
+    changes = Q(counts__created__gt=0) | Q(counts__updated__gt=0) | Q(counts__deactivated__gt=0) | Q(counts__held__gt=0)
+    changed = kept.filter(changes).count()
+    not_applied = kept.exclude(status="applied").exclude(changes).count()
+    rest = kept.count() - changed - not_applied
+    return (f"new problems {', '.join(f'{code} {n}' for code, n in new) or 'none'}, {resolved} resolved; course "
+            f"results kept: {changed} with people changed, {not_applied} not applied, {rest} for their problems "
+            f"alone; {run.quiet_courses} folded")  # fmt: skip
+
+
 def _night(institution) -> object:
     """One nightly sync as beat's dispatcher starts it, waited for."""
     from sync.engine import start_sync
@@ -342,11 +361,17 @@ def _nights(args: argparse.Namespace, sim: str, bench) -> object:
 
     first_before = _tables()
     run = _night(bench.institution)
+    unvacuumed = _tables()
     _vacuum()
     rows, size, parts = _growth(first_before, _tables())
     enrollments = Enrollment.objects.filter(course__institution=bench.institution).count()
-    print(f"night 1: {run.get_status_display()} {run.counts}; history +{rows} rows, +{size / 1024:.0f} kB ({parts}); "
-          f"{enrollments} enrollments in the portal")  # fmt: skip
+    print(
+        "history: after each night the history tables are VACUUMed (plain), as production's autovacuum would: "
+        "this server runs with autovacuum off, production's PostgreSQL (docker-compose.yml's image) with it on"
+    )
+    print(f"night 1: {run.get_status_display()} {run.counts}; history +{rows} rows, +{size / 1024:.0f} kB after VACUUM "
+          f"(+{_growth(first_before, unvacuumed)[1] / 1024:.0f} kB before) ({parts}); {enrollments} enrollments in "
+          f"the portal; {_what(run)}")  # fmt: skip
     rng = random.Random(18)
     # The changes come from a sample of the courses (reading every roster back from Canvas would cost
     # more than the nights): a tenth of them, a fifth of whose students change each night at 1%.
@@ -361,18 +386,20 @@ def _nights(args: argparse.Namespace, sim: str, bench) -> object:
         _mutate(sim, changed, "inactive")
         before = _tables()
         run = _night(bench.institution)
+        unvacuumed = _tables()
         _vacuum()
         rows, size, parts = _growth(before, _tables())
         growth.append((rows, size))
         print(f"night {night}: {len(changed)} enrollments went inactive, as many back; {run.get_status_display()} "
-              f"{run.counts}; history +{rows} rows, +{size / 1024:.0f} kB ({parts})")  # fmt: skip
+              f"{run.counts}; history +{rows} rows, +{size / 1024:.0f} kB after VACUUM "
+              f"(+{_growth(before, unvacuumed)[1] / 1024:.0f} kB before) ({parts}); {_what(run)}")  # fmt: skip
     if growth:
         mean_rows = sum(g[0] for g in growth) / len(growth)
         mean_kb = sum(g[1] for g in growth) / len(growth) / 1024
         changes = 2 * per_night
         _target(
             f"(a) history growth a night, {changes} enrollment changes of {enrollments}",
-            f"{mean_rows:.0f} rows, {mean_kb:.0f} kB",
+            f"{mean_rows:.0f} rows, {mean_kb:.0f} kB (VACUUMed, as autovacuum would)",
             mean_rows <= 3 * changes + 10,
             "proportional to what changed: <= 3 rows a change (its issue, its course's result) + the run",
         )
