@@ -5,7 +5,11 @@ simulator's /_sim/mutate: each night the previous night's changes are undone and
 enrollments go inactive, half of the share each).
 
     (a) rows and bytes the history tables (runs, course results, issues, month totals) grow by per
-        night: after the first night, proportional to what changed, not to the size of the roster
+        night: after the first night, proportional to what changed, not to the size of the roster; and
+        what the night's rows are (new problems by reason, problems resolved, why each course result
+        was kept). Bytes are measured after a plain VACUUM of those tables each night (never FULL), as
+        production's autovacuum would have run: this server runs with autovacuum off, production's
+        PostgreSQL (docker-compose.yml's image, default configuration) with it on
     (b) the Open problems page and the last run's page under `--admins` concurrent admins (gunicorn,
         each admin with their own session): p50 / p95 (target p95 < 300 ms) and the server's CPU a
         request; the history tables are ANALYZEd first, as production's autovacuum would have
@@ -37,15 +41,24 @@ twice under the exclusive machine lock, loadavg 0.1-0.6): Open problems p50 80-1
 at 5eea69b on a 3,000-course / 4-night database, same lock, loadavg 5.5-5.9: p95 380 and 293 ms at
 11.8 and 14.0 ms. Nights 2-3 of that run: +731 / +738 rows, +2,160 / +2,184 kB (the table space
 deleted rows left free is reused: a fresh database grew 3.9-5.2 MB a night).
-(a) with each night VACUUMed as production's autovacuum would (2026-12-02, 3,000 courses, 10 nights, under
-nice beside other work, loadavg 5-17): night 1 +40,897 rows; nights 2-10 +731 to +760 rows a night (199-249
-course results, 492-531 problems, the run) for 1,062 enrollment changes, mean +1,179 kB (824 kB-2.5 MB; the
-last three nights 824-944 kB). The rows are the night's changes: each new problem is an enrollment newly
-left out, each kept result a course whose roster changed. What still grows with time rather than change is
-the course results' indexes (5.3 MB of indexes for ~4,500 live rows): every night writes 3,000 results as
-the batches' work queue and deletes the quiet ones, leaving index pages too sparse to recycle. (b) in the
-same run, loaded: p95 792 / 902 ms (not a figure of the target: see the exclusive runs above). (c) 405
-runs: 0.17 s.
+(a) and (c) with the nightly VACUUM (2026-12-02, on a fresh database, 14:11-14:55 UTC under nice -n 10 and
+without the machine lock: rows and bytes do not depend on timing; loadavg 11-21 from other sessions):
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_hist18b nice -n 10 python -m bench.history \
+        --courses 3000 --nights 30 --admins 2 --requests 20    # (b) here ignored: see the next paragraph
+    (a) night 1 +40,897 rows (3,000 results, 37,896 problems), +29.1 MB. Nights 2-30 +751 rows a night
+        (246 course results, 504 problems, the run) for 1,062 enrollment changes, every one a change of
+        that night: the problems are the enrollments made inactive that night (inactive_enrollment, one
+        each, and on nights 14, 22 and 28 a roster_shrink_held for a small course the roster guard held);
+        the ones made active again resolve their open item in place (about 500 a night, no new row); every
+        kept result had people created / updated / deactivated / held but three, on the nights after the
+        holds: the held course, nothing left to change, its held roster resolved.
+        Bytes after VACUUM: 961 kB a night over nights 2-30, 886 kB over nights 4-30 (704-2,088 kB; nights
+        2-3 have no free space yet, and a table or index grows by a larger step now and then). Of a night:
+        course results ~590 kB (heap ~140; indexes ~450: each night's 3,000 work-queue rows put an entry in
+        each of the table's 8 indexes and 2,750 are deleted, and VACUUM frees a btree page only once it is
+        empty, which the 250 kept rows spread over them prevent), issues ~330 kB (heap ~260, indexes ~70).
+    (c) retention on 425 runs (109,685 course results, 52,504 issues): 0.20 s; 31 runs (7,812 course
+        results) and 7,038 problems resolved over 90 days ago removed, 2 month totals kept.
 Server CPU is gunicorn's and its PostgreSQL backends' (/proc), over the requests; the 20 admins'
 client threads share the same 2 cores.
 
