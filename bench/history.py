@@ -59,6 +59,11 @@ without the machine lock: rows and bytes do not depend on timing; loadavg 11-21 
         empty, which the 250 kept rows spread over them prevent), issues ~330 kB (heap ~260, indexes ~70).
     (c) retention on 425 runs (109,685 course results, 52,504 issues): 0.20 s; 31 runs (7,812 course
         results) and 7,038 problems resolved over 90 days ago removed, 2 month totals kept.
+    (b) then on that database (night 30's run, after (c)'s year of runs), twice under the exclusive machine
+        lock (14:58:50-14:59:07 UTC, loadavg 6.4 -> 5.5, the 1-minute figure still counting the lock's
+        previous holder): `python -m bench.history --pages-only --admins 20`: Open problems p50 67 / 71,
+        p95 77 / 93 ms at 5.5 / 6.0 ms of server CPU a request; run page p50 83 / 75, p95 100 / 97 ms at
+        7.1 / 6.5 ms (met).
 Server CPU is gunicorn's and its PostgreSQL backends' (/proc), over the requests; the 20 admins'
 client threads share the same 2 cores.
 
