@@ -24,7 +24,9 @@ each part): (a) 45.6 s, 1.13x the bound, 9,425 requests, 0 throttled, workers 3.
 (b) 2 processes 1.12x, 0.00% throttled; (c) the whole 1.27x the large alone, the smalls 2.5-4.9x their
 time alone (the CPU floor of the smalls alone: 2.92x; before the long run yielded to the short ones,
 dispatch.py: 4.7-6.4x); (d) 0 rows; (e) 19,801 enrollments/s; (f) canvasapi 424 ms a course, 25x
-slower than (a) (an earlier run; not re-measured).
+slower than (a) (an earlier run; not re-measured). (c) alone again after the status-card note and the
+one-turn run stopped polling (2026-12-02, main 2157237, exclusive lock, loadavg 4.4-6 from the suite that
+had just ended): worst small 4.31x (floor 2.84x: the smalls alone took 7.4 CPU-s), the whole 1.19x.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench sync
     python -m bench.sync --courses 300 --nightly-large 200 --nightly-small 20 --skip f
