@@ -71,14 +71,14 @@ def batch_size(courses: int) -> int:
     """Courses per batch: SYNC_BATCH_COURSES, or fewer so that a small run still spreads over its
     in-flight batches (a 40-course sync is 2 batches of 20 read side by side, not one task), and is
     done in one turn of the queue."""
-    spread = math.ceil(courses / max(1, settings.SYNC_BATCHES_IN_FLIGHT))
+    spread = math.ceil(courses / one_turn())
     return max(1, min(settings.SYNC_BATCH_COURSES, spread))
 
 
 def priority(batches_left: int) -> int:
     """The queue priority (0 first, 9 last) of a batch whose run has `batches_left` batches to send,
     this one included: a run in its last turn of the queue goes first, a long one waits its turn."""
-    turns = math.ceil(batches_left / max(1, settings.SYNC_BATCHES_IN_FLIGHT))
+    turns = math.ceil(batches_left / one_turn())
     return 0 if turns <= 1 else 3 if turns <= 4 else 6 if turns <= 16 else 9
 
 
@@ -104,25 +104,30 @@ def send_first(run_id: int, queue: str | None = None) -> None:
     _send_more(run_id, queue, lambda cap, others: cap - others)
 
 
+def one_turn() -> int:
+    """Batches a run alone may have queued or reading Canvas at once: one "turn" of its batches."""
+    return max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+
+
 def in_flight_cap(run_id: int) -> int:
     """How many of the run's batches may be queued or reading Canvas at once: SYNC_BATCHES_IN_FLIGHT
     while it is the only active run, one while other runs wait for worker processes or hold them."""
     others = SyncRun.objects.filter(status__in=ACTIVE_STATUSES).exclude(id=run_id)
-    return 1 if others.exists() else max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+    return 1 if others.exists() else one_turn()
 
 
 def may_yield(run: SyncRun) -> bool:
     """Whether the run can ever yield to a shorter one: not if all its batches fit in one turn (what it
     has left never exceeds its batch count), so its batches need not ask `yields_to_shorter` at all.
     They asked every YIELD_CHECK_S: 6 of a 50-course run's 98 statements (h14)."""
-    return run.batch_count > max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+    return run.batch_count > one_turn()
 
 
 def yields_to_shorter(run_id: int) -> bool:
     """Whether the run's batches read YIELD_WIDTH courses at a time now: it has more than one turn of
     batches left to send, and another sync, in its last turn (everything it has left fits in one), is
     active and alive."""
-    turn = max(1, settings.SYNC_BATCHES_IN_FLIGHT)
+    turn = one_turn()
     unsent = F("batch_count") - F("batches_sent")
     left = SyncRun.objects.filter(id=run_id).values_list(unsent, flat=True).first()
     if left is None or left <= turn:
