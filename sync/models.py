@@ -341,16 +341,16 @@ class SyncCourseResult(models.Model):
     The run finishes when none of its results is pending or running, whichever worker gets there last.
     """
 
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="course_results")
+    # No index of its own on run or status: every read of a run's results goes by (run, entry) or
+    # (run, batch) below, and each index more is written for every course of every night.
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="course_results", db_index=False)
     entry = models.ForeignKey(SyncListEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     canvas_course_id = models.BigIntegerField()
     canvas_section_id = models.BigIntegerField(null=True, blank=True)
     label = models.CharField(max_length=255)
     # The batch (1, 2, ...) whose task syncs this course; every entry of one Canvas course shares one.
     batch = models.PositiveIntegerField(default=0)
-    status = models.CharField(
-        max_length=20, choices=CourseResultStatus.choices, default=CourseResultStatus.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=20, choices=CourseResultStatus.choices, default=CourseResultStatus.PENDING)
     counts = models.JSONField(default=empty_counts, blank=True)
     message = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True, help_text="The preview, or the changes held for approval.")
