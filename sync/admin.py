@@ -19,6 +19,7 @@ from sync.models import (
     SyncRun,
 )
 from sync.runs.lifecycle import QueueUnavailable, RunAlreadyActive
+from sync.runs.readable import issue_fix, issue_text
 
 
 @admin.register(CatalogCourse)
@@ -177,7 +178,7 @@ class SyncIssueAdmin(admin.ModelAdmin):
     search_fields = ["label", "message", "=canvas_id", "=run__id"]
     raw_id_fields = ["run", "resolved_run"]
     list_select_related = ["run"]
-    readonly_fields = [f.name for f in SyncIssue._meta.fields]
+    readonly_fields = ["what_it_says", "what_to_do", *(f.name for f in SyncIssue._meta.fields)]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -187,6 +188,14 @@ class SyncIssueAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="What it says")
+    def what_it_says(self, issue: SyncIssue) -> str:
+        return issue_text(issue)
+
+    @admin.display(description="What to do")
+    def what_to_do(self, issue: SyncIssue) -> str:
+        return issue_fix(issue)
 
 
 # "Refresh courses now" on an institution's Canvas connection. Added from here because imports point

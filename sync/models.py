@@ -266,8 +266,10 @@ class SyncIssue(models.Model):
     canvas_id = models.BigIntegerField(null=True, blank=True)
     canvas_course_id = models.BigIntegerField(null=True, blank=True)
     label = models.CharField(max_length=255, blank=True, help_text="The object as the admin knows it.")
-    message = models.TextField()
-    fix = models.TextField(blank=True)
+    # Only what this issue adds to its reason's sentence and fix, which the registry holds
+    # (sync.runs.reasons), read back by sync.runs.readable.issue_text and issue_fix.
+    message = models.TextField(blank=True, help_text="What this issue adds to its reason's sentence.")
+    fix = models.TextField(blank=True, help_text="Its own fix, when it is not its reason's.")
     created_at = models.DateTimeField("first seen", auto_now_add=True)
     tracked = models.BooleanField(
         default=False, help_text="An open item across runs (what a sync left out), not a fact of one run."

@@ -189,11 +189,19 @@ def _changed(run: SyncRun, first_seen_in: Iterable[int] = ()) -> None:
 
 def _words(code: str, object_type: str, label: str, detail: str, message: str = "") -> tuple[str, str]:
     """The label and message an issue is stored with (a run-level issue is labelled with the reason's title).
-    A tracked problem is matched by its label where it has no Canvas id (a person or section without one)."""
+    A tracked problem is matched by its label where it has no Canvas id (a person or section without one).
+
+    The message is only what this issue adds to its reason's sentence (a detail, or Canvas's own words):
+    the sentence and the fix are the registry's, read back by sync.runs.readable. A copy in each row
+    was 264 of a problem's 465 bytes, written again for every person a night leaves out."""
     why = reason(code)
-    return (label or (why.title if object_type == "run" else ""))[:255], message or why.sentence + (
-        f" {detail}" if detail else ""
-    )
+    label = (label or (why.title if object_type == "run" else ""))[:255]
+    return label, "" if message == why.sentence else message or detail
+
+
+def _own_fix(code: str, fix: str) -> str:
+    """The fix an issue is stored with: blank when it is its reason's (the registry has that one)."""
+    return "" if fix == reason(code).fix else fix
 
 
 # What _insert_tracked writes of each problem, as (column, PostgreSQL array type).
@@ -230,7 +238,7 @@ def _insert_tracked(run: SyncRun, rows: list[tuple[Scope, Excluded, str, str]]) 
             scope[0],
             label,
             message,
-            reason(e.code).fix,
+            "",  # the reason's fix (_own_fix)
         )
         for scope, e, label, message in rows
     ]
@@ -261,7 +269,6 @@ def _tracked(run: SyncRun, scope: Scope, e: Excluded, label: str, message: str) 
         canvas_course_id=scope[0],
         label=label,
         message=message,
-        fix=reason(e.code).fix,
     )
 
 
@@ -277,7 +284,7 @@ def _issue(run_id, code, object_type, canvas_id, canvas_course_id, label, detail
         canvas_course_id=canvas_course_id,
         label=label,
         message=message,
-        fix=fix or why.fix,
+        fix=_own_fix(code, fix),
     )
 
 

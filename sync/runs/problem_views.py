@@ -23,7 +23,7 @@ from portal.search import MAX_QUERY  # a longer search is refused with a message
 from portal.sorting import query_without_page
 from sync.runs import open_counts, versions
 from sync.runs.problems import ProblemFilters, filtered
-from sync.runs.readable import course_names, issue_canvas_url, plain, reason_for, row_detail, row_fix
+from sync.runs.readable import course_names, issue_canvas_url, issue_fix, reason_for, row_detail
 from sync.runs.reasons import Reason
 
 PAGE_SIZE = 50
@@ -147,7 +147,7 @@ def problems_csv(request: HttpRequest) -> HttpResponse:
                 problem.canvas_course_id or "",
                 problem.label,
                 row_detail(problem, why),
-                plain(row_fix(problem, why) or why.fix),
+                issue_fix(problem, why),
                 problem.created_at.isoformat(),
                 problem.run_id or "",
             ]

@@ -66,6 +66,19 @@ def row_fix(issue: SyncIssue, why: Reason) -> str:
     return "" if not fix or fix == why.fix else plain(fix)
 
 
+def issue_text(issue: SyncIssue, why: Reason | None = None) -> str:
+    """The issue in full, as a CSV or a log line says it: its reason's sentence, then what this one adds.
+    Rows keep only what they add (sync.runs.issues._words); rows written before kept the sentence too."""
+    why = why or reason_for(issue.code)
+    return " ".join(part for part in (why.sentence, row_detail(issue, why)) if part)
+
+
+def issue_fix(issue: SyncIssue, why: Reason | None = None) -> str:
+    """What to do about the issue: its own fix, or its reason's."""
+    why = why or reason_for(issue.code)
+    return row_fix(issue, why) or why.fix
+
+
 def course_names(institution: Institution, canvas_ids: Iterable[int | None]) -> dict[int, str]:
     """Each Canvas course id's name as the admin knows it: the catalogue's (with its course code), or
     the portal course's when the catalogue no longer has it."""

@@ -32,7 +32,7 @@ from sync.runs import versions
 from sync.runs.forms import HistoryFilterForm
 from sync.runs.history import DEFAULT_SORT, SORTS, chart_data, month_chart_data, runs_for
 from sync.runs.problems import run_changes
-from sync.runs.readable import issue_groups, plain, reason_for
+from sync.runs.readable import issue_fix, issue_groups, issue_text, reason_for
 from sync.runs.reasons import REASONS
 from sync.runs.why import explain
 
@@ -206,8 +206,8 @@ def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
             issue.canvas_id or "",
             issue.canvas_course_id or "",
             issue.label,
-            plain(issue.message) if issue.code != "internal_error" else why.sentence,
-            plain(issue.fix),
+            issue_text(issue, why),
+            issue_fix(issue, why),
             "resolved" if resolved_here else "first seen" if issue.tracked else "",
             (issue.get_resolution_display() or GONE) if resolved_here else "",
         ]

@@ -7,6 +7,7 @@ from sync.engine import start_sync
 from sync.engine.dispatch import run_here
 from sync.models import RunTrigger
 from sync.runs import lifecycle
+from sync.runs.readable import issue_text
 
 
 class Command(BaseCommand):
@@ -40,5 +41,5 @@ class Command(BaseCommand):
         if run.quiet_courses:
             self.stdout.write(f"  and {run.quiet_courses} course(s) synced with nothing to change")
         for issue in run.issues.filter(severity__in=["error", "warning"])[:50]:
-            self.stdout.write(f"  [{issue.code}] {issue.label}: {issue.message}")
+            self.stdout.write(f"  [{issue.code}] {issue.label}: {issue_text(issue)}")
         return f"Sync #{run.id}: {run.get_status_display()}. {run.message}"

@@ -17,6 +17,7 @@ from portal.models import Enrollment, ExamTaker
 from sync.catalog import refresh
 from sync.models import CatalogCourse, CatalogSection, CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncIssue
 from sync.runs import lifecycle
+from sync.runs.readable import issue_fix
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, sync
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,7 @@ def test_includes_switched_off_mid_life_are_named_by_the_sync_run_and_lms_settin
 
     issues = run_level(run, "includes_off")
     assert len(issues) == 1 and "include[]=term" in issues[0].message
-    assert "Allow Include Parameters" in issues[0].fix and WHERE in issues[0].fix
+    assert "Allow Include Parameters" in issue_fix(issues[0]) and WHERE in issue_fix(issues[0])
     assert run.status == RunStatus.WITH_ISSUES and "Allow Include Parameters" in run.message
     assert active_enrollments() == before  # nothing deactivated for lack of included data
     card = capability(connected, visibility.INCLUDES)
@@ -146,7 +147,7 @@ def test_hidden_sis_ids_are_one_run_level_reason_not_an_issue_per_record(synced,
 
     assert [i.code for i in run.issues.all() if i.code in ("no_person_id", "no_course_id", "no_section_id")] == []
     issues = run_level(run, "sis_hidden")
-    assert len(issues) == 1 and "SIS Data - read" in issues[0].fix
+    assert len(issues) == 1 and "SIS Data - read" in issue_fix(issues[0])
     result = run.course_results.get()
     assert result.status == CourseResultStatus.FAILED and "authorized" in result.message
     assert "Canvas hides the SIS IDs" in run.message

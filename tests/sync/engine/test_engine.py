@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from lms_canvas.models import CanvasConfig
 from portal.models import Course, CourseAdmin, Enrollment, ExamTaker, Section
 from sync.models import CourseResultStatus, RunStatus
+from sync.runs.readable import issue_fix, issue_text
 from sync.runs.reasons import REASONS
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, issue_codes, sync
 
@@ -54,7 +55,9 @@ def test_every_exclusion_in_the_small_dataset_is_recorded_with_its_reason(contra
         "test_student": {900},
     }
     for issue in run.issues.all():
-        assert issue.message and issue.fix == REASONS[issue.code].fix
+        assert (
+            issue_text(issue).startswith(REASONS[issue.code].sentence) and issue_fix(issue) == REASONS[issue.code].fix
+        )
 
 
 def test_people_without_a_value_for_the_student_id_type_are_not_synced(contracts, institution_a):

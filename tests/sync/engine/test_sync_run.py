@@ -11,6 +11,7 @@ from portal.models import Enrollment
 from sync.engine import approve_held, finalize_run, start_sync, sync_batch
 from sync.models import CourseResultStatus, RunStatus, SyncCourseResult, SyncRun
 from sync.runs import lifecycle
+from sync.runs.readable import issue_fix
 from tests.sync.engine_helpers import add_entry, catalog_from_sim, issue_codes, sync
 
 
@@ -206,7 +207,7 @@ def test_an_entry_whose_end_date_passed_is_not_synced_and_the_run_says_so(connec
 
     assert list(run.course_results.values_list("canvas_course_id", flat=True)) == [501]
     ended = run.issues.get(code="entry_ended")
-    assert "ended on Jan 31, 2020" in ended.message and "extend its End Date" in ended.fix
+    assert "ended on Jan 31, 2020" in ended.message and "extend its End Date" in issue_fix(ended)
     assert (ended.label, ended.canvas_course_id) == ("History of Science", 502)  # the run page names it
 
 

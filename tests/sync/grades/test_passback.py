@@ -12,6 +12,7 @@ from portal.models import ExamScore, ExamTaker, PostStatus
 from sync.grades import passback
 from sync.models import RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
+from sync.runs.readable import issue_fix
 from tests.conftest import connect_to
 from tests.sync.passback_helpers import make_exam
 
@@ -138,7 +139,7 @@ def test_a_teacher_change_in_canvas_is_a_conflict_left_alone(sim, exam):
     assert issue.message == (
         "The grade in Canvas (95) was changed there since the portal last posted (87.5); it was left alone."
     )
-    assert "Overwrite grades changed in Canvas" in issue.fix
+    assert "Overwrite grades changed in Canvas" in issue_fix(issue)
     assert "1 grade(s) were changed in Canvas since the last post and were left alone" in run.message
     score = ExamScore.objects.get(exam=exam, exam_taker__student_id="S0001")
     assert score.post_status == PostStatus.CONFLICT

@@ -8,6 +8,7 @@ from portal.models import ExamScore, PostStatus
 from sync.grades import passback
 from sync.models import RunKind, RunStatus, SyncRun
 from sync.runs import lifecycle
+from sync.runs.readable import issue_fix
 from tests.sync.grades.test_passback import assignments, canvas_grades, grade_calls, post, teacher_regrades
 
 
@@ -94,7 +95,7 @@ def test_a_write_canvas_answered_200_but_did_not_save_is_reported_per_student(si
         "Canvas answered that it saved 92.5 for S0001 Ada Lovelace, but reading the grade back shows none: "
         "Canvas did not save it."
     )
-    assert "Post again" in issue.fix
+    assert "Post again" in issue_fix(issue)
     ada = status(exam, "S0001")
     assert ada.post_status == PostStatus.FAILED and ada.posted_at is None
     assert "1 could not be posted" in run.message

@@ -212,13 +212,18 @@ def test_support_reads_a_run_of_thousands_of_problems_as_counts_that_link_to_the
 
 def test_the_csv_marks_formula_cells_as_text(client_a, listed):
     run = sync(listed)
+    # A code an older version wrote has no sentence of its own: the message is the cell's start.
     run.issues.create(
-        code="test_student", object_type="person", label='=HYPERLINK("https://evil.test")', message="-2+3"
+        code="a_retired_code",
+        object_type="person",
+        label='=HYPERLINK("https://evil.test")',
+        message="-2+3",
+        fix="@SUM(1)",
     )
 
     rows = list(csv.reader(io.StringIO(client_a.get(reverse("sync-run-csv", args=[run.id])).content.decode())))
 
-    assert rows[-1][7:9] == ['\'=HYPERLINK("https://evil.test")', "'-2+3"]
+    assert rows[-1][7:10] == ['\'=HYPERLINK("https://evil.test")', "'-2+3", "'@SUM(1)"]
     assert rows[-1][0] == str(run.id)
 
 
