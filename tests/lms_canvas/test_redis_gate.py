@@ -223,3 +223,26 @@ def test_threads_of_one_process_are_admitted_side_by_side_not_one_round_trip_aft
     assert all(event.wait(2.0) for event in admitted)
     assert time.monotonic() - started < 1.0
     assert gate.in_flight == 10
+
+
+def test_a_release_hands_its_slot_to_a_waiting_thread_of_its_process_in_its_own_script(make_gate):
+    # A long poll: nothing is admitted by trying again after a timeout.
+    gate = make_gate(initial_limit=1, poll=5)
+    gate.acquire()
+    tries = []
+    script = gate._acquire
+    gate._acquire = lambda **kwargs: tries.append(1) or script(**kwargs)
+    waiting = [acquire_in_thread(gate) for _ in range(2)]  # one listens on Redis, one waits for a hand-over
+    time.sleep(0.3)
+    assert len(tries) == 2 and not any(event.is_set() for event in waiting)
+
+    gate.release(None, throttled=False)
+
+    assert any(event.wait(1.0) for event in waiting)
+    # Admitted by the release's script: no wake-up through Redis and no second try of its own.
+    assert len(tries) == 2
+    assert gate.in_flight == 1 and sum(event.is_set() for event in waiting) == 1
+    assert gate.redis.llen(gate.keys[2]) == 0
+    gate.redis.delete(gate.keys[0])  # the admitted thread has ended: let the listener in too
+    gate.redis.rpush(gate.keys[2], "1")
+    assert all(event.wait(2.0) for event in waiting)
