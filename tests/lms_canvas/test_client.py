@@ -615,3 +615,21 @@ def test_a_page_of_account_courses_tells_the_last_page_and_a_bookmark_from_a_num
 
     assert (by_bookmark.next_url is not None, by_bookmark.next_number) == (True, None)
     assert (last.next_url, last.next_number) == (None, None)
+
+
+@pytest.mark.parametrize("method", ["GET", "post"])
+def test_a_canvas_request_is_prepared_as_requests_would_prepare_it(method):
+    from lms_canvas.http import BearerAuth, build_session
+
+    session = build_session()
+    session.cookies.set("_csrf_token", "abc", domain="canvas.example.edu")
+    params = {"include[]": ["total_scores", "uuid"], "state[]": ["active"], "page": None, "per_page": 100}
+    data = {"assignment[name]": "Exam 1"} if method == "post" else {}
+    url = f"{BASE}/api/v1/courses/1/enrollments"
+
+    lean = session.prepare_canvas_request(method, url, params=params, data=data, auth=BearerAuth(TOKEN))
+    merged = session.prepare_request(requests.Request(method, url, params=params, data=data, auth=BearerAuth(TOKEN)))
+
+    assert (lean.method, lean.url, lean.body) == (merged.method, merged.url, merged.body)
+    assert dict(lean.headers) == dict(merged.headers)
+    assert lean.headers["Cookie"] == "_csrf_token=abc" and "&page=" not in lean.url and "?page=" not in lean.url
