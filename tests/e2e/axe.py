@@ -23,7 +23,9 @@ def axe_violations(page) -> list[dict]:
         page.evaluate(_source())
         _preload(page.context)
     return page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}}).then(r => r.violations)", TAGS
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        ".then(r => r.violations)",
+        TAGS,
     )
 
 
