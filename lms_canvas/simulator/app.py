@@ -12,9 +12,9 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, connection_dropped_errors, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import api, api_grading, oauth, pages, visibility
@@ -359,7 +359,14 @@ class QuietHandler(WSGIRequestHandler):
     Werkzeug's development server closes every connection ("Connection: close") because http.server
     cannot drain a request body the application left unread before reading the next request line. So
     the body is read here, whole, before the application runs, and the application reads it from
-    memory: nothing is left on the socket, and the connection can serve the next request."""
+    memory: nothing is left on the socket, and the connection can serve the next request.
+
+    With the body read ahead, the answer is also written here (`_answer`), in one send: Werkzeug's
+    writes the status and headers, then the body, then waits on a selector for up to 10 ms for request
+    data to discard (there is none left to discard). Per request that was two sends on the loopback
+    (each a packet the kernel processes on both sides) and an epoll set made, waited on and closed.
+    The bytes sent are Werkzeug's: the same status line, headers (Server, Date, then the
+    application's) and body, chunked the same way when the application gives no Content-Length."""
 
     protocol_version = "HTTP/1.1"
     # A kept-alive connection must not sit on Nagle's algorithm: a response written in more than one
@@ -377,9 +384,73 @@ class QuietHandler(WSGIRequestHandler):
         socket_file = self.rfile
         self.rfile = io.BytesIO(socket_file.read(length))  # type: ignore[assignment]
         try:
-            super().run_wsgi()
+            self._answer()
         finally:
             self.rfile = socket_file
+
+    def _answer(self) -> None:
+        """Werkzeug's run_wsgi for a request whose body is in memory, the answer sent in one write."""
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        try:
+            self._send(self.server.app, environ)
+        except connection_dropped_errors as error:
+            self.connection_dropped(error, environ)
+        except Exception as error:
+            if self.server.passthrough_errors:  # type: ignore[attr-defined]
+                raise
+            self._headers_buffer = []
+            try:
+                self._send(InternalServerError(), environ)
+            except Exception:  # noqa: S110 - as Werkzeug: the client is gone, nothing more to tell it
+                pass
+            from werkzeug.debug.tbtools import DebugTraceback
+
+            self.server.log("error", f"Error on request:\n{DebugTraceback(error).render_traceback_text()}")  # type: ignore[attr-defined]
+
+    def _send(self, app: Any, environ: dict) -> None:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info is None and started:
+                raise AssertionError("Headers already set")
+            started[:] = [status, headers]
+            return chunks.append
+
+        chunks: list[bytes] = []
+        application_iter = app(environ, start_response)
+        try:
+            chunks.extend(application_iter)
+        finally:
+            if hasattr(application_iter, "close"):
+                application_iter.close()
+        status, headers = started
+        code_str, _, message = status.partition(" ")
+        code = int(code_str)
+        self.send_response(code, message)
+        header_keys = set()
+        for key, value in headers:
+            self.send_header(key, value)
+            header_keys.add(key.lower())
+        chunked = not (
+            "content-length" in header_keys or environ["REQUEST_METHOD"] == "HEAD" or 100 <= code < 200 or code in (204, 304)
+        )
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")  # dropped by send_header unless the connection closes
+        out: list[bytes] = getattr(self, "_headers_buffer", [])
+        if self.request_version != "HTTP/0.9":
+            out.append(b"\r\n")
+        for data in chunks:
+            if not data:
+                continue
+            assert isinstance(data, bytes), "applications must write bytes"
+            out.extend((f"{len(data):x}\r\n".encode(), data, b"\r\n") if chunked else (data,))
+        if chunked:
+            out.append(b"0\r\n\r\n")
+        self._headers_buffer = []
+        self.wfile.write(b"".join(out))
 
     def send_header(self, keyword: str, value: str) -> None:
         if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
