@@ -55,7 +55,9 @@ class Replay:
         with self.lock:
             self.requests += 1
             if self.dump:
-                headers = sorted((k, v) for k, v in response.headers.items() if k.lower() not in ("date", "x-rate-limit-remaining"))
+                headers = sorted(
+                    (k, v) for k, v in response.headers.items() if k.lower() not in ("date", "x-rate-limit-remaining")
+                )
                 self.records[label] = f"{response.status_code} {headers} {hashlib.sha256(response.content).hexdigest()}"
 
     def refresh(self, http: requests.Session, grant: dict) -> None:

@@ -312,8 +312,12 @@ def course_enrollments(ctx: Ctx, course_id: str) -> Reply:
             continue
         if shapes.enrollment_state(ctx.store, enrollment) in states:
             rows.append(enrollment)
-    rows.sort(key=lambda e: _enrollment_key(ctx.store, e))
-    items, link = paginate_bookmark(ctx.request, rows, lambda e: _enrollment_key(ctx.store, e), ctx.max_per_page)
+    # Each row's sort key made once (a user lookup each), for the sort and the bookmark's search alike.
+    keyed = sorted(((_enrollment_key(ctx.store, e), e) for e in rows), key=lambda pair: pair[0])
+    rows, keys = [e for _, e in keyed], [key for key, _ in keyed]
+    items, link = paginate_bookmark(
+        ctx.request, rows, lambda e: _enrollment_key(ctx.store, e), ctx.max_per_page, keys=keys
+    )
     user_includes = [i for i in ctx.includes if i in ("avatar_url", "group_ids", "uuid", "email")]
     body = [shapes.enrollment_json(ctx.store, e, ctx.host, user_includes) for e in items]
     return reply_list(body, {"Link": link})

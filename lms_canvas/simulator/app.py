@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import re
@@ -351,6 +352,42 @@ class SimApp:
         return names
 
 
+# A request line and header lines the fast header reader takes (`read_headers`); anything else, such
+# as folded or malformed headers, goes to http.server's own parser, which sees the same bytes.
+PLAIN_REQUEST_LINE = re.compile(rb"[A-Z]+ [^\s]+ HTTP/1\.[01]\r?\n\Z")
+PLAIN_HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n\Z")
+MAX_LINE, MAX_HEADERS = 65536, 100  # http.client's _MAXLINE and _MAXHEADERS
+
+
+def read_headers(rfile: Any, message_class: Any) -> tuple[list[bytes], Any]:
+    """The header block's lines, read as http.client reads them, and the message http.client's
+    `parse_headers` would make of them (the email package's parser costs ~90 us a request), or None
+    when a line is not a plain `Name: value` line: then the caller has that parser read the lines."""
+    lines: list[bytes] = []
+    while True:
+        line = rfile.readline(MAX_LINE + 1)
+        lines.append(line)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if len(line) > MAX_LINE or len(lines) > MAX_HEADERS or not PLAIN_HEADER_LINE.match(line):
+            return lines, None
+    message = message_class()
+    for line in lines[:-1]:
+        name, value = line.decode("iso-8859-1").split(":", 1)
+        message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))  # the compat32 policy's header_source_parse
+    return lines, message
+
+
+class _Prefixed:
+    """A file that reads `prefix` first, then `rest`: the header lines already read, handed back."""
+
+    def __init__(self, prefix: bytes, rest: Any) -> None:
+        self.prefix, self.rest = io.BytesIO(prefix), rest
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self.prefix.readline(limit) or self.rest.readline(limit)
+
+
 class QuietHandler(WSGIRequestHandler):
     """Keeps connections alive between requests, as Canvas's servers do, and writes no access log line
     per request (at hundreds of requests a second both cost real time: a new TCP connection and server
@@ -372,6 +409,36 @@ class QuietHandler(WSGIRequestHandler):
     # A kept-alive connection must not sit on Nagle's algorithm: a response written in more than one
     # send (headers, then body) would wait for the client's delayed ACK, tens of ms per request.
     disable_nagle_algorithm = True
+
+    def parse_request(self) -> bool:
+        """http.server's, with the headers read by `read_headers` when they are plain."""
+        socket_file = self.rfile
+        if not PLAIN_REQUEST_LINE.match(self.raw_requestline):
+            return super().parse_request()
+        lines, message = read_headers(socket_file, self.MessageClass)
+        self.rfile = _Prefixed(b"".join(lines if message is None else lines[-1:]), socket_file)  # type: ignore[assignment]
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = socket_file
+        if message is None:
+            return True
+        self.headers = message
+        # What http.server's parse_request does with the headers (it saw none above).
+        conntype = message.get("Connection", "")
+        if conntype.lower() == "close":
+            self.close_connection = True
+        elif conntype.lower() == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+            self.close_connection = False
+        expect = message.get("Expect", "")
+        if (
+            expect.lower() == "100-continue"
+            and self.protocol_version >= "HTTP/1.1"
+            and self.request_version >= "HTTP/1.1"
+        ):
+            return self.handle_expect_100()
+        return True
 
     def run_wsgi(self) -> None:
         try:
@@ -401,10 +468,8 @@ class QuietHandler(WSGIRequestHandler):
             if self.server.passthrough_errors:  # type: ignore[attr-defined]
                 raise
             self._headers_buffer = []
-            try:
+            with contextlib.suppress(Exception):  # as Werkzeug: the client is gone, nothing more to tell it
                 self._send(InternalServerError(), environ)
-            except Exception:  # noqa: S110 - as Werkzeug: the client is gone, nothing more to tell it
-                pass
             from werkzeug.debug.tbtools import DebugTraceback
 
             self.server.log("error", f"Error on request:\n{DebugTraceback(error).render_traceback_text()}")  # type: ignore[attr-defined]
@@ -434,7 +499,10 @@ class QuietHandler(WSGIRequestHandler):
             self.send_header(key, value)
             header_keys.add(key.lower())
         chunked = not (
-            "content-length" in header_keys or environ["REQUEST_METHOD"] == "HEAD" or 100 <= code < 200 or code in (204, 304)
+            "content-length" in header_keys
+            or environ["REQUEST_METHOD"] == "HEAD"
+            or 100 <= code < 200
+            or code in (204, 304)
         )
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")

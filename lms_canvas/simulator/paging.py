@@ -77,17 +77,17 @@ def _decode_bookmark(raw: str) -> list | None:
 
 
 def paginate_bookmark(
-    request: Request, rows: Sequence, key: Callable[[Any], list], max_per_page: int
+    request: Request, rows: Sequence, key: Callable[[Any], list], max_per_page: int, *, keys: Sequence | None = None
 ) -> tuple[list, str]:
     """Bookmark pages: `page=bookmark:<base64 JSON of the last row's sort key>`; no prev, no last.
-    `rows` must already be sorted by `key`."""
+    `rows` must already be sorted by `key`; `keys`, when given, are `key` of each row, already made."""
     size = per_page(request, max_per_page)
     raw = request.args.get("page", "first")
     start = 0
     if raw.startswith("bookmark:"):
         bookmark = _decode_bookmark(raw)
         if bookmark is not None:
-            start = bisect_right([key(row) for row in rows], bookmark)
+            start = bisect_right(keys if keys is not None else [key(row) for row in rows], bookmark)
     items = list(rows[start : start + size])
     rels: list[tuple[str, Any]] = [("current", raw)]
     if start + size < len(rows) and items:
