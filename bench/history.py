@@ -64,6 +64,26 @@ without the machine lock: rows and bytes do not depend on timing; loadavg 11-21 
         previous holder): `python -m bench.history --pages-only --admins 20`: Open problems p50 67 / 71,
         p95 77 / 93 ms at 5.5 / 6.0 ms of server CPU a request; run page p50 83 / 75, p95 100 / 97 ms at
         7.1 / 6.5 ms (met).
+(a) and (c) after the kept results are rewritten after the work queue and course results lose 3 indexes
+(40c13b4), then after problem rows stop copying their reason's sentence and fix (2d3db10); 2026-12-02,
+fresh databases, under nice -n 19 without the machine lock (rows and bytes do not depend on timing;
+loadavg 6-23 from helpers' suites and benchmarks):
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_hist18c nice -n 19 python -m bench.history \
+        --courses 3000 --nights 30 --admins 2 --requests 20                              # at 40c13b4
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_hist18d nice -n 19 python -m bench.history \
+        --courses 3000 --nights 12 --admins 2 --requests 20 \
+        --broker-url redis://127.0.0.1:6379/10 --cache-url redis://127.0.0.1:6379/11    # at 2d3db10
+    (a) rows as before (nights 2-30: 751 a night, 731-776; every one a change of that night). Bytes after
+        VACUUM, nights 2-30 at 40c13b4: 701 kB a night (655 over nights 4-30; was 961 and 886); nights 2-12 at
+        2d3db10: 608 kB (452 over nights 4-12, 344-688): a problem row is 205 bytes, not 465. The rows
+        themselves are ~170 kB of heap a night (500 problems of 205 bytes, 250 results of 271), their
+        index entries about as much; the rest is btree pages not yet reusable: PostgreSQL 15 reuses a
+        deleted index page only once no transaction anywhere on the server is older than its deletion,
+        and this server ran other suites the whole time.
+    (c) retention on 425 runs: 0.19 s (40c13b4); on 407 runs: 0.06 s (2d3db10).
+    (b) then on the 2d3db10 database, under the exclusive machine lock (loadavg 0.3-0.7):
+        `python -m bench.history --pages-only --admins 20`: Open problems p50 66 / p95 79 ms at 5.4 ms of
+        server CPU a request, run page p50 80 / p95 94 ms at 6.8 ms (met).
 Server CPU is gunicorn's and its PostgreSQL backends' (/proc), over the requests; the 20 admins'
 client threads share the same 2 cores.
 

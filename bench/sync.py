@@ -27,6 +27,11 @@ dispatch.py: 4.7-6.4x); (d) 0 rows; (e) 19,801 enrollments/s; (f) canvasapi 424 
 slower than (a) (an earlier run; not re-measured). (c) alone again after the status-card note and the
 one-turn run stopped polling (2026-12-02, main 2157237, exclusive lock, loadavg 4.4-6 from the suite that
 had just ended): worst small 4.31x (floor 2.84x: the smalls alone took 7.4 CPU-s), the whole 1.19x.
+(c) alone after the gate's in-process slot hand-over, the lean request prepare and the simulator's
+one-send answers (2026-12-02, main ff05f8d, exclusive lock, loadavg 1.9-2.3): the smalls alone are faster
+(1.3 -> 0.9-1.0 s: the simulator no longer waits up to 10 ms a request in Werkzeug's discard), so the
+ratios are not the earlier ones: worst small 5.12x (3.1-5.1x; floor 3.07x: 6.1 CPU-s alone, workers
+2.72 ms and the simulator 1.17 ms of CPU a request), the whole 1.17x; 7,855 requests, 0 throttled.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench sync
     python -m bench.sync --courses 300 --nightly-large 200 --nightly-small 20 --skip f
