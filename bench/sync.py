@@ -32,6 +32,16 @@ one-send answers (2026-12-02, main ff05f8d, exclusive lock, loadavg 1.9-2.3): th
 (1.3 -> 0.9-1.0 s: the simulator no longer waits up to 10 ms a request in Werkzeug's discard), so the
 ratios are not the earlier ones: worst small 5.12x (3.1-5.1x; floor 3.07x: 6.1 CPU-s alone, workers
 2.72 ms and the simulator 1.17 ms of CPU a request), the whole 1.17x; 7,855 requests, 0 throttled.
+(c) at dfad745 on a fresh machine of the same kind (2026-12-03, nothing else running, loadavg 0.9 at
+the start): worst small 5.66x (3.65-5.66x; floor 3.13x: 7.1 CPU-s alone, workers 3.17 ms and the
+simulator 1.35 ms a request: this machine is slower), the whole 1.20x. The settings around it, one run
+each on the same machine: `--concurrency 16` 8.61x and the whole 1.38x (every small claimed within
+0.5 s, but the workers spent 37.5 CPU-s on the same run against 27.2: more processes contend for the
+two cores); SYNC_BATCHES_IN_FLIGHT=1 (a small run one batch of 50) 6.61x (the seven that got a pool
+slot ended in 5.0-5.9 s, the last three waited 5 s for one); SYNC_BATCHES_IN_FLIGHT=1 with
+`--concurrency 6` 7.37x; PostgreSQL server-side binding (OPTIONS server_side_binding) 6.32x and no less
+CPU a request. So compose's --concurrency=8 and SYNC_BATCHES_IN_FLIGHT=2 stay: what is left is the
+smalls' own CPU on two cores.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench sync
     python -m bench.sync --courses 300 --nightly-large 200 --nightly-small 20 --skip f
