@@ -19,6 +19,20 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
+NUL_IN_FILE = (
+    "Line {line} contains a NUL character (a zero byte), which CSV text never has: the file was probably "
+    "saved in another format. In your spreadsheet program, save it as “CSV UTF-8” and try again."
+)
+
+
+def first_nul_line(text: str) -> int | None:
+    """The line (from 1) of the text's first NUL character, or None. No CSV text has one, but a file
+    saved in a spreadsheet's own format or as UTF-16 does; PostgreSQL refuses a NUL in any text it is
+    asked to store or compare, so an upload with one is refused whole, before any of it is looked up."""
+    at = text.find("\x00")
+    return None if at < 0 else text.count("\n", 0, at) + 1
+
+
 def _needs_mark(text: str) -> bool:
     return text.startswith(TRIGGERS) and not NUMBER.fullmatch(text)
 

@@ -85,6 +85,9 @@ def read_scores_csv(data: bytes, exam: Exam) -> ScoreFile:
     if not text.strip():
         result.error(None, EMPTY_FILE)
         return result
+    if (nul := csvfile.first_nul_line(text)) is not None:
+        result.error(nul, csvfile.NUL_IN_FILE.format(line=nul))
+        return result
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)

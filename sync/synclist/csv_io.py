@@ -129,6 +129,9 @@ def plan_import(institution: Institution, config: CanvasConfig, text: str, mode:
 
 
 def _read(text: str, plan: ImportPlan) -> list[tuple[int, dict]] | None:
+    if (nul := csvfile.first_nul_line(text)) is not None:
+        plan.errors.append((nul, csvfile.NUL_IN_FILE.format(line=nul)))
+        return None
     try:
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         fields = [f.strip() for f in reader.fieldnames or []]

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portal import csvfile
 from portal.models import Enrollment, EnrollmentStatus, ExamScore, ExamTaker
 from sync.grades import scores
 from tests.sync.passback_helpers import make_course, make_exam
@@ -79,6 +80,17 @@ def test_a_file_that_is_not_utf8_is_reported(exam):
     assert scores.NOT_UTF8 == (
         "The file is not UTF-8 text. In your spreadsheet program, save it as “CSV UTF-8” and upload it again."
     )
+
+
+def test_a_file_with_a_nul_character_is_refused_naming_its_line(exam):
+    # UTF-16 without a byte-order mark decodes as UTF-8 with a NUL after every character.
+    assert read(exam, "Student ID,Score\nS0001,40\n".encode("utf-16-le")).errors == [
+        (1, csvfile.NUL_IN_FILE.format(line=1))
+    ]
+    assert read(exam, "Student ID,Score\nS0001,40\nS00\x0002,3\n").errors == [
+        (3, "Line 3 contains a NUL character (a zero byte), which CSV text never has: the file was probably "
+         "saved in another format. In your spreadsheet program, save it as “CSV UTF-8” and try again.")
+    ]  # fmt: skip
 
 
 def test_a_file_too_large_is_reported(exam):

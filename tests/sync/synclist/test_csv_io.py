@@ -94,6 +94,22 @@ def test_import_apply_rechecks_against_my_catalogue(client_b, institution_a, con
     assert not SyncListEntry.objects.exists()
 
 
+def test_a_file_with_a_nul_character_is_refused_naming_its_line_and_lists_nothing(client_a, institution_a, config):
+    # PostgreSQL refused the lookup of a NUL-bearing Course ID: the upload was a 500 (found by
+    # tests/security/test_properties.py on CI). A CSV saved as UTF-16 has a NUL after every character.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = b"Course ID,Start Date\nLAW-101-F26,\nSTAT\x00-101-F26,\n"
+    upload = SimpleUploadedFile("list.csv", data, content_type="text/csv")
+    r = client_a.post(reverse("sync-list-import"), {"file": upload, "mode": "add"})
+
+    assert r.status_code == 200
+    assert "Line 3 contains a NUL character (a zero byte)" in text(r)
+    assert "save it as “CSV UTF-8” and try again" in text(r)
+    assert "Apply import" not in text(r)
+    assert not SyncListEntry.objects.exists()
+
+
 def test_import_without_a_file_says_so(client_a, institution_a, config):
     r = client_a.post(reverse("sync-list-import"), {"mode": "add"})
     assert "Choose a CSV file to import." in text(r)
