@@ -1,4 +1,4 @@
-"""A refresh's counts for its run row, and its heartbeats, which also notice a cancel request."""
+"""A refresh's counts for its run row and in words, and its heartbeats, which also notice a cancel request."""
 
 from __future__ import annotations
 
@@ -50,7 +50,23 @@ class Progress:
             "courses": self.courses,
             "sections": self.sections,
             "created": self.created,
+            # Read again, not necessarily changed: the upsert writes every row it is given (counts_text says so).
             "updated": max(0, self.courses + self.sections - self.created),
             "deactivated": self.gone,
             "skipped": self.failed_courses,
         }
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """A refresh's counts in its own words, not a sync's: what it counts is the course list Select
+    Courses shows, and a course read again is "already listed", since the refresh does not compare it
+    with what the list held: "779 courses and 1,102 sections read: 0 new · 1,881 already listed · 0 no
+    longer in Canvas"."""
+    n = {name: int(counts.get(name) or 0) for name in ("courses", "sections", "created", "deactivated", "skipped")}
+    listed = max(0, n["courses"] + n["sections"] - n["created"])
+    text = (
+        f"{n['courses']:,} course{'s' if n['courses'] != 1 else ''} and {n['sections']:,} "
+        f"section{'s' if n['sections'] != 1 else ''} read: {n['created']:,} new · {listed:,} already listed · "
+        f"{n['deactivated']:,} no longer in Canvas"
+    )
+    return text + (f" · the sections of {n['skipped']:,} not read" if n["skipped"] else "")

@@ -208,6 +208,7 @@ def refresh_one_course(
     progress = Progress(run.id)
     started = timezone.now()
     key = course_key(canvas_id_or_sis)
+    before = _catalog_size(conn.institution_id)
     try:
         lifecycle.beat(run.id, phase="Fetching the course", done=0, total=1)
         course = client.get_course(key, account_id=conn.account_ref)
@@ -229,6 +230,7 @@ def refresh_one_course(
         CatalogSection.objects.filter(course=saved, gone_at__isnull=True, refreshed_at__lt=started).update(
             gone_at=started
         )
+        progress.created = _catalog_size(conn.institution_id) - before
     except NotFound:
         message = (
             f"Canvas has no course “{canvas_id_or_sis}” in this account (looked up as {key}). "

@@ -15,7 +15,7 @@ from django.utils import timezone
 from portal.dates import date_text
 from portal.models import Course, CourseAdmin, ExamTaker, Institution
 from portal.sorting import Sort
-from sync.models import CatalogCourse, SyncCourseResult, SyncIssue, SyncMonthTotal, SyncRun
+from sync.models import CatalogCourse, RunKind, SyncCourseResult, SyncIssue, SyncMonthTotal, SyncRun
 from sync.runs.readable import PEOPLE
 
 CHART_DAYS = 30
@@ -161,8 +161,9 @@ def chart_data(institution: Institution, now: dt.datetime | None = None) -> dict
         row = rows[day]
         row["runs"] += 1
         row["minutes"] += round(run.duration.total_seconds() / 60, 2) if run.duration else 0
-        row["created"] += (run.counts or {}).get("created", 0)
-        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
+        if run.kind == RunKind.SYNC:  # a refresh's or grade post's counts are not people
+            row["created"] += (run.counts or {}).get("created", 0)
+            row["deactivated"] += (run.counts or {}).get("deactivated", 0)
         row["issues"] += run.n
     return {
         "labels": [date_text(d) for d in days],
@@ -185,7 +186,7 @@ def month_chart_data(institution: Institution, now: dt.datetime | None = None) -
         institution=institution, created_at__gte=dt.datetime.combine(months[0], dt.time.min, tzinfo=dt.UTC)
     )
     for run in kept.annotate(month=TruncMonth("created_at", tzinfo=dt.UTC), n=issues_of_run()).only(
-        "created_at", "started_at", "finished_at", "counts"
+        "created_at", "started_at", "finished_at", "counts", "kind"
     ):
         row = rows.get(run.month.date())
         if row is None:
@@ -193,8 +194,9 @@ def month_chart_data(institution: Institution, now: dt.datetime | None = None) -
         row["issues"] += run.n
         row["runs"] += 1
         row["minutes"] += run.duration.total_seconds() / 60 if run.duration and run.finished_at else 0
-        row["created"] += (run.counts or {}).get("created", 0)
-        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
+        if run.kind == RunKind.SYNC:  # a refresh's or grade post's counts are not people
+            row["created"] += (run.counts or {}).get("created", 0)
+            row["deactivated"] += (run.counts or {}).get("deactivated", 0)
     return {
         "labels": [f"{m:%b %Y}" for m in months],
         **{k: [round(rows[m][k], 2) if k == "minutes" else int(rows[m][k]) for m in months] for k in CHART_SERIES},

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from sync.models import ACTIVE_STATUSES, SyncIssue, SyncMonthTotal, SyncRun
+from sync.models import ACTIVE_STATUSES, RunKind, SyncIssue, SyncMonthTotal, SyncRun
 
 BATCH = 500
 
@@ -48,7 +48,7 @@ def remove_old_history(now: dt.datetime | None = None, *, batch: int = BATCH) ->
 
 def _add_to_months(runs) -> None:
     totals: dict[tuple[int, dt.date], dict[str, float]] = {}
-    fields = ("institution_id", "created_at", "started_at", "finished_at", "counts")
+    fields = ("institution_id", "created_at", "started_at", "finished_at", "counts", "kind")
     for run in runs.only(*fields).annotate(n_issues=Count("issues")):
         month = run.created_at.date().replace(day=1)
         row = totals.setdefault(
@@ -56,8 +56,9 @@ def _add_to_months(runs) -> None:
         )
         row["runs"] += 1
         row["minutes"] += run.duration.total_seconds() / 60 if run.duration and run.finished_at else 0
-        row["created"] += (run.counts or {}).get("created", 0)
-        row["deactivated"] += (run.counts or {}).get("deactivated", 0)
+        if run.kind == RunKind.SYNC:  # a refresh's or grade post's counts are not people
+            row["created"] += (run.counts or {}).get("created", 0)
+            row["deactivated"] += (run.counts or {}).get("deactivated", 0)
         row["issues"] += run.n_issues
     for (institution_id, month), row in totals.items():
         SyncMonthTotal.objects.get_or_create(institution_id=institution_id, month=month)

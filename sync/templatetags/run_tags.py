@@ -1,6 +1,6 @@
 """`{{ run.duration|duration_text }}`: "42 s", "3 min 5 s", and "—" for a run without a duration;
 `{{ code|reason_title }}`: a reason code in plain words; `{{ message|plain }}`: a stored message
-without exception class names."""
+without exception class names; `{{ run.counts|refresh_counts }}`: a refresh's counts in its words."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime as dt
 
 from django import template
 
+from sync.catalog import progress
 from sync.runs import readable
 
 register = template.Library()
@@ -35,3 +36,8 @@ def plain(message: str) -> str:
 def thousands(number: int) -> str:
     """2950 as "2,950", the way the run's message writes its counts."""
     return f"{number:,}"
+
+
+@register.filter
+def refresh_counts(counts: dict | None) -> str:
+    return progress.counts_text(counts or {})

@@ -54,6 +54,14 @@ def test_refresh_courses_shows_live_progress_then_the_courses(page, admin_a, ins
     page.reload()
     expect(page.get_by_test_id("result-count")).to_contain_text("300 courses")
 
+    # View History says what a refresh counted, in its words: courses read, none synced into the portal.
+    page.goto("/admin-settings/lms/history/")
+    row = page.get_by_role("row").filter(has_text="Refresh courses")
+    expect(row).to_contain_text(re.compile(r"300 courses and [\d,]+ sections read: [\d,]+ new · 0 already listed"))
+    row.get_by_role("link").first.click()
+    expect(page.get_by_test_id("counts-legend")).to_contain_text("a refresh reads them from Canvas and adds nobody")
+    page.screenshot(path="var/refresh-run.png", full_page=True)
+
 
 @pytest.fixture
 def catalogue(institution_a):

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
 from sync.catalog import refresh
@@ -181,6 +184,25 @@ def test_one_course_refresh_by_canvas_id_or_sis_id(connected, key):
     assert list(CatalogCourse.objects.values_list("canvas_id", flat=True)) == [501]
     assert set(CatalogSection.objects.values_list("canvas_id", flat=True)) == {801, 802}
     assert "Contracts I" in run.message
+
+
+def test_the_counts_say_what_is_new_and_what_was_only_read_again(connected, client_a):
+    first = _refresh(connected)
+    again = _refresh(connected)
+    one = refresh.run_course_refresh(refresh.start_course_refresh(connected.institution, "501").id)
+    CatalogCourse.objects.filter(canvas_id=501).delete()
+    back = refresh.run_course_refresh(refresh.start_course_refresh(connected.institution, "501").id)
+
+    def shown(run):
+        page = client_a.get(reverse("sync-run", args=[run.id])).content.decode()
+        return re.search(r'<span class="counts">([^<]*)</span>', page).group(1)
+
+    # A second refresh of an unchanged Canvas was "10 updated": nothing was, every row was read again.
+    assert shown(first) == "5 courses and 5 sections read: 10 new · 0 already listed · 0 no longer in Canvas"
+    assert shown(again) == "5 courses and 5 sections read: 0 new · 10 already listed · 0 no longer in Canvas"
+    assert shown(one) == "1 course and 2 sections read: 0 new · 3 already listed · 0 no longer in Canvas"
+    assert shown(back) == "1 course and 2 sections read: 3 new · 0 already listed · 0 no longer in Canvas"
+    assert "updated" not in shown(again)
 
 
 def test_one_course_refresh_finds_deleted_courses_too(connected):

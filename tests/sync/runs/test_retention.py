@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from sync.models import RunStatus, SyncCourseResult, SyncIssue, SyncMonthTotal, SyncRun
 from sync.runs import issues
+from sync.runs.history import chart_data, month_chart_data
 from sync.runs.lifecycle import create_run
 from sync.runs.retention import Removed, remove_old_history
 from sync.schedule import PERIODIC_TASKS, RETENTION_TASK
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 
 
-def old_run(institution, days_ago: int, *, created: int = 3) -> SyncRun:
-    run = create_run(institution, "sync")
+def old_run(institution, days_ago: int, *, created: int = 3, kind: str = "sync") -> SyncRun:
+    run = create_run(institution, kind)
     at = NOW - dt.timedelta(days=days_ago)
     SyncRun.objects.filter(id=run.id).update(
         created_at=at,
@@ -64,6 +65,22 @@ def test_old_runs_go_and_their_month_keeps_their_totals(institution_a):
         1,
     )
     assert month.minutes == pytest.approx(4)
+
+
+def test_a_months_people_added_are_its_syncs_not_its_refreshes_catalogue_rows(institution_a):
+    old_run(institution_a, 400, created=5)
+    old_run(institution_a, 400, created=779, kind="refresh")  # 779 new catalogue courses: not people
+    old_run(institution_a, 400, created=2, kind="grade_post")  # 2 grades posted
+    kept = [old_run(institution_a, 20, created=4), old_run(institution_a, 20, created=900, kind="refresh")]
+
+    remove_old_history(NOW)
+
+    [month] = SyncMonthTotal.objects.filter(institution=institution_a)
+    assert (month.runs, month.created, month.deactivated) == (3, 5, 1)
+    chart = month_chart_data(institution_a, now=NOW)  # the last 12 months: the kept runs
+    assert (sum(chart["runs"]), sum(chart["created"])) == (2, 4)
+    days = chart_data(institution_a, now=NOW)
+    assert sum(days["created"]) == 4 and sum(days["deactivated"]) == 1, kept
 
 
 def test_an_open_problem_outlives_the_run_that_first_saw_it(institution_a):
