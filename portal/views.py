@@ -89,13 +89,12 @@ def department(request: HttpRequest, department_id: int) -> HttpResponse:
 @login_required
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
     c = get_course_for(request, course_id)
-    enrollments = (
+    enrollments = list(
         Enrollment.objects.filter(course=c)
         .select_related("exam_taker", "section")
         .order_by("status", "exam_taker__last_name", "exam_taker__first_name")
     )
     admins = list(CourseAdminEnrollment.objects.filter(course=c).select_related("course_admin").order_by("status"))
-    enrollments = list(enrollments)
     ctx = {
         "course": c,
         "sections": c.sections.all(),
