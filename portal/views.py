@@ -89,13 +89,21 @@ def department(request: HttpRequest, department_id: int) -> HttpResponse:
 @login_required
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
     c = get_course_for(request, course_id)
-    enrollments = (
+    enrollments = list(
         Enrollment.objects.filter(course=c)
         .select_related("exam_taker", "section")
         .order_by("status", "exam_taker__last_name", "exam_taker__first_name")
     )
-    admins = CourseAdminEnrollment.objects.filter(course=c).select_related("course_admin").order_by("status")
-    ctx = {"course": c, "sections": c.sections.all(), "enrollments": enrollments, "admins": admins}
+    admins = list(CourseAdminEnrollment.objects.filter(course=c).select_related("course_admin").order_by("status"))
+    ctx = {
+        "course": c,
+        "sections": c.sections.all(),
+        "enrollments": enrollments,
+        "admins": admins,
+        # A column no row fills says nothing: until a sync brings the emails, each table says so instead.
+        "admin_emails": any(e.course_admin.email for e in admins),
+        "taker_emails": any(e.exam_taker.email for e in enrollments),
+    }
     return render(request, "portal/course.html", ctx)
 
 

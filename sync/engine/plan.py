@@ -144,10 +144,11 @@ def plan_entry(
         else:
             plan.exclusions.append(Exclusion("no_section_id", "section", section.id, section.name))
 
+    # The email is always asked for on this one listing (no request of its own): the course page shows
+    # it. Only the Email ID type needs it; without it a missing one is a blank, and the run names the
+    # checkbox (CanvasClient.dropped_includes).
     email_needed = config.student_id_type == StudentIdType.EMAIL
-    enrollments = client.iter_enrollments(
-        catalog.canvas_id, states=ENROLLMENT_STATES, include=("email",) if email_needed else ()
-    )
+    enrollments = client.iter_enrollments(catalog.canvas_id, states=ENROLLMENT_STATES, include=("email",))
     _map_enrollments(plan, config, enrollments, {s.id for s in canvas_sections}, email_needed, on_page)
     return plan
 

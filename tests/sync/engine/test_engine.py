@@ -176,6 +176,19 @@ def test_email_id_type_reads_emails_from_canvas(contracts, institution_a):
     assert run.status == RunStatus.WITH_ISSUES
 
 
+def test_people_get_their_canvas_email_whatever_the_student_id_type(contracts, institution_a):
+    sync(institution_a)  # the default Student ID Type is the SIS id
+
+    assert dict(ExamTaker.objects.values_list("student_id", "email")) == {
+        "S0001": "ada@demo.edu",
+        "S0002": "sobrien@demo.edu",
+    }
+    assert dict(CourseAdmin.objects.values_list("admin_id", "email")) == {
+        "E0001": "ghopper@demo.edu",
+        "E0002": "aturing@demo.edu",
+    }
+
+
 def test_a_single_section_entry_syncs_only_that_section(connected, sim, institution_a):
     catalog_from_sim(institution_a, sim)
     CanvasConfig.objects.filter(institution=institution_a).update(course_id_type="canvas")
