@@ -29,6 +29,34 @@ function showBulkOptionsOnPage() {
 showBulkOptionsOnPage();
 window.addEventListener("pageshow", showBulkOptionsOnPage);
 
+// Edit Sync List: leaving the page (a tab, a link, closing or reloading) with row edits not yet saved asks
+// first, with the browser's own prompt. Submitting the list's form saves them, so it does not ask. After a
+// refused post every row is as typed and nothing was saved, which the form says with data-unsaved.
+function rowChanged(field) {
+  if (field.tagName === "SELECT") {
+    const initial = [...field.options].findIndex((option) => option.defaultSelected);
+    return field.selectedIndex !== Math.max(initial, 0);
+  }
+  return field.value !== field.defaultValue;
+}
+
+function hasUnsavedRows(form) {
+  if (form.hasAttribute("data-unsaved")) return true;
+  return [...form.querySelectorAll("tbody input[type=date], tbody select")].some(rowChanged);
+}
+
+let submittingList = false;
+document.addEventListener("submit", (event) => {
+  if (event.target.id === "sync-list-form") submittingList = true;
+});
+window.addEventListener("pageshow", () => { submittingList = false; });
+window.addEventListener("beforeunload", (event) => {
+  const form = document.getElementById("sync-list-form");
+  if (!form || submittingList || !hasUnsavedRows(form)) return;
+  event.preventDefault();
+  event.returnValue = "";  // older browsers show the prompt only when this is set
+});
+
 // Select Courses: ">" says whether a course's sections are shown (no inline handlers: the CSP forbids them).
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-toggle-expanded]");

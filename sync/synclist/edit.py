@@ -203,8 +203,20 @@ def save_rows(institution: Institution, config: CanvasConfig, changes: Mapping[i
     return result
 
 
-def bulk_change(institution: Institution, config: CanvasConfig, entry_ids: list[int], change: RowChange) -> SaveResult:
-    return save_rows(institution, config, dict.fromkeys(entry_ids, change))
+def bulk_change(
+    institution: Institution,
+    config: CanvasConfig,
+    entry_ids: list[int],
+    change: RowChange,
+    typed: Mapping[int, RowChange] | None = None,
+) -> SaveResult:
+    """A bulk `change` to the checked entries, saved with the rows as `typed` on the page in one go (all or
+    nothing), so a bulk button loses no edit typed but not saved: on a checked entry the bulk action's
+    fields win and its other typed fields are kept."""
+    changes = {entry_id: RowChange(**row) for entry_id, row in (typed or {}).items()}
+    for entry_id in entry_ids:
+        changes.setdefault(entry_id, RowChange()).update(change)
+    return save_rows(institution, config, changes)
 
 
 def remove(institution: Institution, entry_ids: list[int]) -> int:

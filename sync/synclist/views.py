@@ -149,15 +149,27 @@ def _bulk_change(
     checked: list[int],
     action: str,
 ) -> HttpResponse:
+    """A bulk action on the checked rows, saved with the rows as typed (the bulk buttons post them): the rows
+    are validated as Save validates them, and a refused post shows them as typed, with the bulk choice."""
     form: BulkDatesForm | BulkDepartmentForm = (
         choices.bulk_department_form(request.POST) if action == "bulk_department" else BulkDatesForm(request.POST)
     )
-    if not form.is_valid():
-        return _not_saved(request, institution, choices, bulk=form, checked=checked)
-    result = edit.bulk_change(institution, config, checked, form.change())
+    rows = choices.formset(request.POST) if _rows_posted(request) else None
+    rows_valid = rows is None or rows.is_valid()
+    if not (form.is_valid() and rows_valid):
+        page_errors = [str(e) for e in rows.non_form_errors()] if rows is not None else []
+        return _not_saved(request, institution, choices, rows=rows, page_errors=page_errors, bulk=form, checked=checked)
+    typed = rows.changes() if rows is not None else {}
+    result = edit.bulk_change(institution, config, checked, form.change(), typed)
     if result.ok:
         return _saved(request, institution, config, result)
-    return _not_saved(request, institution, choices, errors=result.errors, bulk=form, checked=checked)
+    return _not_saved(request, institution, choices, rows=rows, errors=result.errors, bulk=form, checked=checked)
+
+
+def _rows_posted(request: HttpRequest) -> bool:
+    """Whether the post holds the rows (the page always sends them; a post of the bulk fields alone edits
+    only the checked entries)."""
+    return f"{BaseEntryRowFormSet.get_default_prefix()}-TOTAL_FORMS" in request.POST
 
 
 def _saved(
@@ -182,8 +194,8 @@ def _not_saved(
     bulk: BulkDatesForm | BulkDepartmentForm | None = None,
     checked: Iterable[int] = (),
 ) -> HttpResponse:
-    """The tab again with every message beside its field: the rows as posted (or, after a bulk action, as
-    stored), the workflow's `errors` added to them; errors that belong to no row on the page head it."""
+    """The tab again with every message beside its field: the rows as posted (else as stored), the
+    workflow's `errors` added to them; errors that belong to no row on the page head it."""
     shown = choices.formset_to_correct(rows)
     page_errors = [*page_errors, *shown.add_entry_errors(errors or {})]
     marked = any(form.errors for form in shown) or bool(bulk and bulk.errors)

@@ -297,3 +297,107 @@ def test_edit_sync_list_bulk_options_checkboxes_and_the_warnings_after_save(page
     expect(warnings).to_contain_text("End date has passed: 1 entry")
     expect(page.get_by_label("End Date of Contracts I").first).to_have_value(term_end)
     looks_right(page, "sync-list-4-extended", width)
+
+
+@pytest.fixture
+def two_listed(catalogue):
+    """Contracts I and History of Science on the sync list, saved with the fall's dates and no department,
+    and a second department to choose."""
+    Department.objects.create(institution=catalogue, name="Undergraduate Studies")
+    for canvas_id in (501, 502):
+        SyncListEntry.objects.create(
+            institution=catalogue, course=CatalogCourse.objects.get(canvas_id=canvas_id),
+            start_date=dt.date(2026, 8, 24), end_date=dt.date(2026, 12, 18),
+        )  # fmt: skip
+
+
+def _prompts(page) -> list[str]:
+    """The types of the dialogs the page opens ("beforeunload": leave the page?), each one dismissed."""
+    seen: list[str] = []
+
+    def dismiss(dialog) -> None:
+        seen.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    return seen
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_bulk_action_keeps_the_edits_typed_in_another_row(page, width, admin_a, two_listed):
+    page.set_viewport_size({"width": WIDTHS[width], "height": 800})
+    login(page, "alice@alpha.test")
+    prompts = _prompts(page)
+    page.goto("/admin-settings/lms/sync/?tab=list")
+
+    page.get_by_label("End Date of Contracts I").fill("2027-01-31")
+    page.get_by_label("Department of Contracts I").select_option(label="Undergraduate Studies")
+    page.get_by_label("Select History of Science").check()
+    page.get_by_label("Department for checked rows").select_option(label="Law")
+    page.get_by_role("button", name="Set department").click()
+
+    expect(page.get_by_text("Saved. 2 entries changed.")).to_be_visible()
+    expect(page.get_by_label("End Date of Contracts I")).to_have_value("2027-01-31")
+    department = page.get_by_label("Department of Contracts I")
+    assert department.evaluate("el => el.selectedOptions[0].text") == "Undergraduate Studies"
+    history = page.get_by_label("Department of History of Science")
+    assert history.evaluate("el => el.selectedOptions[0].text") == "Law"
+    looks_right(page, "sync-list-bulk-kept-typed", width)
+
+    # A typed row the Save would refuse: nothing saved, and what was typed and chosen is all still there.
+    page.get_by_label("End Date of Contracts I").fill("2026-01-01")
+    page.get_by_label("Select History of Science").check()
+    page.get_by_label("Department for checked rows").select_option(label="Undergraduate Studies")
+    page.get_by_role("button", name="Set department").click()
+    expect(page.get_by_text("Nothing was saved: correct the entries marked below.")).to_be_visible()
+    expect(page.get_by_text("End Date is before Start Date.")).to_be_visible()
+    expect(page.get_by_label("End Date of Contracts I")).to_have_value("2026-01-01")
+    expect(page.get_by_label("Select History of Science")).to_be_checked()
+    bulk = page.get_by_label("Department for checked rows")
+    assert bulk.evaluate("el => el.selectedOptions[0].text") == "Undergraduate Studies"
+    looks_right(page, "sync-list-bulk-refused-typed", width)
+    assert prompts == []  # the bulk buttons save; they do not ask about leaving
+    assert SyncListEntry.objects.get(course__canvas_id=502).department.name == "Law"
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_leaving_the_sync_list_with_unsaved_edits_asks_first(page, width, admin_a, two_listed):
+    page.set_viewport_size({"width": WIDTHS[width], "height": 800})
+    login(page, "alice@alpha.test")
+    prompts = _prompts(page)
+    page.goto("/admin-settings/lms/sync/?tab=list")
+
+    page.get_by_role("tab", name="Select Courses").click()  # nothing typed: leaves without asking
+    expect(page.get_by_label("Search by Course ID or name")).to_be_visible()
+    assert prompts == []
+    page.get_by_role("tab", name="Edit Sync List").click()
+
+    page.get_by_label("End Date of Contracts I").fill("2027-01-31")
+    with page.expect_event("dialog"):
+        page.get_by_role("tab", name="Select Courses").click()
+    assert prompts == ["beforeunload"]
+    # Staying: the page and the edit are still there.
+    expect(page).to_have_url(re.compile(r"\?tab=list$"))
+    expect(page.get_by_label("End Date of Contracts I")).to_have_value("2027-01-31")
+    looks_right(page, "sync-list-unsaved-stayed", width)
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved. 1 entry changed.")).to_be_visible()
+    assert prompts == ["beforeunload"]  # Save itself did not ask
+    assert str(SyncListEntry.objects.get(course__canvas_id=501).end_date) == "2027-01-31"
+
+    # A refused Save shows the rows as typed, none of it saved: leaving asks too.
+    page.get_by_label("End Date of Contracts I").fill("2026-01-01")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("End Date is before Start Date.")).to_be_visible()
+    with page.expect_event("dialog"):
+        page.get_by_role("tab", name="Select Courses").click()
+    assert prompts == ["beforeunload", "beforeunload"]
+    expect(page.get_by_label("End Date of Contracts I")).to_have_value("2026-01-01")
+
+    page.get_by_label("End Date of Contracts I").fill("2027-01-31")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved. 0 entries changed.")).to_be_visible()
+    page.get_by_role("tab", name="Select Courses").click()  # saved: nothing to lose
+    expect(page.get_by_label("Search by Course ID or name")).to_be_visible()
+    assert prompts == ["beforeunload", "beforeunload"]

@@ -170,6 +170,74 @@ def test_bulk_end_before_a_rows_start_is_marked_on_that_row(client_a, institutio
     assert a.end_date == D(2026, 12, 17)
 
 
+def _typed_and_checked(a, b, typed, action, **bulk):
+    """What a bulk button posts: every row (Contracts I as `typed`, Statistics I as stored), Statistics I
+    checked, and the bulk fields."""
+    stored = {"start_date": "2026-08-23", "end_date": "2026-12-17", "department": ""}
+    rows = rows_post({"entry": a.id, **stored, **typed}, {"entry": b.id, **stored}, action=action)
+    return {**rows, "selected": [b.id], **bulk}
+
+
+def test_a_bulk_action_saves_the_rows_typed_but_not_saved(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    studies = Department.objects.create(institution=institution_a, name="Undergraduate Studies")
+    typed = {"end_date": "2027-01-31", "department": studies.id}
+    data = _typed_and_checked(a, b, typed, "bulk_department", bulk_department=law.id)
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 2 entries changed." in text(r)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.end_date, a.department_id) == (D(2027, 1, 31), studies.id)
+    assert (b.end_date, b.department_id) == (D(2026, 12, 17), law.id)
+
+
+def test_a_bulk_action_keeps_a_checked_rows_other_typed_fields(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    data = _typed_and_checked(a, b, {}, "bulk_dates", bulk_end="2027-01-31")
+    data["rows-1-department"] = str(law.id)  # typed on the checked row itself
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Saved. 1 entry changed." in text(r)
+    b.refresh_from_db()
+    assert (b.end_date, b.department_id) == (D(2027, 1, 31), law.id)
+
+
+def test_a_bulk_action_with_a_bad_typed_row_saves_nothing_and_keeps_what_was_typed(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    typed = {"end_date": "31/01/2027", "department": law.id}
+    data = _typed_and_checked(a, b, typed, "bulk_department", bulk_department=law.id)
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    body = text(r)
+    assert "Nothing was saved: correct the entries marked below." in body
+    assert '<ul class="errorlist" id="id_rows-0-end_date_error"><li>Enter a date as YYYY-MM-DD.</li></ul>' in body
+    row = shown_row(r, a)
+    assert (row["end_date"].value(), row["department"].value()) == ("31/01/2027", str(law.id))
+    assert r.context["bulk_department_form"]["bulk_department"].value() == str(law.id)
+    assert f'name="selected" value="{b.id}" id="select-{b.id}" aria-label="Select Statistics I" checked>' in body
+    assert list(SyncListEntry.objects.values_list("end_date", "department")) == [(D(2026, 12, 17), None)] * 2
+
+
+def test_a_bulk_action_refused_on_its_rows_keeps_what_was_typed_elsewhere(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    law = Department.objects.get(institution=institution_a)
+    data = _typed_and_checked(a, b, {"department": law.id}, "bulk_dates", bulk_end="2026-01-01")
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    assert shown_row(r, b).errors == {"end_date": ["End Date is before Start Date."]}
+    assert shown_row(r, a)["department"].value() == str(law.id)
+    assert r.context["bulk_dates_form"]["bulk_end"].value() == "2026-01-01"
+    assert not SyncListEntry.objects.filter(department=law).exists()
+
+
 def test_bulk_remove_from_the_page(client_a, institution_a, config):
     a, b = two_entries(institution_a, config)
     r = client_a.post(reverse("sync-list-save"), {"action": "remove", "selected": [a.id, b.id]}, follow=True)
