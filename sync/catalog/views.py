@@ -55,6 +55,7 @@ def _search_context(request: HttpRequest, institution: Institution) -> dict:
         sort=sort,
         page=request.GET.get("page") or 1,
     )
+    checks.mark_ended(institution, results)
     on_list = edit.listed_in(institution, [course.id for course in results])
     for course in results:
         course.sections_listed = on_list.sections.get(course.id, 0)
@@ -137,6 +138,7 @@ def course_sections(request: HttpRequest, course_id: int) -> HttpResponse:
     except CatalogCourse.DoesNotExist:
         raise Http404 from None
     listed = set(institution.sync_entries.filter(course=course).values_list("section_id", flat=True))
+    checks.mark_ended(institution, [course])
     ctx = {"course": course, "sections": sections, "listed": listed, "course_listed": None in listed}
     return render(request, "sync/_sections.html", ctx)
 

@@ -16,7 +16,7 @@ from portal.models import Course, Institution
 from sync.engine.runner import today_for
 from sync.models import SyncListEntry
 from sync.runs.reasons import REASONS, reason
-from sync.synclist.edit import NOT_ON_LIST, ListedEntry, RowChange
+from sync.synclist.edit import NOT_ON_LIST, ListedEntry, RowChange, default_dates
 
 # Not a run issue (the sync copes: both entries land in one portal course), so not a code of the reasons
 # registry, and the help page has no entry for it.
@@ -179,6 +179,20 @@ def _why_not(item: ListedEntry, institution: Institution, today: dt.date) -> str
     if item.entry.end_date is None or (term is not None and term <= item.entry.end_date):
         return "its End Date is already at or after the term end."
     return NO_TERM_END if term is None else TERM_ENDED.format(term_end=date_text(term))
+
+
+def mark_ended(institution: Institution, courses: Iterable) -> None:
+    """Select Courses' courses (CatalogCourse) whose Canvas end date has passed get `.ended_text`, what
+    the status column says before + is pressed: added as it is, the entry would take that end date and
+    not sync (added_warning says so only after the click)."""
+    today = today_for(institution)
+    for course in courses:
+        end = default_dates(course, institution)[1]
+        course.ended_text = (
+            f"Ended {date_text(end)} in Canvas: once added, set a later End Date to sync it"
+            if end is not None and end < today
+            else ""
+        )
 
 
 def added_warning(institution: Institution, entry: SyncListEntry, today: dt.date | None = None) -> str:

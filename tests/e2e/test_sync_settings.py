@@ -224,6 +224,9 @@ def test_edit_sync_list_bulk_options_checkboxes_and_the_warnings_after_save(page
 
     # Adding last term's course says at once that it has ended.
     page.goto("/admin-settings/lms/sync/?q=Evidence")
+    # ... and says so before + is pressed, where it said "Can be synced".
+    status = page.get_by_role("row").filter(has_text="Evidence").get_by_test_id("ended")
+    expect(status).to_have_text(re.compile(r"^Ended .+ in Canvas: once added, set a later End Date to sync it$"))
     page.get_by_role("button", name="Add Evidence to the sync list").click()
     added = page.get_by_role("alert").filter(has_text="Added, but its end date")
     expect(added).to_contain_text("has passed, so it will not sync")

@@ -78,6 +78,31 @@ def test_sections_fragment_shows_reasons_and_plus(client_a, catalog_a):
     assert "No SIS ID in Canvas" in body  # Section B
 
 
+def test_a_course_that_ended_in_canvas_says_so_before_it_is_added(client_a, catalog_a):
+    # The walk of the guide: an ended Fall 2025 course said "Can be synced"; only once added did the page
+    # say its end date had passed and it would not sync.
+    ended = CatalogCourse.objects.create(
+        institution=catalog_a,
+        canvas_id=506,
+        name="Accounting I",
+        sis_course_id="BUS-141-F25",
+        workflow_state="available",
+        term_name="Fall 2025",
+        end_at=dt.datetime(2025, 12, 18, 17, tzinfo=dt.UTC),
+    )
+    CatalogSection.objects.create(institution=catalog_a, course=ended, canvas_id=806, name="Sec 1", sis_section_id="S1")
+
+    found = text(client_a.get(reverse("sync-course-search"), {"q": "BUS-141"}))
+    sections = text(client_a.get(reverse("sync-course-sections", args=[ended.id])))
+    current = text(client_a.get(reverse("sync-course-search"), {"q": "LAW-101"}))
+
+    said = "Ended Dec 18, 2025 in Canvas: once added, set a later End Date to sync it"
+    assert said in found and "Can be synced" not in found
+    assert "Add Accounting I to the sync list" in found  # still addable: a later End Date makes it sync
+    assert said in sections and "Add section Sec 1 to the sync list" in sections
+    assert "Can be synced" in current and "Ended" not in current
+
+
 def test_it_requires_access_to_sections(client_b, catalog_a, catalog_b):
     course = CatalogCourse.objects.get(canvas_id=501, institution=catalog_a)
     assert client_b.get(reverse("sync-course-sections", args=[course.id])).status_code == 404
