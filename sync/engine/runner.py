@@ -372,9 +372,17 @@ def _outcome(run: SyncRun, statuses: list[str], counts: dict) -> tuple[RunStatus
     lost = access_lost(run.id)
     if lost:
         done = statuses.count(CourseResultStatus.APPLIED)
-        return RunStatus.FAILED, (
-            f"Sync stopped: Canvas access was lost. {lost.message} {done} of {n} course{pluralize(n)} were synced before; "
-            f"the others were not changed. What to do: {lost.fix}"
+        # "0 of 5 courses were synced before" read as if they had been synced once (the guide's walk).
+        kept = "the portal keeps what earlier syncs wrote"
+        synced = (
+            f"None of the {n} course{pluralize(n)} was synced and nothing in the portal changed ({kept})"
+            if not done
+            else f"{done} of {n} course{pluralize(n)} {'was' if done == 1 else 'were'} synced before it stopped; "
+            f"the other {n - done} {'was' if n - done == 1 else 'were'} not changed ({kept})"
+        )
+        return (
+            RunStatus.FAILED,
+            f"Sync stopped: Canvas access was lost. {lost.message} {synced}. What to do: {lost.fix}",
         )
     if run.params.get("preview"):
         return RunStatus.SUCCEEDED, f"Preview of {n} course{pluralize(n)}: {tally}. Nothing was written; Apply to sync."

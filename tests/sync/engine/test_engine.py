@@ -212,6 +212,23 @@ def test_a_canvas_failure_in_one_course_does_not_stop_the_others(connected, sim,
     assert "canvas_error" in issue_codes(run)
 
 
+# Transactional: the reading thread that renews the token writes the connection from its own database
+# connection, which a test's open transaction would lock out (on SQLite).
+@pytest.mark.django_db(transaction=True)
+def test_access_revoked_before_the_run_says_no_course_was_synced(connected, sim, institution_a):
+    catalog_from_sim(institution_a, sim)
+    add_entry(institution_a, 501)
+    add_entry(institution_a, 505)
+    sim.control("tokens/revoke")
+
+    run = sync(institution_a)
+
+    assert run.status == RunStatus.FAILED
+    # It said "0 of 2 courses were synced before; the others were not changed".
+    assert "None of the 2 courses was synced and nothing in the portal changed" in run.message, run.message
+    assert "synced before" not in run.message and "Generate Key" in run.message
+
+
 def test_preview_shows_the_changes_and_writes_nothing(contracts, institution_a):
     run = sync(institution_a, preview=True)
 
