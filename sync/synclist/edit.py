@@ -4,7 +4,7 @@ dates and departments in bulk, and validate with messages by field. CSV lives in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -76,6 +76,7 @@ class ListedEntry:
 @dataclass
 class SaveResult:
     saved: int = 0
+    removed: int = 0
     errors: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -176,10 +177,16 @@ def sort_listed(listed: list[ListedEntry], sort: Sort) -> list[ListedEntry]:
 # --- editing ------------------------------------------------------------------------------------
 
 
-def save_rows(institution: Institution, config: CanvasConfig, changes: Mapping[int, RowChange]) -> SaveResult:
+def save_rows(
+    institution: Institution,
+    config: CanvasConfig,
+    changes: Mapping[int, RowChange],
+    removing: Collection[int] = (),
+) -> SaveResult:
     """Apply changes to entries of this institution, all or nothing; errors are keyed by entry id and field
-    ("entry" for the entry as a whole). An id that is not on this institution's list is refused."""
-    listed = {item.id: item for item in entries_for(institution, config)}
+    ("entry" for the entry as a whole). An id that is not on this institution's list is refused. The
+    entries being `removing`d count as gone already (removing one of two duplicates is the fix)."""
+    listed = {item.id: item for item in entries_for(institution, config) if item.id not in removing}
     result = SaveResult()
     changed: list[int] = []
     for entry_id, change in changes.items():
@@ -222,6 +229,22 @@ def bulk_change(
 def remove(institution: Institution, entry_ids: list[int]) -> int:
     deleted, _ = SyncListEntry.objects.filter(institution=institution, id__in=entry_ids).delete()
     return deleted
+
+
+def remove_and_save(
+    institution: Institution, config: CanvasConfig, entry_ids: list[int], typed: Mapping[int, RowChange]
+) -> SaveResult:
+    """Remove the checked entries and save the rows `typed` (edited on the page, not saved) with it, all or
+    nothing, so a Remove loses no edit typed in a row it keeps."""
+    if not typed:
+        return SaveResult(removed=remove(institution, entry_ids))
+    removing = set(entry_ids)
+    with transaction.atomic():
+        kept = {entry_id: change for entry_id, change in typed.items() if entry_id not in removing}
+        result = save_rows(institution, config, kept, removing=removing)
+        if result.ok:
+            result.removed = remove(institution, entry_ids)
+    return result
 
 
 def remove_course(institution: Institution, catalog_course_id: int) -> CatalogCourse:

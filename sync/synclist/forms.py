@@ -93,6 +93,14 @@ class EntryRowForm(forms.Form):
         data = self.cleaned_data
         return RowChange(start_date=data["start_date"], end_date=data["end_date"], department=data["department"])
 
+    @property
+    def edited(self) -> bool:
+        """Whether this valid row's values differ from its entry's as stored (typed and not saved)."""
+        entry = self.cleaned_data["entry"].entry
+        return self.change() != RowChange(
+            start_date=entry.start_date, end_date=entry.end_date, department=entry.department
+        )
+
 
 class BaseEntryRowFormSet(forms.BaseFormSet):
     @classmethod

@@ -107,15 +107,13 @@ def sync_list_save(request: HttpRequest) -> HttpResponse:
     if action != "save" and not checked:
         messages.error(request, "Check at least one row first, then choose the bulk action.")
         return _to_list(request)
-    if action == "remove":
-        removed = edit.remove(institution, checked)
-        messages.success(request, f"Removed {removed} entr{'y' if removed == 1 else 'ies'} from the sync list.")
-        return _to_list(request)
     config = search.config_for(institution)
     sort = list_sort(request.POST.get("sort"))
     choices = read_choices(institution, config, sort)
     if action == "save":
         return _save_rows(request, institution, config, choices, checked)
+    if action == "remove":
+        return _remove(request, institution, config, choices, checked)
     return _bulk_change(request, institution, config, choices, checked, action)
 
 
@@ -166,6 +164,30 @@ def _bulk_change(
     return _not_saved(request, institution, choices, rows=rows, errors=result.errors, bulk=form, checked=checked)
 
 
+def _remove(
+    request: HttpRequest, institution: Institution, config: CanvasConfig, choices: SyncListChoices, checked: list[int]
+) -> HttpResponse:
+    """Remove the checked rows, saving with it what was typed in the rows it keeps (validated as Save does;
+    what is typed in a removed row goes with it)."""
+    rows = choices.formset(request.POST) if _rows_posted(request) else None
+    typed: dict[int, edit.RowChange] = {}
+    if rows is not None:
+        rows.is_valid()
+        kept = [form for form in rows if form.listed_entry is not None and form.listed_entry.id not in checked]
+        if rows.non_form_errors() or any(form.errors for form in kept):
+            page_errors = [str(e) for e in rows.non_form_errors()]
+            return _not_saved(request, institution, choices, rows=rows, page_errors=page_errors, checked=checked)
+        typed = {form.cleaned_data["entry"].id: form.change() for form in kept if form.edited}
+    result = edit.remove_and_save(institution, config, checked, typed)
+    if not result.ok:
+        return _not_saved(request, institution, choices, rows=rows, errors=result.errors, checked=checked)
+    removed = f"Removed {result.removed} entr{'y' if result.removed == 1 else 'ies'} from the sync list."
+    if typed:
+        return _saved(request, institution, config, result, removed=removed)
+    messages.success(request, removed)
+    return _to_list(request)
+
+
 def _rows_posted(request: HttpRequest) -> bool:
     """Whether the post holds the rows (the page always sends them; a post of the bulk fields alone edits
     only the checked entries)."""
@@ -173,11 +195,18 @@ def _rows_posted(request: HttpRequest) -> bool:
 
 
 def _saved(
-    request: HttpRequest, institution: Institution, config: CanvasConfig, result: SaveResult, extended: int = 0
+    request: HttpRequest,
+    institution: Institution,
+    config: CanvasConfig,
+    result: SaveResult,
+    extended: int = 0,
+    removed: str = "",
 ) -> HttpResponse:
-    """Saved, and (a warning, nothing lost) what the next sync would still skip or merge, read back as stored."""
+    """Saved (after what was `removed`, if anything), and (a warning, nothing lost) what the next sync would
+    still skip or merge, read back as stored."""
     changed = f"Saved. {result.saved} entr{'y' if result.saved == 1 else 'ies'} changed"
-    messages.success(request, f"{changed}, {extended} extended to the term end." if extended else f"{changed}.")
+    changed = f"{changed}, {extended} extended to the term end." if extended else f"{changed}."
+    messages.success(request, f"{removed} {changed}" if removed else changed)
     if warning := checks.summary(checks.list_warnings(institution, edit.entries_for(institution, config))):
         messages.warning(request, warning)
     return _to_list(request)

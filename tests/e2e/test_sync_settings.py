@@ -359,8 +359,16 @@ def test_a_bulk_action_keeps_the_edits_typed_in_another_row(page, width, admin_a
     bulk = page.get_by_label("Department for checked rows")
     assert bulk.evaluate("el => el.selectedOptions[0].text") == "Undergraduate Studies"
     looks_right(page, "sync-list-bulk-refused-typed", width)
-    assert prompts == []  # the bulk buttons save; they do not ask about leaving
     assert SyncListEntry.objects.get(course__canvas_id=502).department.name == "Law"
+
+    # Remove keeps what was typed in the rows it keeps, too.
+    page.get_by_label("End Date of Contracts I").fill("2027-02-15")
+    page.get_by_role("button", name="Remove").click()
+    expect(page.get_by_text("Removed 1 entry from the sync list. Saved. 1 entry changed.")).to_be_visible()
+    expect(page.get_by_label("End Date of Contracts I")).to_have_value("2027-02-15")
+    expect(page.get_by_label("Select History of Science")).to_have_count(0)
+    looks_right(page, "sync-list-remove-kept-typed", width)
+    assert prompts == []  # the bulk buttons save; they do not ask about leaving
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -238,6 +238,42 @@ def test_a_bulk_action_refused_on_its_rows_keeps_what_was_typed_elsewhere(client
     assert not SyncListEntry.objects.filter(department=law).exists()
 
 
+def test_remove_saves_the_edits_typed_in_the_rows_it_keeps(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    typed = {"end_date": "2027-01-31"}
+    data = _typed_and_checked(a, b, typed, "remove")
+    data["rows-1-end_date"] = "soon"  # typed in the removed row: it goes with the row
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Removed 1 entry from the sync list. Saved. 1 entry changed." in text(r)
+    assert list(SyncListEntry.objects.values_list("id", "end_date")) == [(a.id, D(2027, 1, 31))]
+
+
+def test_remove_with_a_bad_typed_row_it_keeps_removes_nothing(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    data = _typed_and_checked(a, b, {"end_date": "31/01/2027"}, "remove")
+
+    r = client_a.post(reverse("sync-list-save"), data)
+
+    assert "Nothing was saved: correct the entries marked below." in text(r)
+    assert shown_row(r, a)["end_date"].value() == "31/01/2027"
+    assert SyncListEntry.objects.count() == 2
+
+
+def test_removing_one_of_two_duplicates_saves_the_typed_rows(client_a, institution_a, config):
+    a, b = two_entries(institution_a, config)
+    CatalogCourse.objects.filter(canvas_id=505).update(sis_course_id="LAW-101-F26")
+    CanvasConfig.objects.filter(id=config.id).update(course_id_type="sis")
+    law = Department.objects.get(institution=institution_a)
+    data = _typed_and_checked(a, b, {"department": law.id}, "remove")  # the same dates as the one removed
+
+    r = client_a.post(reverse("sync-list-save"), data, follow=True)
+
+    assert "Removed 1 entry from the sync list. Saved. 1 entry changed." in text(r)
+    assert list(SyncListEntry.objects.values_list("id", "department")) == [(a.id, law.id)]
+
+
 def test_bulk_remove_from_the_page(client_a, institution_a, config):
     a, b = two_entries(institution_a, config)
     r = client_a.post(reverse("sync-list-save"), {"action": "remove", "selected": [a.id, b.id]}, follow=True)
