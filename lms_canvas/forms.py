@@ -8,12 +8,16 @@ from lms_canvas.models import CanvasConfig, CourseIdType, LmsType, SectionIdType
 from lms_canvas.urlguard import canvas_origin, normalize_canvas_url
 
 SERVER_MOVED_DEV_KEY = (
-    "You changed the Canvas Server: enter the Client Secret (Show Key in that Canvas) again. "
-    "A saved secret is only ever sent to the server it was saved for."
+    "You changed the Canvas Server (even http to https is a change), so type the Client Secret again "
+    "(Show Key in that Canvas): a saved secret is only ever sent to the server it was saved for."
 )
 SERVER_MOVED_PASTED = (
-    "You changed the Canvas Server: paste the access token for that Canvas again. "
-    "A saved token is only ever sent to the server it was saved for."
+    "You changed the Canvas Server (even http to https is a change), so paste the access token for that "
+    "Canvas again: a saved token is only ever sent to the server it was saved for."
+)
+CLIENT_ID_TOO_LONG = (
+    "That is too long for a Client ID: it is the number shown above the Show Key button in Canvas's "
+    "Developer Keys (Details column), at most 40 digits. Copy just that number."
 )
 
 
@@ -24,7 +28,9 @@ class LmsSettingsForm(forms.Form):
         max_length=200,
         help_text="Your Canvas address, such as https://yourschool.instructure.com.",
     )
-    client_id = forms.CharField(label="Client ID", max_length=40, required=False)
+    client_id = forms.CharField(
+        label="Client ID", max_length=40, required=False, error_messages={"max_length": CLIENT_ID_TOO_LONG}
+    )
     # Write-only: never rendered back, so an empty field means "keep the saved one".
     client_secret = forms.CharField(
         label="Client Secret", max_length=200, required=False, widget=forms.PasswordInput(render_value=False)

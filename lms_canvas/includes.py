@@ -49,7 +49,19 @@ def judged(items: list[dict[str, Any]], include: Iterable[str], *, embedded: str
     return honoured, missing
 
 
+# What each include brings, in the words an admin reads (the parameter syntax goes to no page).
+INCLUDE_WORDS = {
+    "term": "the course terms",
+    "total_students": "the student counts",
+    "enrollments": "the people's enrollments",
+    "email": "the email addresses",
+    "sections": "the sections",
+    "students": "the students of each section",
+    "teachers": "the teachers",
+}
+
+
 def names(dropped_includes: Iterable[str]) -> str:
-    """ "include[]=term and include[]=total_students", for a message."""
-    listed = [f"include[]={name}" for name in sorted(dropped_includes)]
+    """ "the course terms and the student counts", for a message."""
+    listed = [INCLUDE_WORDS.get(name, name) for name in sorted(dropped_includes)]
     return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]

@@ -40,6 +40,9 @@ REDIRECTED_OAUTH = (
     "Canvas's token endpoint answered with a redirect (HTTP {status}); the portal follows no redirect, "
     "so nothing secret was sent on."
 )
+REFRESH_REFUSED = (
+    "Canvas refused to renew the portal's access: the authorization given in Canvas was revoked or has ended."
+)
 REDIRECTED_OAUTH_FIX = (
     "Check that Canvas Server is your Canvas address itself, such as https://yourschool.instructure.com "
     "(not an address that forwards to it); if it is, contact support."
@@ -190,12 +193,27 @@ def _state_behind_scopes(conn: CanvasConnection, session: requests.Session, miss
     return [again.finding]
 
 
-def _unreachable(base: str, exc: Exception) -> Finding:
-    reason = "it timed out" if isinstance(exc, requests.Timeout) else "the connection failed"
-    return Finding(
-        f"The portal could not reach the Canvas Server {base} ({reason}).",
-        "Check the Canvas Server address (for example https://yourschool.instructure.com) and try again.",
-    )
+class Unreachable(Finding):
+    """The portal got no answer from a Canvas server at the address: nothing Canvas said about the key."""
+
+
+UNREACHABLE_FIX = (
+    "Check Canvas Server: it is the address your browser shows when you use Canvas, starting with https:// "
+    "(such as https://yourschool.instructure.com). Correct it, then Save again."
+)
+
+
+def _unreachable(base: str, exc: Exception) -> Unreachable:
+    if isinstance(exc, requests.exceptions.SSLError):
+        # A TLS handshake that fails: often an https address on a server that speaks only http.
+        logger.info("TLS with the Canvas Server %s failed: %s", base, exc)
+        return Unreachable(
+            f"The portal could not reach the Canvas Server {base} securely: no Canvas server there completed "
+            "a secure (https) connection.",
+            UNREACHABLE_FIX,
+        )
+    reason = "it did not answer in time" if isinstance(exc, requests.Timeout) else "the connection failed"
+    return Unreachable(f"The portal could not reach the Canvas Server {base} ({reason}).", UNREACHABLE_FIX)
 
 
 def _json_error(r: requests.Response) -> tuple[str, str]:
@@ -361,9 +379,9 @@ def refresh_access_token(connection_id: int, rejected_token: str | None = None) 
             try:
                 token = _refresh_call(conn)
             except OAuth2Error as exc:
-                failure = _needs_reauth(
-                    conn, f"Canvas refused to renew the portal's access ({exc.description or exc.error})."
-                )
+                # Canvas's own words (such as "refresh_token not found") are for the log, not the admin.
+                logger.warning("Canvas refused the token refresh: %s %s", exc.error, exc.description or "")
+                failure = _needs_reauth(conn, REFRESH_REFUSED)
             else:
                 store_tokens(conn, token)
                 conn.save(update_fields=["access_token", "refresh_token", "token_expires_at", "updated_at"])

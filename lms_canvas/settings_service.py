@@ -6,6 +6,7 @@ details change, verify a pasted token, preflight a developer key) is here, calla
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,14 +18,33 @@ from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
 class Notice:
     level: Literal["success", "info", "warning", "error"]
     text: str
+    not_saved: bool = False  # the Save was refused: the page keeps what the admin typed
+
+
+# Fixes are written for any page ("Open LMS Settings and choose Generate Key"); these notices are
+# read on LMS Settings itself, where the button is below them.
+_ON_THIS_PAGE = (
+    (re.compile(r"Open LMS Settings and choose "), "Choose "),
+    (re.compile(r"In LMS Settings, set "), "Set "),
+    (re.compile(r" in LMS Settings\b"), " below"),
+)
+
+
+def on_this_page(fix: str) -> str:
+    for pattern, replacement in _ON_THIS_PAGE:
+        fix = pattern.sub(replacement, fix)
+    return fix
 
 
 def finding_notices(findings: list[oauth.Finding]) -> list[Notice]:
     """One notice per problem, numbered when there is more than one, so all can be fixed in one go."""
     if len(findings) == 1:
-        return [Notice("error", f"{findings[0].message} What to do: {findings[0].fix}")]
+        return [Notice("error", f"{findings[0].message} What to do: {on_this_page(findings[0].fix)}")]
     n = len(findings)
-    return [Notice("error", f"Problem {i} of {n}: {f.message} What to do: {f.fix}") for i, f in enumerate(findings, 1)]
+    return [
+        Notice("error", f"Problem {i} of {n}: {f.message} What to do: {on_this_page(f.fix)}")
+        for i, f in enumerate(findings, 1)
+    ]
 
 
 def findings_reason(findings: list[oauth.Finding]) -> str:
@@ -116,6 +136,11 @@ def save_settings(conn: CanvasConnection, data: dict[str, Any], user=None) -> li
         conn.status_reason = findings_reason(findings)
         conn.save(update_fields=["status_reason", "updated_at"])
         return refused_notices(findings)
+    if conn.status == ConnectionStatus.NOT_VERIFIED and conn.status_reason:
+        # What an earlier Save or Generate Key recorded against the key (its State OFF, a scope missing)
+        # is no longer true now that Canvas accepts it: the status card must not go on saying it.
+        conn.status_reason = ""
+        conn.save(update_fields=["status_reason", "updated_at"])
     if conn.is_verified:
         return [Notice("success", "Saved.")]
     return [Notice("success", "Saved. Canvas accepts this developer key: choose Generate Key to authorize the portal.")]
@@ -131,12 +156,19 @@ def _refused(conn: CanvasConnection, access_token: str) -> list[oauth.Finding]:
 
 
 def _not_saved_notices(findings: list[oauth.Finding]) -> list[Notice]:
-    return [
-        Notice(
-            "error",
+    if all(isinstance(f, oauth.Unreachable) for f in findings):
+        # No Canvas answered, so nothing is known against the key: do not blame it.
+        lead = (
+            "Not saved: the portal could not reach a Canvas server at that Canvas Server address, so the "
+            "connection keeps the details it works with. Check the address and Save again."
+        )
+    else:
+        lead = (
             "Not saved: Canvas refuses these key details, so the connection keeps the ones it works with. "
-            "Fix what is listed and Save again; to switch to another key anyway, choose Disconnect first.",
-        ),
+            "Fix what is listed and Save again; to switch to another key anyway, choose Disconnect first."
+        )
+    return [
+        Notice("error", lead, not_saved=True),
         *finding_notices(findings),
         Notice("info", KEPT_CONNECTION),
     ]

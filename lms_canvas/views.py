@@ -44,8 +44,11 @@ def lms_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = LmsSettingsForm(request.POST, **form_kwargs)
         if form.is_valid():
-            _show(request, settings_service.save_settings(conn, form.cleaned_data, request.user))
-            return redirect("lms-settings")
+            notices = settings_service.save_settings(conn, form.cleaned_data, request.user)
+            _show(request, notices)
+            if not any(n.not_saved for n in notices):
+                return redirect("lms-settings")
+            _ask_secrets_again(form)
     else:
         form = LmsSettingsForm(
             initial={"lms_type": conn.lms_type, "server_url": conn.server_url, "client_id": conn.client_id},
@@ -59,6 +62,19 @@ def lms_settings(request: HttpRequest) -> HttpResponse:
         "redirect_uri": oauth.redirect_uri(),
     }
     return render(request, "lms_canvas/lms_settings.html", ctx)
+
+
+def _ask_secrets_again(form: LmsSettingsForm) -> None:
+    """A refused Save shows the form as typed, but a secret is never rendered back: say so beside it."""
+    for field in ("client_secret", "access_token"):
+        if form.cleaned_data.get(field, "").strip():
+            form.add_error(field, NOT_SAVED_SECRET[field])
+
+
+NOT_SAVED_SECRET = {
+    "client_secret": "Not saved, so the Client Secret you typed was not kept: type it again before you Save.",
+    "access_token": "Not saved, so the access token you pasted was not kept: paste it again before you Save.",
+}
 
 
 def _show(request: HttpRequest, notices: list[settings_service.Notice]) -> None:

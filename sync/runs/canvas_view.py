@@ -19,7 +19,9 @@ CODES = ("includes_off", "sis_hidden")
 def note_includes(run_id: int, institution_id: int, honoured: Iterable[str], dropped: Iterable[str]) -> None:
     dropped, honoured = set(dropped), set(honoured)
     if dropped:
-        issues.record_once(run_id, "includes_off", detail=f"Left out: {includes.names(dropped)}.")
+        issues.record_once(
+            run_id, "includes_off", detail=f"Canvas left out {includes.names(dropped)} the portal asked for."
+        )
         visibility.note(institution_id, visibility.INCLUDES, visibility.includes_capability(False))
     elif honoured:
         visibility.note(institution_id, visibility.INCLUDES, visibility.includes_capability(True))

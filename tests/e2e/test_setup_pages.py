@@ -67,6 +67,62 @@ def test_lms_settings_lists_every_problem_with_the_key_in_one_save(page, width, 
     assert_accessible(page, "lms-settings-problems at " + width)
 
 
+def open_lms_settings(page) -> None:
+    log_in(page)
+    open_global_settings(page)
+    page.get_by_role("link", name="LMS Settings").click()
+
+
+def test_lms_settings_stops_saying_the_key_is_off_once_a_save_finds_it_on(page, width, portal, sim, admin_a):
+    key = f"keys/{DEMO_KEY_ID}"
+    sim.control(key, {"state": "off", "redirect_uris": [portal + "/lms/canvas/callback/"]})
+    open_lms_settings(page)
+    page.get_by_label("Canvas Server").fill(sim.url)
+    page.get_by_label("Client ID").fill(str(DEMO_KEY_ID))
+    page.get_by_label("Client Secret").fill(DEMO_SECRET)
+    page.get_by_role("button", name="Save").click()
+    status = page.get_by_role("region", name="Connection: Not verified")
+    expect(status).to_contain_text("switched OFF")
+
+    sim.control(key, {"state": "on"})  # the admin switches it ON in Canvas, then Saves again
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_text("Saved. Canvas accepts this developer key")).to_be_visible()
+    expect(status).not_to_contain_text("switched OFF")
+    expect(page.get_by_test_id("key-accepted")).to_have_text(
+        "Canvas accepts the saved developer key. Next step: choose Generate Key and authorize the portal in "
+        "Canvas, so it can prove it reads Canvas."
+    )
+    page.reload()
+    expect(status).not_to_contain_text("switched OFF")
+    looks_right(page, "lms-settings-key-switched-on", width)
+    assert_accessible(page, "lms-settings-key-switched-on at " + width)
+
+
+def test_lms_settings_says_an_https_address_on_a_plain_http_server_could_not_be_reached(
+    page, width, portal, sim, connected, admin_a
+):
+    typed = sim.url.replace("http://", "https://")  # the simulator speaks plain http: the TLS handshake fails
+    open_lms_settings(page)
+    page.get_by_label("Canvas Server").fill(typed)
+    page.get_by_label("Client Secret").fill(DEMO_SECRET)
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("alert").filter(has_text="Not saved")).to_contain_text(
+        "the portal could not reach a Canvas server at that Canvas Server address"
+    )
+    expect(page.get_by_role("alert").filter(has_text="securely")).to_contain_text(
+        "the address your browser shows when you use Canvas, starting with https://"
+    )
+    expect(page.get_by_text("refuses these key details")).to_have_count(0)
+    expect(page.get_by_label("Canvas Server")).to_have_value(typed)
+    expect(page.get_by_label("Client Secret")).to_have_value("")
+    expect(page.get_by_text("the Client Secret you typed was not kept: type it again")).to_be_visible()
+    expect(page.get_by_test_id("connection-status")).to_have_text("Verified")
+    looks_right(page, "lms-settings-unreachable", width)
+    assert_accessible(page, "lms-settings-unreachable at " + width)
+
+
 @pytest.fixture
 def listed(connected, sim, institution_a):
     """A on its way: a course on the sync list, and tonight's nightly sync started already (so the next one

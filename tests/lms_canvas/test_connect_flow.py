@@ -107,6 +107,20 @@ def test_preflight_explains_a_key_switched_off(admin_client, sim):
     assert "switched OFF" in body and "set the key&#x27;s State to ON" in body
 
 
+def test_a_save_once_the_key_is_switched_on_no_longer_says_it_is_off(admin_client, sim, institution_a):
+    sim.control(KEY, {"state": "off"})
+    assert "switched OFF" in page_text(save_settings(admin_client, sim))
+    sim.control(KEY, {"state": "on"})
+
+    r = save_settings(admin_client, sim, client_secret="")
+
+    assert "Saved. Canvas accepts this developer key" in page_text(r)
+    body = page_text(admin_client.get(reverse("lms-settings")))  # and after reloading
+    assert "switched OFF" not in body
+    assert "Canvas accepts the saved developer key. Next step: choose <strong>Generate Key</strong>" in body
+    assert conn_of(institution_a).status_reason == ""
+
+
 def test_preflight_explains_a_wrong_secret(admin_client, sim):
     body = page_text(save_settings(admin_client, sim, client_secret="not-the-secret"))
     assert "Canvas refused the Client Secret" in body

@@ -171,3 +171,39 @@ def test_new_key_details_on_a_working_connection_are_preflighted_once(client_a, 
     r = save_settings(client_a, sim, client_id=str(DEMO_KEY_ID + 1), client_secret="")
     assert "choose Generate Key to authorize the portal" in page_text(r)
     assert asked == [str(DEMO_KEY_ID + 1)]  # Canvas asked once, not again after the check
+
+
+def test_an_https_address_on_a_plain_http_server_is_not_blamed_on_the_key(client_a, sim, verified, institution_a):
+    """The simulator speaks plain http, so https to its port fails the TLS handshake: no Canvas answered,
+    nothing is known against the key."""
+    typed = sim.url.replace("http://", "https://")
+    r = save_settings(client_a, sim, server_url=typed, client_secret=DEMO_SECRET)
+
+    body = page_text(r)
+    assert f"could not reach the Canvas Server {typed} securely" in body
+    assert "the address your browser shows when you use Canvas, starting with https://" in body
+    assert "Not saved: the portal could not reach a Canvas server at that Canvas Server address" in body
+    assert "refuses these key details" not in body and "refused" not in body
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_a_refused_save_keeps_what_was_typed_and_asks_for_the_secret_again(client_a, sim, verified, institution_a):
+    typed = sim.url.replace("http://", "https://")
+    r = save_settings(client_a, sim, server_url=typed, client_secret=DEMO_SECRET)
+
+    body = page_text(r)
+    assert f'id="id_server_url" value="{typed}"' in body
+    assert "the Client Secret you typed was not kept: type it again before you Save" in body
+    assert DEMO_SECRET not in body
+    assert_unchanged(verified, conn_of(institution_a))
+
+
+def test_check_connection_with_a_revoked_token_says_so_in_words_for_this_page(client_a, sim, verified, institution_a):
+    sim.control("tokens/revoke")
+    body = page_text(client_a.post(reverse("canvas-reverify"), follow=True))
+
+    assert "Canvas refused to renew the portal&#x27;s access: the authorization given in Canvas was revoked" in body
+    assert "refresh_token" not in body and "not found" not in body
+    assert "Open LMS Settings" not in body
+    assert "What to do: Choose Generate Key to authorize the portal again." in body
+    assert conn_of(institution_a).status == ConnectionStatus.NEEDS_REAUTH

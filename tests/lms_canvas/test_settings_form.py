@@ -67,7 +67,7 @@ def test_preflight_explains_an_unreachable_server(institution_a):
     responses.get("https://canvas.example.edu/login/oauth2/auth", body=requests.ConnectionError("Connection refused"))
     [finding] = oauth.preflight(_conn(institution_a))
     assert "could not reach the Canvas Server https://canvas.example.edu" in finding.message
-    assert "Check the Canvas Server address" in finding.fix
+    assert "Check Canvas Server: it is the address your browser shows" in finding.fix
 
 
 @responses.activate
@@ -101,3 +101,11 @@ def test_invalid_scope_descriptions_are_parsed_in_every_sentence_form():
         "url:PUT|/b",
         "url:GET|/c",
     ]
+
+
+def test_a_very_long_client_id_says_what_a_client_id_is(client_a):
+    body = post(client_a, client_id="1" * 500, client_secret="s").content.decode()
+
+    assert "That is too long for a Client ID: it is the number shown above the Show Key button" in body
+    assert "at most 40 digits" in body
+    assert "Ensure this value" not in body

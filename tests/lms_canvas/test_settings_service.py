@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lms_canvas import oauth, settings_service
+from lms_canvas.errors import AddressRefused, Forbidden, ScopeMissing, TokenInvalid
 from lms_canvas.models import CanvasConnection, ConnectionStatus, LmsType
 from lms_canvas.settings_service import Notice
 
@@ -102,3 +103,19 @@ def test_a_pasted_token_is_verified_at_once(institution_a, sim, admin_a):
     assert notices[0] == Notice("success", "Verified: the portal can read Canvas.")
     conn.refresh_from_db()
     assert conn.is_verified and conn.verified_by == admin_a
+
+
+@pytest.mark.parametrize(
+    "fix",
+    [
+        TokenInvalid.fix,
+        ScopeMissing("", scope="url:GET|/api/v1/accounts").fix,
+        Forbidden.fix,
+        AddressRefused.fix,
+        "Open LMS Settings and choose Generate Key to authorize the portal again.",
+    ],
+)
+def test_notices_on_lms_settings_do_not_send_the_admin_to_lms_settings(fix):
+    [notice] = settings_service.finding_notices([oauth.Finding("Something happened.", fix)])
+    assert "LMS Settings" not in notice.text
+    assert "Generate Key" in notice.text or "Canvas Server" in notice.text

@@ -80,7 +80,10 @@ def test_moving_the_server_in_lms_settings_with_a_blank_secret_asks_for_it_and_s
     secrets = secrets_of(connected)
     r = lms_settings(client_a, server_url=trap.url)
     assert r.status_code == 200
-    assert "You changed the Canvas Server: enter the Client Secret" in r.content.decode()
+    assert (
+        "You changed the Canvas Server (even http to https is a change), so type the Client Secret again"
+        in r.content.decode()
+    )
     assert trap.requests == []
     trap.assert_received_none_of(secrets)
     assert secrets_of(connected) == secrets
@@ -102,7 +105,10 @@ def test_moving_a_pasted_token_connection_asks_for_the_token_again(client_a, con
     CanvasConnection.objects.filter(id=connected.id).update(lms_type=LmsType.ACCESS_TOKEN)
     r = client_a.post(reverse("lms-settings"), {"lms_type": "access_token", "server_url": trap.url})
     assert r.status_code == 200
-    assert "You changed the Canvas Server: paste the access token" in r.content.decode()
+    assert (
+        "You changed the Canvas Server (even http to https is a change), so paste the access token"
+        in r.content.decode()
+    )
     assert trap.requests == []
     connected.refresh_from_db()
     assert connected.access_token == token

@@ -60,7 +60,11 @@ def test_includes_switched_off_mid_life_are_named_by_the_sync_run_and_lms_settin
     run = sync(connected.institution)
 
     issues = run_level(run, "includes_off")
-    assert len(issues) == 1 and "include[]=term" in issues[0].message
+    assert (
+        len(issues) == 1
+        and "Canvas left out the course terms" in issues[0].message
+        and "include[]" not in issues[0].message
+    )
     assert "Allow Include Parameters" in issue_fix(issues[0]) and WHERE in issue_fix(issues[0])
     assert run.status == RunStatus.WITH_ISSUES and "Allow Include Parameters" in run.message
     assert active_enrollments() == before  # nothing deactivated for lack of included data
