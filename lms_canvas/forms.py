@@ -84,11 +84,24 @@ class ConfigureForm(forms.Form):
     course_id_type = forms.ChoiceField(label="Course ID Type", choices=CourseIdType.choices)
     section_id_type = forms.ChoiceField(label="Section ID Type", choices=SectionIdType.choices)
     student_id_type = forms.ChoiceField(label="Student ID Type", choices=StudentIdType.choices)
+    # Django's "This field is required." under a list of checkboxes did not say what to tick (the walk).
     course_admin_role_ids = forms.TypedMultipleChoiceField(
-        label="Course Admin Roles", coerce=int, widget=forms.CheckboxSelectMultiple
+        label="Course Admin Roles",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Tick at least one Course Admin role: the Canvas roles (such as Teacher) whose people "
+            "are synced as the course's admins."
+        },
     )
     student_role_ids = forms.TypedMultipleChoiceField(
-        label="Student Roles", coerce=int, widget=forms.CheckboxSelectMultiple
+        label="Student Roles",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Tick at least one Student role: the Canvas roles (such as Student) whose people are "
+            "synced as exam-takers."
+        },
     )
 
     def __init__(self, *args, config: CanvasConfig, **kwargs) -> None:

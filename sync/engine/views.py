@@ -10,15 +10,28 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from lms_canvas.models import CanvasConnection, ConnectionStatus
 from portal.access import get_institution_for
 from sync.engine import approve_held, start_sync
 from sync.models import CourseResultStatus, RunKind, RunStatus, RunTrigger, SyncCourseResult
 from sync.runs import lifecycle
 from sync.runs.views import get_run_for
 
+EMPTY_LIST = (
+    "Your sync list is empty, so there is nothing to sync yet. Add courses or sections with + on Select "
+    "Courses, then choose Sync Now."
+)
+
 
 def _start(request: HttpRequest, *, preview: bool) -> HttpResponse:
     institution = get_institution_for(request)
+    verified = CanvasConnection.objects.filter(institution=institution, status=ConnectionStatus.VERIFIED).exists()
+    if verified and not institution.sync_entries.exists():
+        # A click on an empty list made a run "Finished with issues" to say so (the guide's walk): say it
+        # here instead, and take the admin where courses are added. Nightly still records its empty run;
+        # without a Verified connection the run records that first, as before.
+        messages.error(request, EMPTY_LIST)
+        return redirect("sync-settings")
     try:
         run = start_sync(institution, trigger=RunTrigger.ADMIN, user=request.user, preview=preview)
     except lifecycle.RunAlreadyActive as exc:

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from sync.engine import sync_batch
 from sync.models import SyncRun
 from tests.conftest import login
+from tests.e2e.widths import WIDTHS, looks_right
 from tests.sync.engine_helpers import add_entry, catalog_from_sim
 
 pytestmark = pytest.mark.e2e
@@ -122,3 +123,16 @@ def test_preview_then_apply_and_history(page, listed):
     page.get_by_label("Status").select_option("succeeded")
     page.get_by_role("button", name="Filter").click()
     expect(rows).to_have_count(1)
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_sync_now_on_an_empty_list_says_where_courses_are_added(page, width, admin_a, connected):
+    page.set_viewport_size({"width": WIDTHS[width], "height": 800})
+    login(page, "alice@alpha.test")
+    page.goto("/admin-settings/lms/history/")
+    page.get_by_role("button", name="Sync Now").click()
+
+    expect(page.get_by_text("Your sync list is empty, so there is nothing to sync yet.")).to_be_visible()
+    expect(page.get_by_role("tab", name="Select Courses")).to_be_visible()
+    looks_right(page, "sync-now-empty-list", width)
+    assert not SyncRun.objects.exists()

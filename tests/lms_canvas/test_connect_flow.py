@@ -341,6 +341,17 @@ def test_a_role_cannot_be_both_admin_and_student(admin_client, connected):
     assert "cannot be both a Course Admin role and a Student role" in page_text(r)
 
 
+def test_no_role_ticked_says_which_roles_to_tick(admin_client, connected):
+    r = admin_client.post(
+        reverse("canvas-configure"),
+        {"course_id_type": "sis", "section_id_type": "sis", "student_id_type": "sis"},
+    )
+    body = page_text(r)
+    assert "This field is required" not in body
+    assert "Tick at least one Student role: the Canvas roles (such as Student) whose people are synced" in body
+    assert "Tick at least one Course Admin role" in body
+
+
 def test_disconnect_revokes_and_keeps_the_mapping(admin_client, connected, sim):
     config = CanvasConfig.objects.get(institution=connected.institution)
     config.course_id_type = "canvas"

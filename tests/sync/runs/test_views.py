@@ -64,6 +64,14 @@ def test_sync_now_without_a_verified_connection_records_why(client_a, institutio
     assert "not Verified" in r.content.decode()
 
 
+def test_sync_now_on_an_empty_list_says_so_and_makes_no_run(client_a, connected):
+    r = client_a.post(reverse("sync-now"), follow=True)
+
+    assert not SyncRun.objects.exists()  # it made a run "Finished with issues" with "1 issue"
+    assert r.redirect_chain[-1][0] == reverse("sync-settings")
+    assert "Your sync list is empty, so there is nothing to sync yet." in r.content.decode()
+
+
 def test_the_run_page_shows_courses_issues_and_links_to_canvas_and_help(client_a, listed, sim):
     run = sync(listed)
     r = client_a.get(reverse("sync-run", args=[run.id]))
