@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from lms_canvas import oauth, settings_service
 from lms_canvas.errors import AddressRefused, Forbidden, ScopeMissing, TokenInvalid
@@ -119,3 +120,20 @@ def test_notices_on_lms_settings_do_not_send_the_admin_to_lms_settings(fix):
     [notice] = settings_service.finding_notices([oauth.Finding("Something happened.", fix)])
     assert "LMS Settings" not in notice.text
     assert "Generate Key" in notice.text or "Canvas Server" in notice.text
+
+
+def test_the_connection_checks_on_lms_settings_do_not_send_the_admin_to_lms_settings(client_a, connected):
+    connected.capabilities = {
+        "roles": {
+            "label": "Roles",
+            "ok": False,
+            "message": "Canvas refused the roles listing.",
+            "fix": "Add the roles scope to the developer key, then choose Generate Key in LMS Settings.",
+        }
+    }
+    connected.save(update_fields=["capabilities"])
+
+    body = client_a.get(reverse("lms-settings")).content.decode()
+
+    assert "then choose Generate Key below." in body
+    assert "Generate Key in LMS Settings" not in body
