@@ -69,4 +69,5 @@ def counts_text(counts: dict[str, int]) -> str:
         f"section{'s' if n['sections'] != 1 else ''} read: {n['created']:,} new · {listed:,} already listed · "
         f"{n['deactivated']:,} no longer in Canvas"
     )
-    return text + (f" · the sections of {n['skipped']:,} not read" if n["skipped"] else "")
+    skipped = n["skipped"]
+    return text + (f" · the sections of {skipped:,} course{'s' if skipped != 1 else ''} not read" if skipped else "")

@@ -288,3 +288,12 @@ def test_the_admin_action_queues_a_refresh(connected, support_user, client, djan
     run = SyncRun.objects.get(kind=RunKind.REFRESH)
     delay.assert_called_once_with(run.id)
     assert f"refresh queued as run #{run.id}" in r.content.decode()
+
+
+def test_the_counts_name_the_courses_whose_sections_were_not_read():
+    from sync.catalog.progress import counts_text
+
+    assert counts_text({"courses": 3, "sections": 2, "created": 1, "skipped": 1}) == (
+        "3 courses and 2 sections read: 1 new · 4 already listed · 0 no longer in Canvas"
+        " · the sections of 1 course not read"
+    )
