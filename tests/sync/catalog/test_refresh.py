@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
 from sync.catalog import refresh
+from sync.catalog.progress import counts_text
 from sync.models import CatalogCourse, CatalogSection, RunKind, RunStatus, SyncIssue, SyncListEntry, SyncRun
 from sync.runs import lifecycle
 from tests.conftest import connect_to
@@ -291,8 +292,6 @@ def test_the_admin_action_queues_a_refresh(connected, support_user, client, djan
 
 
 def test_the_counts_name_the_courses_whose_sections_were_not_read():
-    from sync.catalog.progress import counts_text
-
     assert counts_text({"courses": 3, "sections": 2, "created": 1, "skipped": 1}) == (
         "3 courses and 2 sections read: 1 new · 4 already listed · 0 no longer in Canvas"
         " · the sections of 1 course not read"
