@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from sync.models import (
+    CatalogAccount,
     CatalogCourse,
     CatalogSection,
     CourseResultStatus,
@@ -37,6 +38,23 @@ class CatalogSectionAdmin(admin.ModelAdmin):
     search_fields = ["name", "sis_section_id", "=canvas_id", "course__name"]
     raw_id_fields = ["course"]
     list_select_related = ["institution", "course"]
+
+
+@admin.register(CatalogAccount)
+class CatalogAccountAdmin(admin.ModelAdmin):
+    """Read-only: the names a full refresh read from Canvas, written only by the next refresh."""
+
+    list_display = ["name", "canvas_id", "institution", "refreshed_at"]
+    list_filter = ["institution"]
+    search_fields = ["name", "=canvas_id"]
+    list_select_related = ["institution"]
+    readonly_fields = [f.name for f in CatalogAccount._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.action(description="Sync now (the institutions of the selected entries)")

@@ -68,6 +68,24 @@ class CatalogSection(models.Model):
         return f"{self.name} ({self.canvas_id})"
 
 
+class CatalogAccount(models.Model):
+    """A Canvas (sub-)account's name as a full refresh last read it, so Select Courses' Sub-account
+    filter shows "School of Law" instead of the number courses carry (CatalogCourse.account_id)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="catalog_accounts")
+    canvas_id = models.BigIntegerField("Canvas id")
+    name = models.CharField(max_length=255)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "canvas_id"], name="catalog_account_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.canvas_id})"
+
+
 class SyncListEntry(models.Model):
     """A course (all its sections) or one section chosen for sync, with its dates and department."""
 

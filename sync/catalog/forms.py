@@ -9,6 +9,7 @@ from django import forms
 from django.template.defaultfilters import pluralize
 
 from portal.search import MAX_QUERY
+from sync.catalog.search import SubAccount
 
 NOT_A_TERM = (
     "“%(value)s” is not a term of the courses the last refresh found. Choose a term from the list, "
@@ -40,19 +41,28 @@ class CourseSearchForm(forms.Form):
         error_messages={"invalid_choice": NOT_AN_ACCOUNT},
     )
 
-    def __init__(
-        self, data, *, terms: Sequence[str], accounts: Sequence[tuple[int, int]], root_account: int | None
-    ) -> None:
-        """The terms and sub-accounts to choose from: those of the catalogue the last refresh stored."""
+    def __init__(self, data, *, terms: Sequence[str], accounts: Sequence[SubAccount], root_account: int | None) -> None:
+        """The terms and sub-accounts to choose from: those of the catalogue the last refresh stored,
+        each sub-account by its name (its number while no refresh has read the name)."""
         super().__init__(data)
+        self.account_names = {a.canvas_id: a.name for a in accounts if a.name}
         cast(forms.ChoiceField, self.fields["term"]).choices = [("", "All terms"), *((name, name) for name in terms)]
         cast(forms.ChoiceField, self.fields["account"]).choices = [
             ("", "All sub-accounts"),
             *(
-                (str(a), f"Account {a}{' (root)' if a == root_account else ''}: {n} course{pluralize(n)}")
-                for a, n in accounts
+                (
+                    str(a.canvas_id),
+                    f"{a.label}{' (root)' if a.canvas_id == root_account else ''}: {a.courses} course{pluralize(a.courses)}",
+                )
+                for a in accounts
             ),
         ]
+
+    @property
+    def chosen_account(self) -> str:
+        """The chosen sub-account as the results' words say it: its name, else "account N"."""
+        chosen = self.cleaned_data.get("account")
+        return self.account_names.get(chosen, f"account {chosen}") if chosen is not None else ""
 
 
 class CourseRefreshForm(forms.Form):

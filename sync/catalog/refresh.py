@@ -4,7 +4,7 @@ Course pages are fetched many at a time (sync.catalog.listing) and land in bulk 
 (searchable at once), then sections are fetched many at a time, with the courses' student counts
 read between them (sync.catalog.sections); the token's throttle gate (lms_canvas.gates, shared by
 every worker) decides how many requests are in flight. A full refresh marks gone what Canvas no
-longer lists; it never deletes a catalogue row. Every failure ends the run with what happened and what to
+longer lists; it never deletes a catalogue row. Last, the sub-accounts' names are read (sync.catalog.accounts). Every failure ends the run with what happened and what to
 do, and what was already saved is kept.
 """
 
@@ -21,7 +21,7 @@ from lms_canvas.errors import CanvasError, NotFound, ScopeMissing, TokenInvalid
 from lms_canvas.gates import gate_for
 from lms_canvas.models import CanvasConnection
 from portal.models import Institution
-from sync.catalog import writes
+from sync.catalog import accounts, writes
 from sync.catalog.listing import PER_PAGE, CourseListing, RefreshAborted, batched
 from sync.catalog.progress import Progress, RefreshCancelled
 from sync.catalog.sections import fetch_all_sections
@@ -109,6 +109,8 @@ def refresh_catalog(conn: CanvasConnection, run: SyncRun, client: CanvasClient |
         progress.beat(phase=PHASE_GONE, force=True)
         progress.gone = writes.mark_gone(conn.institution_id, started)
         progress.created = _catalog_size(conn.institution_id) - before
+        # Labels only: one request per sub-account whose name is unknown or stale; never fails the run.
+        accounts.refresh_account_names(conn.institution_id, client, timezone.now())
     except RefreshCancelled:
         message = (
             f"Cancelled by an admin after {progress.courses} courses and {progress.sections} sections. "

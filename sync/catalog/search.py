@@ -18,6 +18,7 @@ from lms_canvas import visibility
 from lms_canvas.models import CanvasConfig, CanvasConnection, CourseIdType, SectionIdType
 from portal.models import Institution
 from portal.sorting import Sort, read_sort
+from sync.catalog.accounts import names as account_names
 from sync.catalog.syncable import course_block, section_block, syncable_courses_q
 from sync.models import CatalogCourse, CatalogSection
 from sync.runs.reasons import REASONS, ReasonCode
@@ -160,15 +161,30 @@ def terms(institution: Institution) -> list[str]:
     return list(names.distinct().order_by("term_name"))
 
 
-def accounts(institution: Institution) -> list[tuple[int, int]]:
-    """The (sub-)accounts the catalogue's courses sit in, each with its number of courses."""
+@dataclass(frozen=True)
+class SubAccount:
+    """A (sub-)account of the catalogue's courses: its Canvas number, its name ("" until a full refresh
+    has read it) and how many courses sit in it."""
+
+    canvas_id: int
+    name: str
+    courses: int
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Account {self.canvas_id}"
+
+
+def accounts(institution: Institution) -> list[SubAccount]:
+    """The (sub-)accounts the catalogue's courses sit in, each with its name and number of courses."""
     rows = (
         CatalogCourse.objects.filter(institution=institution, account_id__isnull=False)
         .values("account_id")
         .annotate(n=Count("id"))
         .order_by("account_id")
     )
-    return [(row["account_id"], row["n"]) for row in rows]
+    known = account_names(institution.id)
+    return [SubAccount(row["account_id"], known.get(row["account_id"], ""), row["n"]) for row in rows]
 
 
 def _match(query: str, config: CanvasConfig) -> Q:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lms_canvas.models import CanvasConfig
-from sync.models import CatalogCourse
+from sync.models import CatalogAccount, CatalogCourse
 from sync.synclist import edit
 from tests.conftest import login
 from tests.e2e.axe import assert_accessible
@@ -83,7 +83,8 @@ def test_history_searched_by_a_person_filtered_by_dates_and_sorted(page, width, 
 
 @pytest.fixture
 def catalog(institution_a):
-    """make_catalog's Fall 2026 courses in account 1; Evidence in Spring 2027 and sub-account 7, on the list."""
+    """make_catalog's Fall 2026 courses in account 1 (its name not read yet); Evidence in Spring 2027 and
+    sub-account 7, School of Law, on the list."""
     config = CanvasConfig.objects.create(institution=institution_a)
     make_catalog(institution_a)
     CatalogCourse.objects.filter(institution=institution_a).update(account_id=1)
@@ -97,6 +98,7 @@ def catalog(institution_a):
         account_id=7,
     )
     edit.add_course(institution_a, config, evidence.id)
+    CatalogAccount.objects.create(institution=institution_a, canvas_id=7, name="School of Law")
     return institution_a
 
 
@@ -122,6 +124,11 @@ def test_select_courses_filtered_by_term_and_sub_account_with_remove_and_sort(pa
     expect(row.get_by_role("button", name="Remove Evidence from the sync list")).to_be_visible()
 
     page.get_by_label("Term", exact=True).select_option("")
+    page.get_by_label("Sub-account").select_option(label="School of Law: 1 course")
+    expect(course_rows(page)).to_have_count(1)
+    expect(course_rows(page).first).to_contain_text("Evidence")
+    fits(page, "select-courses-named-account", width)
+    expect(page.get_by_text("1 course. Greyed courses")).to_be_visible()
     page.get_by_label("Sub-account").select_option(label="Account 1: 5 courses")
     expect(course_rows(page)).to_have_count(5)
     fits(page, "select-courses-account", width)

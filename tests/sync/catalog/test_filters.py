@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from lms_canvas.models import CanvasConfig
-from sync.models import CatalogCourse, SyncListEntry
+from sync.models import CatalogAccount, CatalogCourse, SyncListEntry
 from tests.sync.catalog_helpers import make_catalog, text
 
 
@@ -53,6 +53,21 @@ def test_terms_and_sub_accounts_come_from_the_catalogue(client_a, catalog_a, cat
     assert '<option value="Fall 2026">Fall 2026</option>' in body and '<option value="Spring 2027">' in body
     assert '<option value="1">Account 1: 5 courses</option>' in body and "Account 7: 1 course<" in body
     assert "Beta Winter" not in body and "Account 99" not in body
+
+
+def test_sub_accounts_show_their_names_and_the_number_while_a_name_is_unknown(
+    client_a, catalog_a, catalog_b, institution_b
+):
+    CatalogAccount.objects.create(institution=catalog_a, canvas_id=7, name="School of Law")
+    CatalogAccount.objects.create(institution=institution_b, canvas_id=1, name="Beta College")  # B's names are B's
+
+    body = text(client_a.get(reverse("sync-settings")))
+
+    assert '<option value="7">School of Law: 1 course</option>' in body
+    assert '<option value="1">Account 1: 5 courses</option>' in body and "Beta College" not in body
+    assert "No course matches in Fall 2026 in School of Law." in text(
+        client_a.get(reverse("sync-course-search"), {"term": "Fall 2026", "account": "7"})
+    )
 
 
 def test_a_term_and_a_sub_account_filter_the_courses(client_a, catalog_a):
