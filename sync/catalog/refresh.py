@@ -4,8 +4,9 @@ Course pages are fetched many at a time (sync.catalog.listing) and land in bulk 
 (searchable at once), then sections are fetched many at a time, with the courses' student counts
 read between them (sync.catalog.sections); the token's throttle gate (lms_canvas.gates, shared by
 every worker) decides how many requests are in flight. A full refresh marks gone what Canvas no
-longer lists; it never deletes a catalogue row. Last, the sub-accounts' names are read (sync.catalog.accounts). Every failure ends the run with what happened and what to
-do, and what was already saved is kept.
+longer lists; it never deletes a catalogue row. Last, the sub-accounts' names are read
+(sync.catalog.accounts). Every failure ends the run with what happened and what to do, and what was
+already saved is kept.
 """
 
 from __future__ import annotations
