@@ -42,6 +42,10 @@ slot ended in 5.0-5.9 s, the last three waited 5 s for one); SYNC_BATCHES_IN_FLI
 `--concurrency 6` 7.37x; PostgreSQL server-side binding (OPTIONS server_side_binding) 6.32x and no less
 CPU a request. So compose's --concurrency=8 and SYNC_BATCHES_IN_FLIGHT=2 stay: what is left is the
 smalls' own CPU on two cores.
+(c) again at cc02945 (2026-12-03, exclusive lock, loadavg 1.2 at the start; the sync now asks the
+enrollments listing for emails too): worst small 5.66x (3.30-5.66x; floor 3.02x: 7.2 CPU-s alone, workers
+3.15 ms and the simulator 1.42 ms a request), the whole 1.19x (34.0 s against 28.4 s); 7,855 requests, 0
+throttled.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python -m bench sync
     python -m bench.sync --courses 300 --nightly-large 200 --nightly-small 20 --skip f
