@@ -50,8 +50,6 @@ class Progress:
             "courses": self.courses,
             "sections": self.sections,
             "created": self.created,
-            # Read again, not necessarily changed: the upsert writes every row it is given (counts_text says so).
-            "updated": max(0, self.courses + self.sections - self.created),
             "deactivated": self.gone,
             "skipped": self.failed_courses,
         }
@@ -61,7 +59,8 @@ def counts_text(counts: dict[str, int]) -> str:
     """A refresh's counts in its own words, not a sync's: what it counts is the course list Select
     Courses shows, and a course read again is "already listed", since the refresh does not compare it
     with what the list held: "779 courses and 1,102 sections read: 0 new · 1,881 already listed · 0 no
-    longer in Canvas"."""
+    longer in Canvas". No "updated" is kept (runs before 2026-12-03 have one): every row is written, changed
+    or not, and what was read again is the rest of what was read."""
     n = {name: int(counts.get(name) or 0) for name in ("courses", "sections", "created", "deactivated", "skipped")}
     listed = max(0, n["courses"] + n["sections"] - n["created"])
     text = (
